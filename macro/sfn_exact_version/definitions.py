@@ -1,0 +1,616 @@
+"""State machine definitions in every form CloudFormation accepts: read them, find the Lambda calls,
+and rewrite exactly those calls.
+
+A ``DefinitionString`` may be a plain string, ``Fn::Sub`` (either form), ``Fn::Join`` (SAM's form) or a
+nesting of these, and any string in it may hold ``${key}`` placeholders of ``DefinitionSubstitutions``.
+We flatten it into *pieces*: literal text, each remembering the string it came from and where, and
+*occurrences* of placeholders (``${X}`` in ``Fn::Sub``, ``${key}`` of a substitution, an intrinsic
+object inside ``Fn::Join``). Each occurrence is written into the text as a unique sentinel, the text is
+parsed as JSON, and every sentinel found in a call's target leads back to the exact spot to rewrite.
+Nothing is re-serialised: edits touch only the characters of the calls they pin.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from json import scanner
+from typing import Any
+
+from sfn_exact_version.errors import TransformError
+from sfn_exact_version.intrinsics import (
+    GET_ATT,
+    MAX_DEPTH,
+    NestingTooDeepError,
+    Symbolic,
+    intrinsic,
+    iter_sub,
+    join_parts,
+    ref,
+    sub_name_atom,
+    sub_parts,
+    symbolic,
+)
+from sfn_exact_version.targets import FUNCTION_NAME, RESOURCE
+
+Path = tuple[str | int, ...]
+
+# The kinds of placeholder occurrence.
+SUB_REF = "sub-ref"  # ${X} or ${X.Attr} inside Fn::Sub, naming a resource or parameter
+SUB_VAR = "sub-var"  # ${X} inside Fn::Sub, bound by the Fn::Sub variables object
+SUBST = "subst"  # ${key} of DefinitionSubstitutions
+ELEMENT = "element"  # an intrinsic-function object inside Fn::Join (or a Definition object value)
+
+PLAIN = "plain"  # a string taken as it is
+SUB = "sub"  # the template string of an Fn::Sub
+
+INTEGRATION = re.compile(r"^arn:[^:]+:states:::(?:aws-sdk:)?lambda:invoke(?:\.waitForTaskToken)?$")
+JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
+
+S3_STATE = "(DefinitionS3Location)"
+
+
+@dataclass(frozen=True)
+class Container:
+    """A string of the resource that holds definition text."""
+
+    path: Path  # relative to the resource's Properties
+    kind: str  # PLAIN or SUB
+    text: str
+
+
+@dataclass(frozen=True)
+class Text:
+    """Literal definition text taken from a container (``container`` is None for a Join delimiter)."""
+
+    container: Container | None
+    start: int  # offset in container.text
+    text: str
+    linear: bool  # the raw characters are exactly the rendered text
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    """A placeholder in the definition text: it will be replaced by what ``expr`` resolves to."""
+
+    index: int
+    kind: str
+    expr: Any
+    container: Container | None = None  # SUB_REF, SUB_VAR, SUBST
+    span: tuple[int, int] = (0, 0)  # in container.text
+    path: Path = ()  # ELEMENT: the object's path; SUB_VAR: the variables object's path
+    name: str = ""  # SUB_VAR variable name or SUBST key
+
+    @property
+    def binding(self) -> tuple[Any, ...] | None:
+        """What to rewrite instead when every use of the placeholder is a pinned call."""
+        if self.kind == SUBST:
+            return (SUBST, self.name)
+        if self.kind == SUB_VAR:
+            return (SUB_VAR, self.path, self.name)
+        return None
+
+
+Piece = Text | Occurrence
+
+
+@dataclass
+class Call:
+    """One Lambda call candidate found in a definition."""
+
+    state: str  # state path, e.g. "States.Fan.Branches[0].States.Hello"
+    context: str  # RESOURCE or FUNCTION_NAME
+    value: Any  # the parsed JSON value (strings may hold sentinels)
+    json_path: Path  # where the value sits in the parsed definition
+    target: Symbolic | None  # what the value resolves to
+    dynamic: str = ""  # non-empty: why the target is chosen at run time
+    qualified: str = ""  # non-empty: the call already sets a Qualifier
+
+
+class _Located(str):
+    """A parsed JSON string that remembers where its token was."""
+
+    span: tuple[int, int]
+
+
+def _located_loads(text: str) -> Any:
+    decoder = json.JSONDecoder()
+
+    def parse_string(source: str, end: int, strict: bool = True) -> tuple[str, int]:
+        value, stop = json.decoder.scanstring(source, end, strict)
+        located = _Located(value)
+        located.span = (end, stop - 1)  # the characters between the quotes
+        return located, stop
+
+    decoder.parse_string = parse_string  # type: ignore[attr-defined]
+    decoder.scan_once = scanner.py_make_scanner(decoder)
+    return decoder.decode(text)
+
+
+def _get(document: Any, path: Path) -> Any:
+    for key in path:
+        document = document[key]
+    return document
+
+
+def _set(document: Any, path: Path, value: Any) -> None:
+    _get(document, path[:-1])[path[-1]] = value
+
+
+def iter_states(definition: Any, prefix: str = "", json_prefix: Path = (), depth: int = 0) -> Iterator[
+    tuple[str, Path, dict[str, Any]]
+]:
+    """Every state at any depth: ``(state path, JSON path, state)``; Parallel branches, Map ``Iterator``
+    and ``ItemProcessor`` included."""
+    if depth > MAX_DEPTH:
+        raise NestingTooDeepError
+    if not isinstance(definition, dict):
+        return
+    states = definition.get("States")
+    if not isinstance(states, dict):
+        return
+    for name, state in states.items():
+        if not isinstance(state, dict):
+            continue
+        path = f"{prefix}States.{name}"
+        json_path = (*json_prefix, "States", name)
+        yield path, json_path, state
+        branches = state.get("Branches")
+        if isinstance(branches, list):
+            for position, branch in enumerate(branches):
+                yield from iter_states(
+                    branch, f"{path}.Branches[{position}].", (*json_path, "Branches", position), depth + 1
+                )
+        for key in ("Iterator", "ItemProcessor"):
+            if isinstance(state.get(key), dict):
+                yield from iter_states(state[key], f"{path}.{key}.", (*json_path, key), depth + 1)
+
+
+def find_calls(definition: Any, resolve: Callable[[Any], Symbolic | None]) -> list[Call]:
+    """The Lambda call candidates of a parsed definition, in document order."""
+    calls: list[Call] = []
+    for state_path, json_path, state in iter_states(definition):
+        if state.get("Type") != "Task" or "Resource" not in state:
+            continue
+        resource = resolve(state["Resource"])
+        if resource is None:
+            continue
+        if _is_integration(resource):
+            for key in ("Parameters", "Arguments"):
+                arguments = state.get(key)
+                if arguments is None:
+                    continue
+                if isinstance(arguments, str):
+                    calls.append(Call(state_path, FUNCTION_NAME, arguments, (*json_path, key), None,
+                                      dynamic="the JSONata Arguments expression chooses the function"))
+                    break
+                if not isinstance(arguments, dict):
+                    break
+                if "FunctionName.$" in arguments:
+                    calls.append(Call(state_path, FUNCTION_NAME, arguments["FunctionName.$"],
+                                      (*json_path, key, "FunctionName.$"), None,
+                                      dynamic="FunctionName.$ chooses the function at run time"))
+                    break
+                if "FunctionName" not in arguments:
+                    break
+                value = arguments["FunctionName"]
+                call = Call(state_path, FUNCTION_NAME, value, (*json_path, key, "FunctionName"), resolve(value))
+                if "Qualifier" in arguments or "Qualifier.$" in arguments:
+                    call.qualified = "the call sets Qualifier"
+                calls.append(call)
+                break
+            continue
+        calls.append(Call(state_path, RESOURCE, state["Resource"], (*json_path, "Resource"), resource))
+    return calls
+
+
+def _is_integration(resource: Symbolic) -> bool:
+    text = "".join(piece if isinstance(piece, str) else "x" for piece in resource)
+    return INTEGRATION.match(text) is not None
+
+
+@dataclass
+class Plan:
+    """The edits to one state machine, applied all at once by :meth:`apply`."""
+
+    container_edits: dict[Path, list[tuple[int, int, str]]] = field(default_factory=dict)
+    value_edits: dict[Path, Any] = field(default_factory=dict)
+    new_substitutions: dict[str, Any] = field(default_factory=dict)
+
+
+class Definition:
+    """A state machine's definition, readable and rewritable whatever its form."""
+
+    def __init__(self, logical_id: str, properties: Mapping[str, Any]) -> None:
+        self.logical_id = logical_id
+        self.properties = properties
+        substitutions = properties.get("DefinitionSubstitutions")
+        self.substitutions: Mapping[str, Any] = substitutions if isinstance(substitutions, dict) else {}
+        self.pieces: list[Piece] = []
+        self.occurrences: list[Occurrence] = []
+        self.form = ""
+        self.document: Any = None
+        self.parse_text = ""
+        self._piece_starts: list[int] = []
+        self._open = "\ue000"
+        self._close = "\ue001"
+        self._requests: list[tuple[Call, str]] = []
+        self._plan = Plan()
+        self._located: Any = None
+
+    # ----------------------------------------------------------------- reading
+    def location(self, key: str) -> str:
+        """``Resources/<id>/Properties/<key>``, for messages."""
+        return f"Resources/{self.logical_id}/Properties/{key}"
+
+    def read(self) -> None:
+        """Parse the definition; raise TransformError naming the resource when it cannot be read."""
+        present = [key for key in ("Definition", "DefinitionString", "DefinitionS3Location") if key in self.properties]
+        if len(present) > 1:
+            raise TransformError(
+                f"Resources/{self.logical_id}/Properties: sets {' and '.join(present)}; a state machine "
+                "takes exactly one of Definition, DefinitionString and DefinitionS3Location."
+            )
+        if not present:
+            self.form = ""
+            return
+        self.form = present[0]
+        if self.form == "DefinitionS3Location":
+            return
+        if self.form == "Definition":
+            value = self.properties["Definition"]
+            if not isinstance(value, dict):
+                raise TransformError(
+                    f"{self.location('Definition')}: must be a JSON object (the state machine definition); "
+                    f"got {type(value).__name__}."
+                )
+            self.document = value
+            return
+        self._flatten(self.properties["DefinitionString"], ("DefinitionString",), 0)
+        self._choose_sentinels()
+        self._build_text()
+        try:
+            self.document = json.loads(self.parse_text)
+        except json.JSONDecodeError as error:
+            line = self.parse_text.count("\n", 0, error.pos) + 1
+            column = error.pos - (self.parse_text.rfind("\n", 0, error.pos) + 1) + 1
+            raise TransformError(
+                f"{self.location('DefinitionString')}: the definition is not valid JSON ({error.msg} at line "
+                f"{line} column {column} of the assembled definition). Fix the JSON, or set "
+                f"Metadata.SfnExactVersion.Pin: false on {self.logical_id} to leave it alone."
+            ) from None
+        except RecursionError:
+            raise NestingTooDeepError from None
+
+    def _flatten(self, value: Any, path: Path, depth: int) -> None:
+        if depth > MAX_DEPTH:
+            raise NestingTooDeepError
+        if isinstance(value, str):
+            self._flatten_plain(Container(path, PLAIN, value))
+            return
+        parts = sub_parts(value)
+        if parts is not None:
+            template, variables = parts
+            template_path = (*path, "Fn::Sub") if isinstance(value["Fn::Sub"], str) else (*path, "Fn::Sub", 0)
+            variables_path = (*path, "Fn::Sub", 1)
+            self._flatten_sub(Container(template_path, SUB, template), variables, variables_path)
+            return
+        joined = join_parts(value)
+        if joined is not None:
+            delimiter, items = joined
+            for position, item in enumerate(items):
+                if position and delimiter:
+                    self.pieces.append(Text(None, 0, delimiter, False))
+                item_path = (*path, "Fn::Join", 1, position)
+                if isinstance(item, str) or sub_parts(item) is not None or join_parts(item) is not None:
+                    self._flatten(item, item_path, depth + 1)
+                elif intrinsic(item) is not None:
+                    self._occurrence(ELEMENT, item, path=item_path)
+                else:
+                    raise TransformError(
+                        f"{self.location('DefinitionString')}: Fn::Join item {position} is a "
+                        f"{type(item).__name__}, not a string or an intrinsic function."
+                    )
+            return
+        raise TransformError(
+            f"{self.location('DefinitionString')}: the macro reads a definition given as a string, Fn::Sub "
+            "or Fn::Join (and nestings of these), not "
+            f"{next(iter(value)) if isinstance(value, dict) and value else type(value).__name__}. "
+            f"Set Metadata.SfnExactVersion.Pin: false on {self.logical_id} to leave it alone."
+        )
+
+    def _occurrence(self, kind: str, expr: Any, **where: Any) -> None:
+        occurrence = Occurrence(len(self.occurrences), kind, expr, **where)
+        self.occurrences.append(occurrence)
+        self.pieces.append(occurrence)
+
+    def _flatten_plain(self, container: Container) -> None:
+        position = 0
+        text = container.text
+        if self.substitutions and "${" in text:
+            for match in re.finditer(r"\$\{([^}]*)\}", text):
+                key = match.group(1)
+                if key not in self.substitutions:
+                    continue
+                if match.start() > position:
+                    self.pieces.append(Text(container, position, text[position : match.start()], True))
+                self._occurrence(SUBST, self.substitutions[key], container=container,
+                                 span=(match.start(), match.end()), name=key)
+                position = match.end()
+        if position < len(text):
+            self.pieces.append(Text(container, position, text[position:], True))
+
+    def _flatten_sub(self, container: Container, variables: Mapping[str, Any], variables_path: Path) -> None:
+        for start, end, name, text in iter_sub(container.text):
+            if name is None:
+                escaped = text != container.text[start:end]
+                key = text[2:-1] if escaped else ""
+                if escaped and key in self.substitutions:
+                    self._occurrence(SUBST, self.substitutions[key], container=container, span=(start, end),
+                                     name=key)
+                else:
+                    self.pieces.append(Text(container, start, text, not escaped))
+                continue
+            stripped = name.strip()
+            if stripped in variables:
+                bound = variables[stripped]
+                if isinstance(bound, str):
+                    self.pieces.append(Text(container, start, bound, False))
+                else:
+                    self._occurrence(SUB_VAR, bound, container=container, span=(start, end),
+                                     path=variables_path, name=stripped)
+            else:
+                atom = sub_name_atom(stripped)
+                expr = ref(atom.name) if atom.kind != GET_ATT else {GET_ATT: [atom.name, atom.attribute]}
+                self._occurrence(SUB_REF, expr, container=container, span=(start, end), name=stripped)
+
+    def _sentinel(self, index: int) -> str:
+        return f"{self._open}{index}{self._close}"
+
+    def _choose_sentinels(self) -> None:
+        texts = [piece.text for piece in self.pieces if isinstance(piece, Text)]
+        for code in range(0xE000, 0xF8FF, 2):
+            opening, closing = chr(code), chr(code + 1)
+            if not any(opening in text or closing in text for text in texts):
+                self._open, self._close = opening, closing
+                return
+        raise TransformError(f"{self.location('DefinitionString')}: the definition text cannot be read.")
+
+    def _build_text(self, bare: frozenset[int] = frozenset()) -> None:
+        chunks: list[str] = []
+        starts: list[int] = []
+        position = 0
+        for piece in self.pieces:
+            starts.append(position)
+            if isinstance(piece, Text):
+                chunk = piece.text
+            else:
+                chunk = self._sentinel(piece.index)
+                if piece.index in bare:
+                    chunk = f'"{chunk}"'
+            chunks.append(chunk)
+            position += len(chunk)
+        self.parse_text = "".join(chunks)
+        self._piece_starts = starts
+        if bare or not self.occurrences:
+            return
+        # Placeholders written outside JSON strings (e.g. "TimeoutSeconds": ${Timeout}) become strings.
+        inside = [match.span() for match in JSON_STRING.finditer(self.parse_text)]
+        found: set[int] = set()
+        cursor = 0
+        for piece, start in zip(self.pieces, starts, strict=True):
+            if not isinstance(piece, Occurrence):
+                continue
+            while cursor < len(inside) and inside[cursor][1] <= start:
+                cursor += 1
+            if cursor >= len(inside) or not inside[cursor][0] < start < inside[cursor][1]:
+                found.add(piece.index)
+        if found:
+            self._build_text(frozenset(found))
+
+    # ------------------------------------------------------------ resolution
+    def resolve(self, value: Any) -> Symbolic | None:
+        """What a parsed definition value resolves to, sentinels and substitutions expanded."""
+        if isinstance(value, str):
+            if self.form == "Definition":
+                return self._resolve_plain(value)
+            pieces: list[str | Any] = []
+            pattern = re.compile(re.escape(self._open) + r"(\d+)" + re.escape(self._close))
+            position = 0
+            for match in pattern.finditer(value):
+                if match.start() > position:
+                    pieces.append(value[position : match.start()])
+                inner = symbolic(self.occurrences[int(match.group(1))].expr)
+                if inner is None:
+                    return None
+                pieces.extend(inner)
+                position = match.end()
+            if position < len(value):
+                pieces.append(value[position:])
+            return symbolic({"Fn::Join": ["", [p if isinstance(p, str) else _atom_expr(p) for p in pieces]]})
+        return symbolic(value)
+
+    def _resolve_plain(self, value: str) -> Symbolic | None:
+        if not self.substitutions or "${" not in value:
+            return symbolic(value)
+        parts: list[Any] = []
+        position = 0
+        for match in re.finditer(r"\$\{([^}]*)\}", value):
+            if match.group(1) not in self.substitutions:
+                continue
+            parts.append(value[position : match.start()])
+            parts.append(self.substitutions[match.group(1)])
+            position = match.end()
+        parts.append(value[position:])
+        return symbolic({"Fn::Join": ["", parts]})
+
+    def calls(self) -> list[Call]:
+        """The Lambda call candidates of this definition."""
+        if self.document is None:
+            return []
+        return find_calls(self.document, self.resolve)
+
+    def s3_substitutions(self) -> list[tuple[str, Symbolic | None]]:
+        """``(key, target)`` for each substitution, when the definition itself is in S3."""
+        return [(key, symbolic(value)) for key, value in self.substitutions.items()]
+
+    # --------------------------------------------------------------- editing
+    def pin(self, call: Call, version: str) -> bool:
+        """Plan to point ``call`` at ``version``; False when its shape cannot be rewritten safely."""
+        value = call.value
+        if self.form == "Definition":
+            if isinstance(value, str):
+                keys = [m.group(1) for m in re.finditer(r"\$\{([^}]*)\}", value) if m.group(1) in self.substitutions]
+                if len(keys) == 1 and value == "${" + keys[0] + "}":
+                    self._requests.append((call, version))
+                    return True
+            self._plan.value_edits[("Definition", *call.json_path)] = ref(version)
+            return True
+        if not isinstance(value, str):
+            return False
+        occurrence = self._single_occurrence(value)
+        if occurrence is not None:
+            self._requests.append((call, version))
+            return True
+        return self._plan_container_edit(call, version)
+
+    def pin_substitution(self, key: str, version: str) -> None:
+        """Point substitution ``key`` at ``version`` (definitions kept in S3)."""
+        self._plan.value_edits[("DefinitionSubstitutions", key)] = ref(version)
+
+    def _single_occurrence(self, value: str) -> Occurrence | None:
+        if value.startswith(self._open) and value.endswith(self._close):
+            inner = value[1:-1]
+            if inner.isdigit():
+                return self.occurrences[int(inner)]
+        return None
+
+    def _plan_container_edit(self, call: Call, version: str) -> bool:
+        if self._located is None:
+            self._located = _located_loads(self.parse_text)
+        token = _get(self._located, call.json_path)
+        if not isinstance(token, _Located):
+            return False
+        start, end = token.span
+        if start == end:
+            return False
+        covered = [
+            (piece, piece_start)
+            for piece, piece_start in zip(self.pieces, self._piece_starts, strict=True)
+            if piece_start < end and piece_start + self._length(piece) > start
+        ]
+        containers = {piece.container for piece, _ in covered}
+        if len(containers) != 1:
+            return False
+        (container,) = containers
+        if container is None or any(isinstance(piece, Text) and not piece.linear for piece, _ in covered):
+            return False
+        first, first_start = covered[0]
+        last, last_start = covered[-1]
+        raw_start = first.start + (start - first_start) if isinstance(first, Text) else first.span[0]
+        raw_end = last.start + (end - last_start) if isinstance(last, Text) else last.span[1]
+        self._edit_container(container, raw_start, raw_end, version)
+        return True
+
+    def _length(self, piece: Piece) -> int:
+        if isinstance(piece, Text):
+            return len(piece.text)
+        return len(self._sentinel(piece.index))
+
+    def _edit_container(self, container: Container, start: int, end: int, version: str) -> None:
+        if container.kind == SUB:
+            replacement = "${" + version + "}"
+        else:
+            replacement = "${" + self._substitution_key(version) + "}"
+        self._plan.container_edits.setdefault(container.path, []).append((start, end, replacement))
+
+    def _substitution_key(self, version: str) -> str:
+        for key, value in self._plan.new_substitutions.items():
+            if value == ref(version):
+                return key
+        key, suffix = version, 1
+        while key in self.substitutions or key in self._plan.new_substitutions:
+            suffix += 1
+            key = f"{version}{suffix}"
+        self._plan.new_substitutions[key] = ref(version)
+        return key
+
+    def _settle_bindings(self) -> None:
+        uses: dict[Any, int] = {}
+        if self.form == "Definition":
+            for key in self.substitutions:
+                uses[(SUBST, key)] = _count_in_strings(self.document, "${" + key + "}")
+        else:
+            for occurrence in self.occurrences:
+                if occurrence.binding is not None:
+                    uses[occurrence.binding] = uses.get(occurrence.binding, 0) + 1
+        wanted: dict[Any, list[tuple[Call, Occurrence | None, str]]] = {}
+        singles: list[tuple[Call, Occurrence | None, str]] = []
+        for call, version in self._requests:
+            occurrence = None if self.form == "Definition" else self._single_occurrence(call.value)
+            if occurrence is None:
+                binding: Any = (SUBST, call.value[2:-1])
+            else:
+                binding = occurrence.binding
+            if binding is None:
+                singles.append((call, occurrence, version))
+            else:
+                wanted.setdefault(binding, []).append((call, occurrence, version))
+        for binding, requests in wanted.items():
+            versions = {version for _, _, version in requests}
+            if len(requests) == uses.get(binding, 0) and len(versions) == 1:
+                if binding[0] == SUBST:
+                    self._plan.value_edits[("DefinitionSubstitutions", binding[1])] = ref(versions.pop())
+                else:
+                    self._plan.value_edits[(*binding[1], binding[2])] = ref(versions.pop())
+            else:
+                singles.extend(requests)
+        for call, occurrence, version in singles:
+            if occurrence is None:
+                self._plan.value_edits[("Definition", *call.json_path)] = ref(version)
+            elif occurrence.kind == ELEMENT:
+                self._plan.value_edits[occurrence.path] = ref(version)
+            elif occurrence.container is not None:
+                self._edit_container(occurrence.container, *occurrence.span, version)
+
+    def apply(self) -> dict[str, Any] | None:
+        """The new Properties with every planned edit, or None when nothing changes."""
+        self._settle_bindings()
+        plan = self._plan
+        if not (plan.container_edits or plan.value_edits or plan.new_substitutions):
+            return None
+        properties = copy.deepcopy(dict(self.properties))
+        for path, edits in plan.container_edits.items():
+            text = _get(properties, path)
+            for start, end, replacement in sorted(edits, reverse=True):
+                text = text[:start] + replacement + text[end:]
+            _set(properties, path, text)
+        for path, value in plan.value_edits.items():
+            _set(properties, path, value)
+        if plan.new_substitutions:
+            substitutions = properties.setdefault("DefinitionSubstitutions", {})
+            substitutions.update(plan.new_substitutions)
+        return properties
+
+
+def _atom_expr(atom: Any) -> Any:
+    if atom.kind == GET_ATT:
+        return {GET_ATT: [atom.name, atom.attribute]}
+    if atom.kind == "Ref":
+        return ref(atom.name)
+    return json.loads(atom.name)
+
+
+def _count_in_strings(value: Any, needle: str, depth: int = 0) -> int:
+    if depth > MAX_DEPTH:
+        raise NestingTooDeepError
+    if isinstance(value, str):
+        return value.count(needle)
+    if isinstance(value, dict):
+        return sum(_count_in_strings(item, needle, depth + 1) for item in value.values())
+    if isinstance(value, list):
+        return sum(_count_in_strings(item, needle, depth + 1) for item in value)
+    return 0

@@ -1,0 +1,205 @@
+"""A read-only index of the template: which resources are functions, versions, aliases, roles."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sfn_exact_version.intrinsics import GET_ATT, REF, Atom, Symbolic, symbolic
+
+FUNCTION = "AWS::Lambda::Function"
+VERSION = "AWS::Lambda::Version"
+ALIAS = "AWS::Lambda::Alias"
+LAYER_VERSION = "AWS::Lambda::LayerVersion"
+STATE_MACHINE = "AWS::StepFunctions::StateMachine"
+ROLE = "AWS::IAM::Role"
+POLICY = "AWS::IAM::Policy"
+ROLE_POLICY = "AWS::IAM::RolePolicy"
+MANAGED_POLICY = "AWS::IAM::ManagedPolicy"
+
+METADATA_KEY = "SfnExactVersion"
+
+
+def partition_of(region: str) -> str:
+    """The AWS partition of a Region name."""
+    if region.startswith("cn-"):
+        return "aws-cn"
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    if region.startswith("us-iso-"):
+        return "aws-iso"
+    if region.startswith("us-isob-"):
+        return "aws-iso-b"
+    return "aws"
+
+
+def opted_out(resource: Mapping[str, Any]) -> bool:
+    """True when the resource's ``Metadata.SfnExactVersion.Pin`` is ``false``."""
+    metadata = resource.get("Metadata")
+    if not isinstance(metadata, dict):
+        return False
+    options = metadata.get(METADATA_KEY)
+    return isinstance(options, dict) and options.get("Pin") is False
+
+
+@dataclass
+class TemplateIndex:
+    """Facts about the resources that call resolution, versions and IAM need."""
+
+    resources: Mapping[str, Any]
+    parameters: Mapping[str, Any]
+    pseudo: dict[str, str] = field(default_factory=dict)
+    types: dict[str, str] = field(default_factory=dict)
+    # function logical ID -> symbolic explicit FunctionName (only functions that set one)
+    explicit_names: dict[str, Symbolic] = field(default_factory=dict)
+    # symbolic explicit name -> function logical ID
+    by_name: dict[Symbolic, str] = field(default_factory=dict)
+    versions_of: dict[str, list[str]] = field(default_factory=dict)
+    aliases_of: dict[str, list[str]] = field(default_factory=dict)
+    function_of: dict[str, str] = field(default_factory=dict)  # version/alias -> function
+
+    @classmethod
+    def build(
+        cls,
+        resources: Mapping[str, Any],
+        parameters: Mapping[str, Any],
+        region: str | None,
+        account_id: str | None,
+    ) -> TemplateIndex:
+        """Index ``resources`` (already validated to be objects with a string ``Type``)."""
+        pseudo: dict[str, str] = {}
+        if region:
+            pseudo["AWS::Region"] = region
+            pseudo["AWS::Partition"] = partition_of(region)
+        if account_id:
+            pseudo["AWS::AccountId"] = account_id
+        index = cls(resources=resources, parameters=parameters, pseudo=pseudo)
+        for logical_id, resource in resources.items():
+            index.types[logical_id] = resource["Type"]
+        for logical_id, resource in resources.items():
+            if resource["Type"] != FUNCTION:
+                continue
+            properties = resource.get("Properties")
+            name = properties.get("FunctionName") if isinstance(properties, dict) else None
+            if name is not None:
+                explicit = symbolic(name)
+                if explicit:
+                    index.explicit_names[logical_id] = explicit
+                    index.by_name.setdefault(explicit, logical_id)
+        for logical_id, resource in resources.items():
+            if resource["Type"] not in (VERSION, ALIAS):
+                continue
+            properties = resource.get("Properties")
+            target = properties.get("FunctionName") if isinstance(properties, dict) else None
+            function = index.function_of_reference(target)
+            if function is None:
+                continue
+            index.function_of[logical_id] = function
+            bucket = index.versions_of if resource["Type"] == VERSION else index.aliases_of
+            bucket.setdefault(function, []).append(logical_id)
+        return index
+
+    def type_of(self, name: str) -> str | None:
+        """The resource type of a logical ID, or ``None`` for parameters and unknown names."""
+        return self.types.get(name)
+
+    def function_named(self, value: Symbolic | None) -> str | None:
+        """The in-template function that a name, ARN-less reference or ``GetAtt .Arn`` denotes."""
+        if not value:
+            return None
+        if len(value) == 1 and isinstance(value[0], Atom):
+            atom = value[0]
+            if atom.kind == REF and self.types.get(atom.name) == FUNCTION:
+                return atom.name
+            if atom.kind == GET_ATT and atom.attribute == "Arn" and self.types.get(atom.name) == FUNCTION:
+                return atom.name
+        return self.by_name.get(value)
+
+    def function_of_reference(self, value: Any) -> str | None:
+        """The in-template function an unqualified name or ARN value denotes (``FunctionName`` of a
+        Version, say), else ``None``."""
+        if value is None:
+            return None
+        text = symbolic(value)
+        if not text:
+            return None
+        direct = self.function_named(text)
+        if direct is not None:
+            return direct
+        parsed = parse_lambda_reference(text, self.pseudo, allow_bare_name=True)
+        if parsed is None or parsed.qualifier is not None or parsed.foreign:
+            return None
+        return self.function_named(parsed.name)
+
+    def is_parameter(self, name: str) -> bool:
+        """True for a template parameter name."""
+        return name in self.parameters
+
+
+@dataclass(frozen=True)
+class LambdaReference:
+    """A reference to a Lambda function taken apart: its name, qualifier and where it lives."""
+
+    name: Symbolic
+    qualifier: Symbolic | None
+    foreign: bool  # a literal Region or account that differs from the stack's
+
+
+def _fields(value: Symbolic) -> list[Symbolic]:
+    fields: list[list[str | Atom]] = [[]]
+    for piece in value:
+        if isinstance(piece, Atom):
+            fields[-1].append(piece)
+            continue
+        chunks = piece.split(":")
+        for position, chunk in enumerate(chunks):
+            if position:
+                fields.append([])
+            if chunk:
+                fields[-1].append(chunk)
+    return [tuple(field) for field in fields]
+
+
+def _is(field: Symbolic, literal: str) -> bool:
+    return field == (literal,)
+
+
+def _differs(field: Symbolic, pseudo_name: str, pseudo: Mapping[str, str]) -> bool:
+    if len(field) == 1 and isinstance(field[0], str) and pseudo_name in pseudo:
+        return field[0] != pseudo[pseudo_name]
+    return False
+
+
+def parse_lambda_reference(
+    value: Symbolic, pseudo: Mapping[str, str], allow_bare_name: bool
+) -> LambdaReference | None:
+    """Take apart a function ARN (full or partial), a ``GetAtt X.Arn`` or, if allowed, a bare name.
+
+    >>> parse_lambda_reference(("arn:aws:lambda:eu-west-1:123456789012:function:hello:3",), {}, False)
+    LambdaReference(name=('hello',), qualifier=('3',), foreign=False)
+    """
+    if not value:
+        return None
+    head = value[0]
+    if isinstance(head, Atom) and head.kind == GET_ATT and head.attribute == "Arn":
+        rest = _fields(value[1:]) if len(value) > 1 else []
+        if not rest:
+            return LambdaReference((Atom(REF, head.name),), None, False)
+        if len(rest) == 2 and rest[0] == () and rest[1]:
+            return LambdaReference((Atom(REF, head.name),), rest[1], False)
+        return None
+    fields = _fields(value)
+    if len(fields) in (7, 8) and _is(fields[0], "arn") and _is(fields[2], "lambda") and _is(fields[5], "function"):
+        foreign = _differs(fields[3], "AWS::Region", pseudo) or _differs(fields[4], "AWS::AccountId", pseudo)
+        foreign = foreign or _differs(fields[1], "AWS::Partition", pseudo)
+        qualifier = fields[7] if len(fields) == 8 else None
+        return LambdaReference(fields[6], qualifier, foreign) if fields[6] else None
+    if len(fields) in (3, 4) and _is(fields[1], "function"):
+        foreign = _differs(fields[0], "AWS::AccountId", pseudo)
+        qualifier = fields[3] if len(fields) == 4 else None
+        return LambdaReference(fields[2], qualifier, foreign) if fields[2] else None
+    if allow_bare_name and len(fields) in (1, 2) and fields[0] and not _is(fields[0], "arn"):
+        qualifier = fields[1] if len(fields) == 2 else None
+        return LambdaReference(fields[0], qualifier, False)
+    return None

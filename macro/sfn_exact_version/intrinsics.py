@@ -1,0 +1,285 @@
+"""The one place that recognises CloudFormation intrinsic functions.
+
+Nothing else in the package pattern-matches ``Ref`` or ``Fn::*`` by hand. The central idea is the
+*symbolic string*: what a string-valued expression will become once CloudFormation resolves it, as a
+tuple of literal text and :class:`Atom` s (references that only CloudFormation can resolve).
+``{"Fn::Sub": "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:${Fn}"}``
+becomes ``("arn:", Atom(REF, "AWS::Partition"), ":lambda:", ..., Atom(REF, "Fn"))``. Two spellings of
+the same value give the same symbolic string, so references can be compared whatever form they take.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+REF = "Ref"
+GET_ATT = "Fn::GetAtt"
+SUB = "Fn::Sub"
+JOIN = "Fn::Join"
+OTHER = "other"
+
+PSEUDO_PARAMETERS = frozenset(
+    {
+        "AWS::AccountId",
+        "AWS::NotificationARNs",
+        "AWS::NoValue",
+        "AWS::Partition",
+        "AWS::Region",
+        "AWS::StackId",
+        "AWS::StackName",
+        "AWS::URLSuffix",
+    }
+)
+
+# ${Name}, ${Name.Attr}, ${!Literal}; CloudFormation allows no "}" inside.
+SUB_PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
+
+MAX_DEPTH = 100
+
+
+class NestingTooDeepError(Exception):
+    """An expression nests deeper than :data:`MAX_DEPTH`; callers turn it into a TransformError."""
+
+
+@dataclass(frozen=True, order=True)
+class Atom:
+    """A value only CloudFormation can resolve: ``Ref`` of a name, ``GetAtt`` of a resource, or another
+    intrinsic function (``kind == OTHER``, ``name`` holds its canonical JSON)."""
+
+    kind: str
+    name: str
+    attribute: str = ""
+
+    def render(self) -> str:
+        """Readable form, as a user would write it inside ``Fn::Sub``."""
+        if self.kind == REF:
+            return "${" + self.name + "}"
+        if self.kind == GET_ATT:
+            return "${" + self.name + "." + self.attribute + "}"
+        return self.name
+
+
+Symbolic = tuple[str | Atom, ...]
+
+
+def intrinsic(value: Any) -> tuple[str, Any] | None:
+    """``("Fn::Sub", args)`` when ``value`` is a one-key intrinsic-function object, else ``None``.
+
+    >>> intrinsic({"Ref": "Fn"})
+    ('Ref', 'Fn')
+    """
+    if isinstance(value, dict) and len(value) == 1:
+        (key, args), = value.items()
+        if key == REF or key.startswith("Fn::") or key == "Condition":
+            return key, args
+    return None
+
+
+def ref(name: str) -> dict[str, Any]:
+    """``{"Ref": name}``."""
+    return {REF: name}
+
+
+def sub(template: str) -> dict[str, Any]:
+    """``{"Fn::Sub": template}``."""
+    return {SUB: template}
+
+
+def get_att_target(value: Any) -> tuple[str, str] | None:
+    """``(resource, attribute)`` of a ``Fn::GetAtt`` in list or ``"X.Attr"`` string form."""
+    found = intrinsic(value)
+    if found is None or found[0] != GET_ATT:
+        return None
+    args = found[1]
+    if isinstance(args, list) and len(args) == 2 and isinstance(args[0], str) and isinstance(args[1], str):
+        return args[0], args[1]
+    if isinstance(args, str) and "." in args:
+        resource, attribute = args.split(".", 1)
+        return resource, attribute
+    return None
+
+
+def ref_target(value: Any) -> str | None:
+    """The name in ``{"Ref": name}``, else ``None``."""
+    found = intrinsic(value)
+    if found is not None and found[0] == REF and isinstance(found[1], str):
+        return found[1]
+    return None
+
+
+def sub_parts(value: Any) -> tuple[str, dict[str, Any]] | None:
+    """``(template, variables)`` of a ``Fn::Sub`` in either form, else ``None``."""
+    found = intrinsic(value)
+    if found is None or found[0] != SUB:
+        return None
+    args = found[1]
+    if isinstance(args, str):
+        return args, {}
+    if (
+        isinstance(args, list)
+        and len(args) == 2
+        and isinstance(args[0], str)
+        and isinstance(args[1], dict)
+    ):
+        return args[0], args[1]
+    return None
+
+
+def join_parts(value: Any) -> tuple[str, list[Any]] | None:
+    """``(delimiter, items)`` of a ``Fn::Join`` whose items are a literal list, else ``None``."""
+    found = intrinsic(value)
+    if found is None or found[0] != JOIN:
+        return None
+    args = found[1]
+    if isinstance(args, list) and len(args) == 2 and isinstance(args[0], str) and isinstance(args[1], list):
+        return args[0], args[1]
+    return None
+
+
+def sub_name_atom(name: str) -> Atom:
+    """The atom a ``${name}`` in ``Fn::Sub`` stands for when ``name`` is not a variable."""
+    name = name.strip()
+    if "." in name and not name.startswith("AWS::"):
+        resource, attribute = name.split(".", 1)
+        return Atom(GET_ATT, resource, attribute)
+    return Atom(REF, name)
+
+
+def iter_sub(template: str) -> Iterator[tuple[int, int, str | None, str]]:
+    """Split a ``Fn::Sub`` template into pieces ``(start, end, name, text)``.
+
+    ``name`` is the placeholder name for ``${name}`` and ``None`` for literal text; ``text`` is what
+    the piece renders to when it is literal (``${!X}`` renders as ``${X}``).
+    """
+    position = 0
+    for match in SUB_PLACEHOLDER.finditer(template):
+        if match.start() > position:
+            yield position, match.start(), None, template[position : match.start()]
+        inner = match.group(1)
+        if inner.startswith("!"):
+            yield match.start(), match.end(), None, "${" + inner[1:] + "}"
+        else:
+            yield match.start(), match.end(), inner, match.group(0)
+        position = match.end()
+    if position < len(template):
+        yield position, len(template), None, template[position:]
+
+
+def canonical(value: Any) -> str:
+    """Deterministic JSON text of a value (sorted keys, no spaces)."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def symbolic(value: Any, depth: int = 0) -> Symbolic | None:
+    """What ``value`` resolves to, as literal text and atoms; ``None`` if it is not string-like.
+
+    >>> symbolic({"Fn::Sub": "${Fn.Arn}:*"})
+    (Atom(kind='Fn::GetAtt', name='Fn', attribute='Arn'), ':*')
+    """
+    if depth > MAX_DEPTH:
+        raise NestingTooDeepError
+    if isinstance(value, str):
+        return (value,) if value else ()
+    if isinstance(value, bool):
+        return ("true" if value else "false",)
+    if isinstance(value, int | float):
+        return (json.dumps(value),)
+    found = intrinsic(value)
+    if found is None:
+        return None
+    name = ref_target(value)
+    if name is not None:
+        return (Atom(REF, name),)
+    target = get_att_target(value)
+    if target is not None:
+        return (Atom(GET_ATT, target[0], target[1]),)
+    parts = sub_parts(value)
+    if parts is not None:
+        template, variables = parts
+        pieces: list[str | Atom] = []
+        for _start, _end, placeholder, text in iter_sub(template):
+            if placeholder is None:
+                pieces.append(text)
+            elif placeholder.strip() in variables:
+                inner = symbolic(variables[placeholder.strip()], depth + 1)
+                pieces.extend(inner if inner is not None else (_other(variables[placeholder.strip()]),))
+            else:
+                pieces.append(sub_name_atom(placeholder))
+        return _merge(pieces)
+    joined = join_parts(value)
+    if joined is not None:
+        delimiter, items = joined
+        pieces = []
+        for index, item in enumerate(items):
+            if index and delimiter:
+                pieces.append(delimiter)
+            inner = symbolic(item, depth + 1)
+            pieces.extend(inner if inner is not None else (_other(item),))
+        return _merge(pieces)
+    return (_other(value),)
+
+
+def _other(value: Any) -> Atom:
+    return Atom(OTHER, canonical(value))
+
+
+def _merge(pieces: list[str | Atom]) -> Symbolic:
+    merged: list[str | Atom] = []
+    for piece in pieces:
+        if isinstance(piece, str):
+            if not piece:
+                continue
+            if merged and isinstance(merged[-1], str):
+                merged[-1] = merged[-1] + piece
+                continue
+        merged.append(piece)
+    return tuple(merged)
+
+
+def render(value: Symbolic) -> str:
+    """Readable text of a symbolic string, atoms written as ``${...}``."""
+    return "".join(piece if isinstance(piece, str) else piece.render() for piece in value)
+
+
+def resolve_pseudo(value: Symbolic, known: Mapping[str, str]) -> Symbolic:
+    """Replace ``Ref`` of the pseudo parameters in ``known`` by their values."""
+    pieces: list[str | Atom] = []
+    for piece in value:
+        if isinstance(piece, Atom) and piece.kind == REF and piece.name in known:
+            pieces.append(known[piece.name])
+        else:
+            pieces.append(piece)
+    return _merge(pieces)
+
+
+def references(value: Any, depth: int = 0) -> Iterator[str]:
+    """Every name a value refers to: ``Ref`` names, ``GetAtt`` resources and ``${...}`` names."""
+    if depth > MAX_DEPTH:
+        raise NestingTooDeepError
+    if isinstance(value, dict):
+        name = ref_target(value)
+        if name is not None:
+            yield name
+            return
+        target = get_att_target(value)
+        if target is not None:
+            yield target[0]
+            return
+        parts = sub_parts(value)
+        if parts is not None:
+            template, variables = parts
+            for _s, _e, placeholder, _t in iter_sub(template):
+                if placeholder is not None and placeholder.strip() not in variables:
+                    yield sub_name_atom(placeholder).name
+            for item in variables.values():
+                yield from references(item, depth + 1)
+            return
+        for item in value.values():
+            yield from references(item, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            yield from references(item, depth + 1)

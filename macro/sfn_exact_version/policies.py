@@ -1,0 +1,205 @@
+"""IAM: let a state machine's role invoke every version of the functions it calls.
+
+Running executions are authorised by the role's *current* policy, so after a deploy the role must
+still allow the versions that older executions call. Wherever a statement of the role allows
+``lambda:InvokeFunction`` on a pinned function's unqualified ARN, the same statement gains
+``<that ARN>:*``. Nothing else is ever granted.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sfn_exact_version.index import MANAGED_POLICY, POLICY, ROLE, ROLE_POLICY, TemplateIndex
+from sfn_exact_version.intrinsics import (
+    GET_ATT,
+    REF,
+    Atom,
+    Symbolic,
+    get_att_target,
+    join_parts,
+    ref_target,
+    resolve_pseudo,
+    sub_parts,
+    symbolic,
+)
+
+Path = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class StatementRef:
+    """Where a statement lives: the resource, and the path inside it to the statement object."""
+
+    resource: str
+    path: Path
+
+    @property
+    def location(self) -> str:
+        return "/".join(("Resources", self.resource, *(str(part) for part in self.path)))
+
+
+def role_of(properties: Mapping[str, Any], index: TemplateIndex) -> str | None:
+    """The in-template ``AWS::IAM::Role`` named by a state machine's ``RoleArn``, else None."""
+    value = properties.get("RoleArn")
+    target = get_att_target(value)
+    if target is not None and target[1] == "Arn" and index.type_of(target[0]) == ROLE:
+        return target[0]
+    text = symbolic(value) if value is not None else None
+    if text and isinstance(text[-1], Atom) and text[-1].kind == REF and index.type_of(text[-1].name) == ROLE:
+        prefix = "".join(piece if isinstance(piece, str) else "x" for piece in text[:-1])
+        if re.fullmatch(r"arn:[^:]+:iam::[^:]*:role/(?:[^:]*/)?", prefix):
+            return text[-1].name
+    return None
+
+
+def _names(value: Any) -> list[str]:
+    items = value if isinstance(value, list) else [value]
+    names = []
+    for item in items:
+        name = ref_target(item)
+        if name is not None:
+            names.append(name)
+    return names
+
+
+def statements_of(role: str, index: TemplateIndex) -> Iterator[tuple[StatementRef, dict[str, Any]]]:
+    """Every policy statement attached to ``role`` in the template."""
+    documents: list[tuple[str, Path]] = []
+    role_properties = index.resources[role].get("Properties")
+    if isinstance(role_properties, dict):
+        policies = role_properties.get("Policies")
+        if isinstance(policies, list):
+            for position, policy in enumerate(policies):
+                if isinstance(policy, dict):
+                    documents.append((role, ("Properties", "Policies", position, "PolicyDocument")))
+        for name in _names(role_properties.get("ManagedPolicyArns")):
+            if index.type_of(name) == MANAGED_POLICY:
+                documents.append((name, ("Properties", "PolicyDocument")))
+    for logical_id, resource in index.resources.items():
+        kind = resource["Type"]
+        properties = resource.get("Properties")
+        if kind not in (POLICY, ROLE_POLICY, MANAGED_POLICY) or not isinstance(properties, dict):
+            continue
+        attached = role in _names(properties.get("Roles")) or role in _names(properties.get("RoleName"))
+        if attached and (logical_id, ("Properties", "PolicyDocument")) not in documents:
+            documents.append((logical_id, ("Properties", "PolicyDocument")))
+    for resource_id, path in documents:
+        document: Any = index.resources[resource_id]
+        for key in path:
+            if isinstance(key, int):
+                document = document[key] if isinstance(document, list) and key < len(document) else None
+            else:
+                document = document.get(key) if isinstance(document, dict) else None
+            if document is None:
+                break
+        if not isinstance(document, dict):
+            continue
+        statements = document.get("Statement")
+        if isinstance(statements, dict):
+            yield StatementRef(resource_id, (*path, "Statement")), statements
+        elif isinstance(statements, list):
+            for position, statement in enumerate(statements):
+                if isinstance(statement, dict):
+                    yield StatementRef(resource_id, (*path, "Statement", position)), statement
+
+
+def _glob(pattern: str, text: str) -> bool:
+    # IAM wildcards: "*" any run of characters, "?" one character; nothing else is special.
+    escaped = "".join(c if c in "*?" else f"[{c}]" if c in "[]" else c for c in pattern)
+    return fnmatch.fnmatchcase(text, escaped)
+
+
+def allows_invoke(statement: Mapping[str, Any]) -> bool:
+    """True for an Allow statement whose Action covers ``lambda:InvokeFunction``."""
+    if statement.get("Effect") != "Allow" or "Action" not in statement:
+        return False
+    actions = statement["Action"]
+    actions = actions if isinstance(actions, list) else [actions]
+    return any(
+        isinstance(action, str) and fnmatch.fnmatchcase("lambda:invokefunction", action.lower())
+        for action in actions
+    )
+
+
+class ArnSpace:
+    """Renders resource entries and function ARNs as comparable text (atoms as stable tokens)."""
+
+    def __init__(self, index: TemplateIndex) -> None:
+        self.index = index
+
+    def _text(self, value: Symbolic) -> str:
+        value = resolve_pseudo(value, self.index.pseudo)
+        out = []
+        for piece in value:
+            if isinstance(piece, str):
+                out.append(piece)
+            elif piece.kind == GET_ATT and piece.attribute == "Arn" and self.index.type_of(piece.name) == "AWS::Lambda::Function":
+                out.append(self.function_arn(piece.name))
+            elif piece.kind == REF and piece.name in self.index.explicit_names:
+                out.append(self._text(self.index.explicit_names[piece.name]))
+            else:
+                out.append("\u27e8" + piece.render() + "\u27e9")
+        return "".join(out)
+
+    def function_arn(self, function: str) -> str:
+        """The unqualified ARN of an in-template function, as comparable text."""
+        pseudo = self.index.pseudo
+        partition = pseudo.get("AWS::Partition", "\u27e8${AWS::Partition}\u27e9")
+        region = pseudo.get("AWS::Region", "\u27e8${AWS::Region}\u27e9")
+        account = pseudo.get("AWS::AccountId", "\u27e8${AWS::AccountId}\u27e9")
+        name = self.index.explicit_names.get(function)
+        name_text = self._text(name) if name else "\u27e8${" + function + "}\u27e9"
+        return f"arn:{partition}:lambda:{region}:{account}:function:{name_text}"
+
+    def entry(self, value: Any) -> str | None:
+        text = symbolic(value)
+        return self._text(text) if text is not None else None
+
+
+def versions_entry(entry: Any) -> Any:
+    """``<entry>:*`` in the same style as ``entry``."""
+    target = get_att_target(entry)
+    if target is not None:
+        return {"Fn::Sub": "${" + target[0] + "." + target[1] + "}:*"}
+    if isinstance(entry, str):
+        return entry + ":*"
+    parts = sub_parts(entry)
+    if parts is not None:
+        template, variables = parts
+        return {"Fn::Sub": template + ":*"} if not variables else {"Fn::Sub": [template + ":*", variables]}
+    joined = join_parts(entry)
+    if joined is not None and joined[0] == "":
+        return {"Fn::Join": ["", [*joined[1], ":*"]]}
+    return {"Fn::Join": ["", [entry, ":*"]]}
+
+
+def plan_statement(
+    statement: Mapping[str, Any], functions: list[str], space: ArnSpace
+) -> tuple[list[Any], list[str], list[str]]:
+    """For one statement: the resource entries to add, the functions whose versions it now allows
+    (added or already), and the functions it allows only unqualified with no entry to extend."""
+    if not allows_invoke(statement) or "Resource" not in statement:
+        return [], [], []
+    entries = statement["Resource"]
+    entries = entries if isinstance(entries, list) else [entries]
+    rendered = [space.entry(entry) for entry in entries]
+    additions: list[Any] = []
+    covered: list[str] = []
+    stuck: list[str] = []
+    for function in functions:
+        arn = space.function_arn(function)
+        if any(text is not None and _glob(text, arn + ":1") for text in rendered):
+            covered.append(function)
+            continue
+        exact = [entry for entry, text in zip(entries, rendered, strict=True) if text == arn]
+        if exact:
+            additions.append(versions_entry(exact[0]))
+            covered.append(function)
+        elif any(text is not None and _glob(text, arn) for text in rendered):
+            stuck.append(function)
+    return additions, covered, stuck

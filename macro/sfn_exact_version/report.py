@@ -1,0 +1,128 @@
+"""What the transform did, as plain data: for the log summary, the processed template and the CLI."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+# Why a Lambda call was left unpinned. Stable strings: the CLI, the cfn-lint rule and the docs use them.
+DYNAMIC = "dynamic"  # FunctionName.$ or a JSONata expression: chosen at run time
+QUALIFIED = "qualified"  # already names a version ("name:3", Qualifier, Ref of an AWS::Lambda::Version)
+ALIAS = "alias"  # names an alias, which moves when it is updated
+EXTERNAL = "external"  # a function defined outside this template (parameter, import, literal ARN)
+OPTED_OUT = "opted-out"  # the state machine or the function opts out in its Metadata
+UNSUPPORTED = "unsupported"  # a shape the macro cannot rewrite safely (explained in Detail)
+LATEST = "latest"  # qualified with $LATEST: always the newest code
+
+REASONS = (DYNAMIC, QUALIFIED, ALIAS, EXTERNAL, OPTED_OUT, UNSUPPORTED, LATEST)
+
+# Reasons that mean "this call will run whatever code the function has now".
+UNPINNED_REASONS = frozenset({DYNAMIC, ALIAS, EXTERNAL, UNSUPPORTED, LATEST})
+
+
+@dataclass(frozen=True, order=True)
+class PinnedCall:
+    """A Lambda call that targets an exact version in the output template."""
+
+    state_machine: str
+    state: str  # state path, e.g. "States.Fan.Branches[0].States.Hello"; "(DefinitionS3Location)" if unseen
+    function: str  # logical ID of the AWS::Lambda::Function
+    version: str  # logical ID of the AWS::Lambda::Version
+    location: str  # e.g. "Resources/Sm/Properties/DefinitionString"
+    already: bool = False  # True when the template itself already pointed at this version
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "StateMachine": self.state_machine,
+            "State": self.state,
+            "Function": self.function,
+            "Version": self.version,
+        }
+        return out
+
+
+@dataclass(frozen=True, order=True)
+class LeftAlone:
+    """A Lambda call (or likely one) that the macro did not pin, and why."""
+
+    state_machine: str
+    state: str
+    target: str  # the call target as written, rendered readably
+    reason: str  # one of REASONS
+    detail: str  # one sentence: why, and what to do about it
+    location: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "StateMachine": self.state_machine,
+            "State": self.state,
+            "Target": self.target,
+            "Reason": self.reason,
+            "Detail": self.detail,
+        }
+
+
+@dataclass(frozen=True, order=True)
+class VersionChange:
+    """A version the macro created, or an existing one it fingerprinted and protected."""
+
+    version: str
+    function: str
+    created: bool
+    fingerprint: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "Version": self.version,
+            "Function": self.function,
+            "Created": self.created,
+            "Fingerprint": self.fingerprint,
+        }
+
+
+@dataclass(frozen=True, order=True)
+class WidenedStatement:
+    """An IAM statement that allows the versions of a pinned function (``<function ARN>:*``)."""
+
+    role: str  # logical ID of the state machine's role
+    location: str  # e.g. "Resources/SmRole/Properties/Policies/0/PolicyDocument/Statement/1"
+    function: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"Role": self.role, "Statement": self.location, "Function": self.function}
+
+
+@dataclass
+class Report:
+    """Everything a user needs to see: pinned calls, versions, IAM statements, what was left alone."""
+
+    pinned: list[PinnedCall] = field(default_factory=list)
+    versions: list[VersionChange] = field(default_factory=list)
+    widened: list[WidenedStatement] = field(default_factory=list)
+    left_alone: list[LeftAlone] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def unpinned(self) -> list[LeftAlone]:
+        """Calls that will keep running whatever code the function has now."""
+        return [item for item in self.left_alone if item.reason in UNPINNED_REASONS]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report as stored under the processed template's ``Metadata.SfnExactVersion``."""
+        return {
+            "Pinned": [item.to_dict() for item in self.pinned],
+            "Versions": [item.to_dict() for item in self.versions],
+            "StatementsAllowingVersions": [item.to_dict() for item in self.widened],
+            "LeftAlone": [item.to_dict() for item in self.left_alone],
+            "Warnings": list(self.warnings),
+        }
+
+    def summary(self) -> dict[str, int]:
+        """Counts for the one-line log summary."""
+        return {
+            "pinned": len(self.pinned),
+            "versionsCreated": sum(1 for v in self.versions if v.created),
+            "statementsAllowingVersions": len(self.widened),
+            "leftAlone": len(self.left_alone),
+            "warnings": len(self.warnings),
+        }

@@ -1,0 +1,146 @@
+"""Classify the target of a Lambda call: an in-template function to pin, or why it is left alone."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sfn_exact_version import report
+from sfn_exact_version.index import ALIAS, FUNCTION, VERSION, TemplateIndex, parse_lambda_reference
+from sfn_exact_version.intrinsics import GET_ATT, OTHER, REF, Atom, Symbolic, render
+
+PIN = "pin"  # an unqualified in-template function: pin it
+PINNED = "pinned"  # already an in-template version
+NOT_LAMBDA = "not-lambda"  # not a Lambda call at all (another service, an activity)
+
+# Contexts: a legacy Task "Resource" must be an ARN; a "FunctionName" may be a name or an ARN.
+RESOURCE = "resource"
+FUNCTION_NAME = "function-name"
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a call targets. ``kind`` is PIN, PINNED, NOT_LAMBDA or one of the report reasons."""
+
+    kind: str
+    text: str
+    function: str | None = None
+    version: str | None = None
+    detail: str = ""
+
+
+def _atoms(value: Symbolic) -> list[Atom]:
+    return [piece for piece in value if isinstance(piece, Atom)]
+
+
+def _external_detail(value: Symbolic, index: TemplateIndex) -> str:
+    for atom in _atoms(value):
+        if atom.kind == REF and index.is_parameter(atom.name):
+            return (
+                f"the function comes from parameter {atom.name}, outside this template; "
+                "pin it where it is defined, or pass a version ARN"
+            )
+        if atom.kind == OTHER and "Fn::ImportValue" in atom.name:
+            return "the function is imported from another stack; pin it there, or import a version ARN"
+    return "the function is not defined in this template; pass a version ARN (name:N) to pin it"
+
+
+def _single_atom(atom: Atom, text: str, context: str, index: TemplateIndex) -> Target:
+    kind = index.type_of(atom.name)
+    if atom.kind == REF:
+        if kind == FUNCTION:
+            return Target(PIN, text, function=atom.name)
+        if kind == VERSION:
+            return _pinned(atom.name, text, index)
+        if kind == ALIAS:
+            return _alias(atom.name, text)
+        if kind is None and index.is_parameter(atom.name):
+            return Target(report.EXTERNAL, text, detail=_external_detail((atom,), index))
+        if context == FUNCTION_NAME:
+            return Target(report.UNSUPPORTED, text, detail=f"{atom.name} is not a Lambda function")
+        return Target(NOT_LAMBDA, text)
+    if atom.kind == GET_ATT:
+        if kind == FUNCTION and atom.attribute == "Arn":
+            return Target(PIN, text, function=atom.name)
+        if kind == VERSION:
+            return _pinned(atom.name, text, index)
+        if kind == ALIAS:
+            return _alias(atom.name, text)
+        if context == FUNCTION_NAME:
+            return Target(report.UNSUPPORTED, text, detail=f"{atom.name}.{atom.attribute} is not a function ARN")
+        return Target(NOT_LAMBDA, text)
+    if "Fn::ImportValue" in atom.name:
+        return Target(report.EXTERNAL, text, detail=_external_detail((atom,), index))
+    return Target(
+        report.UNSUPPORTED,
+        text,
+        detail="the target is computed by an intrinsic function the macro does not evaluate; "
+        "reference the function with GetAtt, Ref or Fn::Sub",
+    )
+
+
+def _pinned(version: str, text: str, index: TemplateIndex) -> Target:
+    function = index.function_of.get(version)
+    if function is None:
+        return Target(
+            report.QUALIFIED, text, version=version, detail=f"already names version {version}"
+        )
+    return Target(PINNED, text, function=function, version=version)
+
+
+def _alias(alias: str, text: str) -> Target:
+    return Target(
+        report.ALIAS,
+        text,
+        detail=f"alias {alias} moves when it is updated, so running executions may call new code; "
+        "call the function itself (the macro pins it) or a version",
+    )
+
+
+def classify(value: Symbolic | None, context: str, index: TemplateIndex) -> Target:
+    """Classify one call target given as a symbolic string.
+
+    >>> # {"Fn::GetAtt": ["Hello", "Arn"]} where Hello is an AWS::Lambda::Function -> Target(PIN, ...)
+    """
+    if value is None:
+        if context == FUNCTION_NAME:
+            return Target(report.UNSUPPORTED, "?", detail="FunctionName is not a string")
+        return Target(NOT_LAMBDA, "?")
+    text = render(value)
+    if value and isinstance(value[0], str) and value[0].lstrip().startswith("{%"):
+        return Target(report.DYNAMIC, text, detail="a JSONata expression chooses the function at run time")
+    if len(value) == 1 and isinstance(value[0], Atom):
+        return _single_atom(value[0], text, context, index)
+    parsed = parse_lambda_reference(value, index.pseudo, allow_bare_name=context == FUNCTION_NAME)
+    if parsed is None:
+        if context == FUNCTION_NAME:
+            if any(atom.kind == REF and index.is_parameter(atom.name) for atom in _atoms(value)):
+                return Target(report.EXTERNAL, text, detail=_external_detail(value, index))
+            return Target(report.UNSUPPORTED, text, detail="the macro cannot read this function reference")
+        if ":lambda:" in text and ":function:" in text:
+            return Target(report.UNSUPPORTED, text, detail="the macro cannot read this function ARN")
+        return Target(NOT_LAMBDA, text)
+    function = None if parsed.foreign else index.function_named(parsed.name)
+    if function is None:
+        return Target(report.EXTERNAL, text, detail=_external_detail(value, index))
+    if parsed.qualifier is None:
+        return Target(PIN, text, function=function)
+    qualifier = parsed.qualifier
+    if qualifier == ("$LATEST",):
+        return Target(
+            report.LATEST,
+            text,
+            function=function,
+            detail="$LATEST always runs the newest code; drop the qualifier and the macro pins the call",
+        )
+    if len(qualifier) == 1 and isinstance(qualifier[0], str) and qualifier[0].isdigit():
+        return Target(report.QUALIFIED, text, function=function, detail=f"already names version {qualifier[0]}")
+    if len(qualifier) == 1 and isinstance(qualifier[0], Atom) and qualifier[0].kind == GET_ATT:
+        if index.type_of(qualifier[0].name) == VERSION:
+            return Target(report.QUALIFIED, text, function=function, detail="already names a version")
+    return Target(
+        report.ALIAS,
+        text,
+        function=function,
+        detail=f"qualifier {render(qualifier)} names an alias, which moves when it is updated; "
+        "drop the qualifier and the macro pins the call",
+    )

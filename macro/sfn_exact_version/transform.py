@@ -1,0 +1,366 @@
+"""The pure transform: a CloudFormation template in, the pinned template and a report out.
+
+No AWS calls, no clock, no randomness; the input is never mutated; the same input gives the same
+output, and transforming the output again changes nothing.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sfn_exact_version import report as reasons
+from sfn_exact_version.definitions import S3_STATE, Call, Definition
+from sfn_exact_version.errors import TransformError
+from sfn_exact_version.index import (
+    METADATA_KEY,
+    STATE_MACHINE,
+    TemplateIndex,
+    opted_out,
+)
+from sfn_exact_version.intrinsics import NestingTooDeepError, render
+from sfn_exact_version.policies import ArnSpace, plan_statement, role_of, statements_of
+from sfn_exact_version.report import LeftAlone, PinnedCall, Report, VersionChange, WidenedStatement
+from sfn_exact_version.targets import FUNCTION_NAME, NOT_LAMBDA, PIN, PINNED, Target, classify
+from sfn_exact_version.versions import (
+    Fingerprint,
+    created_version,
+    created_version_id,
+    fingerprint,
+    protect,
+    with_marker,
+)
+
+SERVERLESS_PREFIX = "AWS::Serverless::"
+
+
+@dataclass(frozen=True)
+class TransformResult:
+    """The processed template (a new object) and what was done to it."""
+
+    template: dict[str, Any]
+    report: Report
+
+
+@dataclass
+class _Work:
+    """Mutable state of one transform run: copies of changed resources, findings, errors."""
+
+    fragment: Mapping[str, Any]
+    index: TemplateIndex
+    parameter_values: Mapping[str, Any]
+    resources: dict[str, Any] = field(default_factory=dict)  # logical ID -> new resource (copy)
+    added: dict[str, Any] = field(default_factory=dict)  # created versions
+    report: Report = field(default_factory=Report)
+    errors: list[str] = field(default_factory=list)
+    # function -> version chosen for it (existing or created)
+    chosen: dict[str, str] = field(default_factory=dict)
+    prints: dict[str, Fingerprint] = field(default_factory=dict)
+    # role -> functions whose versions it must allow; state machine -> role
+    role_needs: dict[str, list[str]] = field(default_factory=dict)
+
+    def resource(self, logical_id: str) -> dict[str, Any]:
+        """A private copy of a resource, made on first change."""
+        if logical_id not in self.resources:
+            self.resources[logical_id] = copy.deepcopy(self.fragment["Resources"][logical_id])
+        return self.resources[logical_id]  # type: ignore[no-any-return]
+
+
+def _validate(fragment: Any) -> Mapping[str, Any]:
+    if not isinstance(fragment, dict):
+        raise TransformError(
+            f"SfnExactVersion: the template must be a JSON object, got {type(fragment).__name__}."
+        )
+    resources = fragment.get("Resources")
+    if not isinstance(resources, dict):
+        raise TransformError("SfnExactVersion: the template has no Resources object.")
+    problems = []
+    for logical_id, resource in resources.items():
+        if not isinstance(resource, dict):
+            problems.append(f"Resources/{logical_id}: must be an object, got {type(resource).__name__}.")
+            continue
+        kind = resource.get("Type")
+        if not isinstance(kind, str):
+            problems.append(f"Resources/{logical_id}: has no Type string.")
+        elif kind.startswith(SERVERLESS_PREFIX):
+            problems.append(
+                f"Resources/{logical_id} is {kind}: SfnExactVersion ran before the SAM transform. List it "
+                "after SAM: Transform: [AWS::Serverless-2016-10-31, SfnExactVersion]."
+            )
+        elif "Properties" in resource and not isinstance(resource["Properties"], dict):
+            problems.append(f"Resources/{logical_id}/Properties: must be an object.")
+    if problems:
+        raise TransformError(" ".join(problems))
+    parameters = fragment.get("Parameters", {})
+    if not isinstance(parameters, dict):
+        raise TransformError("SfnExactVersion: Parameters must be an object.")
+    metadata = fragment.get("Metadata", {})
+    if not isinstance(metadata, dict):
+        raise TransformError("SfnExactVersion: the template's Metadata must be an object.")
+    return resources
+
+
+def transform(
+    fragment: Any,
+    *,
+    parameter_values: Mapping[str, Any] | None = None,
+    region: str | None = None,
+    account_id: str | None = None,
+) -> TransformResult:
+    """Pin every Lambda call of every state machine in ``fragment`` to an exact version.
+
+    >>> result = transform({"Resources": {}})
+    >>> result.template["Metadata"]["SfnExactVersion"]["Pinned"]
+    []
+
+    Raises :class:`TransformError` with a message naming the resource, the path and the fix.
+    """
+    resources = _validate(fragment)
+    index = TemplateIndex.build(resources, fragment.get("Parameters", {}), region, account_id)
+    work = _Work(fragment, index, parameter_values or {})
+    current = ""
+    try:
+        for logical_id, resource in resources.items():
+            if resource["Type"] == STATE_MACHINE:
+                current = f"Resources/{logical_id}"
+                _state_machine(work, logical_id, resource)
+        current = "Resources"
+        _versions(work)
+        _policies(work)
+    except (NestingTooDeepError, RecursionError):
+        raise TransformError(
+            f"{current}: nested too deeply for SfnExactVersion to read (more than 100 levels)."
+        ) from None
+    if work.errors:
+        raise TransformError(" ".join(work.errors))
+    return TransformResult(_assemble(work), work.report)
+
+
+def _assemble(work: _Work) -> dict[str, Any]:
+    template = dict(work.fragment)
+    resources: dict[str, Any] = {}
+    for logical_id, resource in work.fragment["Resources"].items():
+        resources[logical_id] = work.resources.get(logical_id, resource)
+    resources.update(work.added)
+    template["Resources"] = resources
+    metadata = dict(template.get("Metadata") or {})
+    metadata[METADATA_KEY] = work.report.to_dict()
+    template["Metadata"] = metadata
+    return template
+
+
+def _state_machine(work: _Work, logical_id: str, resource: Mapping[str, Any]) -> None:
+    properties = resource.get("Properties", {})
+    definition = Definition(logical_id, properties)
+    skip = opted_out(resource)
+    try:
+        definition.read()
+    except TransformError:
+        if skip:
+            work.report.left_alone.append(
+                LeftAlone(logical_id, "*", "", reasons.OPTED_OUT, "the state machine opts out", "")
+            )
+            return
+        raise
+    location = definition.location(definition.form or "Definition")
+    needs: list[str] = []
+    if definition.form == "DefinitionS3Location":
+        _s3_substitutions(work, definition, skip, needs)
+    for call in definition.calls():
+        if skip:
+            work.report.left_alone.append(
+                LeftAlone(logical_id, call.state, _call_text(call), reasons.OPTED_OUT,
+                          f"{logical_id} sets Metadata.SfnExactVersion.Pin: false", location)
+            )
+            continue
+        target = _target(call, work.index)
+        if target.kind == NOT_LAMBDA:
+            continue
+        if target.kind == PIN:
+            version = _version_for(work, target, logical_id, call.state)
+            if version is None:
+                continue
+            assert target.function is not None
+            if not definition.pin(call, version):
+                work.report.left_alone.append(
+                    LeftAlone(logical_id, call.state, target.text, reasons.UNSUPPORTED,
+                              "the target is assembled from several pieces the macro cannot rewrite "
+                              "together; write it as one reference (GetAtt, Ref or ${Fn.Arn})", location)
+                )
+                continue
+            work.report.pinned.append(PinnedCall(logical_id, call.state, target.function, version, location))
+            needs.append(target.function)
+        elif target.kind == PINNED:
+            assert target.function is not None and target.version is not None
+            if work.index.versions_of.get(target.function) == [target.version]:
+                work.chosen.setdefault(target.function, target.version)
+            work.report.pinned.append(
+                PinnedCall(logical_id, call.state, target.function, target.version, location, already=True)
+            )
+            needs.append(target.function)
+        else:
+            work.report.left_alone.append(
+                LeftAlone(logical_id, call.state, target.text, target.kind, target.detail, location)
+            )
+            if target.kind == reasons.ALIAS:
+                work.report.warnings.append(
+                    f"{location}: {call.state} calls alias {target.text}, which moves; running executions "
+                    "may call new code."
+                )
+    new_properties = definition.apply()
+    if new_properties is not None:
+        work.resource(logical_id)["Properties"] = new_properties
+    if needs:
+        _remember_role(work, logical_id, properties, needs)
+
+
+def _s3_substitutions(work: _Work, definition: Definition, skip: bool, needs: list[str]) -> None:
+    logical_id = definition.logical_id
+    location = definition.location("DefinitionSubstitutions")
+    for key, value in definition.s3_substitutions():
+        target = classify(value, FUNCTION_NAME, work.index)
+        state = f"{S3_STATE} ${{{key}}}"
+        if target.kind == PIN and target.function is not None:
+            if skip or opted_out(work.index.resources[target.function]):
+                work.report.left_alone.append(
+                    LeftAlone(logical_id, state, target.text, reasons.OPTED_OUT, "opted out in Metadata",
+                              location)
+                )
+                continue
+            version = _version_for(work, target, logical_id, state)
+            if version is not None:
+                definition.pin_substitution(key, version)
+                work.report.pinned.append(PinnedCall(logical_id, state, target.function, version, location))
+                needs.append(target.function)
+        elif target.kind == PINNED and target.function is not None and target.version is not None:
+            work.report.pinned.append(
+                PinnedCall(logical_id, state, target.function, target.version, location, already=True)
+            )
+            needs.append(target.function)
+        elif target.kind in (reasons.ALIAS, reasons.LATEST):
+            work.report.left_alone.append(
+                LeftAlone(logical_id, state, target.text, target.kind, target.detail, location)
+            )
+
+
+def _call_text(call: Call) -> str:
+    return render(call.target) if call.target is not None else str(call.value)
+
+
+def _target(call: Call, index: TemplateIndex) -> Target:
+    if call.dynamic:
+        return Target(reasons.DYNAMIC, str(call.value), detail=call.dynamic)
+    target = classify(call.target, call.context, index)
+    if call.qualified and target.kind in (PIN, PINNED):
+        return Target(reasons.QUALIFIED, target.text, detail=call.qualified)
+    if target.kind == PIN and target.function is not None and opted_out(index.resources[target.function]):
+        return Target(reasons.OPTED_OUT, target.text,
+                      detail=f"{target.function} sets Metadata.SfnExactVersion.Pin: false")
+    return target
+
+
+def _version_for(work: _Work, target: Target, state_machine: str, state: str) -> str | None:
+    function = target.function
+    assert function is not None
+    if function in work.chosen:
+        return work.chosen[function]
+    existing = work.index.versions_of.get(function, [])
+    if len(existing) > 1:
+        work.errors.append(
+            f"Resources/{state_machine}: {state} calls {function}, which has several versions "
+            f"({', '.join(existing)}); SfnExactVersion cannot tell which to pin. Keep one "
+            f"AWS::Lambda::Version for {function}, or point the call at the version you want."
+        )
+        work.chosen[function] = existing[0]
+        return None
+    if existing:
+        work.chosen[function] = existing[0]
+        return existing[0]
+    print_ = _print(work, function)
+    version_id = created_version_id(function, print_)
+    if version_id in work.index.resources:
+        work.errors.append(
+            f"Resources/{version_id} already exists and is not a version of {function}; SfnExactVersion "
+            f"needs that logical ID for {function}'s version. Rename Resources/{version_id}."
+        )
+        return None
+    work.added[version_id] = created_version(function, work.index.resources[function], print_)
+    work.chosen[function] = version_id
+    return version_id
+
+
+def _print(work: _Work, function: str) -> Fingerprint:
+    if function not in work.prints:
+        work.prints[function] = fingerprint(function, work.index, work.parameter_values)
+        for name in work.prints[function].secret_parameters:
+            work.report.warnings.append(
+                f"Resources/{function} uses NoEcho parameter {name}: its value is left out of the version "
+                "fingerprint, so a change of it alone publishes no new version."
+            )
+    return work.prints[function]
+
+
+def _versions(work: _Work) -> None:
+    for function, version_id in work.chosen.items():
+        if version_id in work.added:
+            print_ = work.prints[function]
+            work.report.versions.append(VersionChange(version_id, function, True, print_.digest))
+            continue
+        if work.index.versions_of.get(function) != [version_id]:
+            continue
+        print_ = _print(work, function)
+        resource = work.resource(version_id)
+        properties = resource.setdefault("Properties", {})
+        description, shortened = with_marker(properties.get("Description"), print_)
+        properties["Description"] = description
+        if shortened:
+            work.report.warnings.append(
+                f"Resources/{version_id}/Properties/Description: shortened to make room for the fingerprint."
+            )
+        work.report.warnings.extend(protect(version_id, resource))
+        created = version_id == created_version_id(function, print_) and description == print_.marker
+        work.report.versions.append(VersionChange(version_id, function, created, print_.digest))
+
+
+def _remember_role(work: _Work, state_machine: str, properties: Mapping[str, Any], needs: list[str]) -> None:
+    role = role_of(properties, work.index)
+    unique = sorted(set(needs))
+    if role is None:
+        work.report.warnings.append(
+            f"Resources/{state_machine}/Properties/RoleArn: the role is not defined in this template; make "
+            "sure it allows lambda:InvokeFunction on the versions of "
+            + ", ".join(f"{function} (<{function} ARN>:*)" for function in unique)
+            + "."
+        )
+        return
+    bucket = work.role_needs.setdefault(role, [])
+    bucket.extend(function for function in unique if function not in bucket)
+
+
+def _policies(work: _Work) -> None:
+    space = ArnSpace(work.index)
+    for role, functions in work.role_needs.items():
+        allowed: set[str] = set()
+        stuck: set[str] = set()
+        for statement_ref, statement in list(statements_of(role, work.index)):
+            additions, covered, blocked = plan_statement(statement, functions, space)
+            stuck.update(blocked)
+            allowed.update(covered)
+            for function in covered:
+                work.report.widened.append(WidenedStatement(role, statement_ref.location, function))
+            if additions:
+                copy_ = work.resource(statement_ref.resource)
+                target: Any = copy_
+                for key in statement_ref.path:
+                    target = target[key]
+                entries = target["Resource"]
+                target["Resource"] = [*(entries if isinstance(entries, list) else [entries]), *additions]
+        for function in functions:
+            if function not in allowed:
+                work.report.warnings.append(
+                    f"Resources/{role}: no statement of this role allows lambda:InvokeFunction on "
+                    f"{function}'s ARN in a form SfnExactVersion can extend; make sure the role allows "
+                    f"<{function} ARN>:* so that executions can call its versions."
+                )

@@ -1,0 +1,124 @@
+"""Lambda versions: find a function's version, give it an identity that changes exactly when the
+function changes, create one when there is none, and keep old versions alive."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sfn_exact_version.index import LAYER_VERSION, VERSION, TemplateIndex
+from sfn_exact_version.intrinsics import canonical, references
+
+# Function properties that do not belong to a published version: changing only these publishes
+# nothing new, so they must not change the fingerprint (a spurious new version fails the deploy).
+NOT_VERSIONED = frozenset({"Tags", "ReservedConcurrentExecutions", "CodeSigningConfigArn", "RecursiveLoop"})
+
+MARKER = re.compile(r"\s*\[SfnExactVersion [0-9a-f]{16}\]$")
+DESCRIPTION_LIMIT = 256
+LOGICAL_ID_LIMIT = 255
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """The identity of a function's code and configuration, and what went into it."""
+
+    digest: str  # 64 hex digits
+    secret_parameters: tuple[str, ...]  # NoEcho parameters left out of the digest
+
+    @property
+    def marker(self) -> str:
+        """The text stored in the version's Description."""
+        return f"[SfnExactVersion {self.digest[:16]}]"
+
+
+def fingerprint(function: str, index: TemplateIndex, parameter_values: Mapping[str, Any]) -> Fingerprint:
+    """Hash everything that defines what a version of ``function`` runs.
+
+    The function's properties (all but :data:`NOT_VERSIONED`), the values of the template parameters
+    they use (NoEcho ones excluded: a hash of a short secret can be guessed), and the properties of the
+    layer versions they reference.
+    """
+    resource = index.resources[function]
+    properties = resource.get("Properties")
+    properties = properties if isinstance(properties, dict) else {}
+    versioned = {key: value for key, value in properties.items() if key not in NOT_VERSIONED}
+    names = sorted(set(references(versioned)))
+    parameters: dict[str, Any] = {}
+    secrets: list[str] = []
+    layers: dict[str, Any] = {}
+    for name in names:
+        declaration = index.parameters.get(name)
+        if isinstance(declaration, dict):
+            if str(declaration.get("NoEcho", "")).lower() == "true":
+                secrets.append(name)
+                continue
+            if name in parameter_values:
+                parameters[name] = parameter_values[name]
+            else:
+                parameters[name] = declaration.get("Default")
+        elif index.type_of(name) == LAYER_VERSION:
+            layers[name] = index.resources[name].get("Properties")
+    payload = canonical({"Properties": versioned, "Parameters": parameters, "Layers": layers})
+    return Fingerprint(hashlib.sha256(payload.encode("utf-8")).hexdigest(), tuple(secrets))
+
+
+def created_version_id(function: str, print_: Fingerprint) -> str:
+    """Logical ID of the version the macro creates: ``<Function>Version<12 hex>``."""
+    suffix = f"Version{print_.digest[:12]}"
+    return function[: LOGICAL_ID_LIMIT - len(suffix)] + suffix
+
+
+def created_version(function: str, resource: Mapping[str, Any], print_: Fingerprint) -> dict[str, Any]:
+    """A new ``AWS::Lambda::Version`` for ``function``, retained forever."""
+    version: dict[str, Any] = {
+        "Type": VERSION,
+        "DeletionPolicy": "Retain",
+        "UpdateReplacePolicy": "Retain",
+        "Properties": {"FunctionName": {"Ref": function}, "Description": print_.marker},
+    }
+    if "Condition" in resource:
+        version["Condition"] = resource["Condition"]
+    return version
+
+
+def with_marker(description: Any, print_: Fingerprint) -> tuple[Any, bool]:
+    """The Description carrying ``print_``'s marker, replacing an earlier one; and whether the user's
+    own text had to be shortened to fit Lambda's limit."""
+    if description is None or description == "":
+        return print_.marker, False
+    if isinstance(description, str):
+        own = MARKER.sub("", description)
+        room = DESCRIPTION_LIMIT - len(print_.marker) - 1
+        shortened = len(own) > room
+        own = own[:room]
+        return (f"{own} {print_.marker}" if own else print_.marker), shortened
+    joined = description.get("Fn::Join") if isinstance(description, dict) else None
+    if (
+        isinstance(joined, list)
+        and len(joined) == 2
+        and joined[0] == ""
+        and isinstance(joined[1], list)
+        and len(joined[1]) == 2
+        and isinstance(joined[1][1], str)
+        and MARKER.fullmatch(joined[1][1])
+    ):
+        description = joined[1][0]
+    return {"Fn::Join": ["", [description, " " + print_.marker]]}, False
+
+
+def protect(version_id: str, resource: dict[str, Any]) -> list[str]:
+    """Set ``DeletionPolicy``/``UpdateReplacePolicy`` to Retain where the template does not choose;
+    return warnings for explicit other choices, which are kept."""
+    warnings = []
+    for policy in ("DeletionPolicy", "UpdateReplacePolicy"):
+        if policy not in resource:
+            resource[policy] = "Retain"
+        elif resource[policy] != "Retain":
+            warnings.append(
+                f"Resources/{version_id}: {policy} is {resource[policy]!r}, kept as the template asks; "
+                "executions that still call this version fail once it is deleted. Use Retain."
+            )
+    return warnings
