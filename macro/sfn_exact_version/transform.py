@@ -194,8 +194,7 @@ def _state_machine(work: _Work, logical_id: str, resource: Mapping[str, Any]) ->
             needs.append(target.function)
         elif target.kind == PINNED:
             assert target.function is not None and target.version is not None
-            if work.index.versions_of.get(target.function) == [target.version]:
-                work.chosen.setdefault(target.function, target.version)
+            _adopt(work, target.function, target.version)
             work.report.pinned.append(
                 PinnedCall(logical_id, call.state, target.function, target.version, location, already=True)
             )
@@ -235,6 +234,7 @@ def _s3_substitutions(work: _Work, definition: Definition, skip: bool, needs: li
                 work.report.pinned.append(PinnedCall(logical_id, state, target.function, version, location))
                 needs.append(target.function)
         elif target.kind == PINNED and target.function is not None and target.version is not None:
+            _adopt(work, target.function, target.version)
             work.report.pinned.append(
                 PinnedCall(logical_id, state, target.function, target.version, location, already=True)
             )
@@ -243,6 +243,13 @@ def _s3_substitutions(work: _Work, definition: Definition, skip: bool, needs: li
             work.report.left_alone.append(
                 LeftAlone(logical_id, state, target.text, target.kind, target.detail, location)
             )
+
+
+def _adopt(work: _Work, function: str, version: str) -> None:
+    """A call the template already points at ``version``: when it is the function's only version,
+    manage it like one the macro pinned (fingerprint, Retain, IAM), which keeps a second run a no-op."""
+    if work.index.versions_of.get(function) == [version]:
+        work.chosen.setdefault(function, version)
 
 
 def _call_text(call: Call) -> str:
