@@ -46,11 +46,13 @@ $(STAMP): $(ROOT)/pyproject.toml $(ROOT)/requirements-lambda.txt
 test: install
 	$(BIN)/python -m pytest -q
 
+# Runs every check, then fails if any failed, so one run shows all problems.
 lint: install
-	$(BIN)/ruff check $(ROOT)
-	$(BIN)/ruff format --check $(ROOT)
-	cd $(ROOT) && $(BIN)/mypy
-	$(BIN)/cfn-lint $(ROOT)/template.yaml
+	@status=0; cd $(ROOT); \
+	for check in "ruff check ." "ruff format --check ." "mypy" "cfn-lint template.yaml"; do \
+		echo "$$check"; $(BIN)/$$check || { echo "FAILED: $$check"; status=1; }; \
+	done; \
+	exit $$status
 
 build: install
 	cd $(ROOT) && $(BIN)/sam build
