@@ -1,0 +1,152 @@
+"""The CLI's path from a template file to what the macro returns, as CloudFormation would run it.
+
+Load (YAML or JSON) → package local paths as ``sam package`` would (content-addressed S3 keys) → the SAM
+transform offline when the template lists it → the macro's pure core.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sfn_exact_version import MACRO_NAME
+from sfn_exact_version.cli.packaging import package_template, read_local_definitions
+from sfn_exact_version.cli.sam import is_sam_template, macro_fragment, sam_translate, transform_names
+from sfn_exact_version.cli.template_io import load_template
+from sfn_exact_version.definitions import find_calls
+from sfn_exact_version.index import STATE_MACHINE, TemplateIndex
+from sfn_exact_version.intrinsics import Atom, symbolic
+from sfn_exact_version.report import UNPINNED_REASONS
+from sfn_exact_version.targets import NOT_LAMBDA, PIN, PINNED, classify
+from sfn_exact_version.transform import TransformResult, transform
+
+DEFAULT_REGION = "us-east-1"
+DEFAULT_ACCOUNT = "123456789012"
+
+
+@dataclass(frozen=True)
+class FileFinding:
+    """A Lambda call written literally in a local definition file: it would stay unpinned."""
+
+    state_machine: str
+    file: str
+    state: str
+    target: str
+    reason: str
+    message: str
+
+
+@dataclass
+class Preview:
+    """Everything the CLI shows: the macro's input and output, and what it found in local files."""
+
+    source: dict[str, Any]
+    fragment: dict[str, Any]
+    result: TransformResult
+    sam: bool
+    notes: list[str] = field(default_factory=list)
+    file_findings: list[FileFinding] = field(default_factory=list)
+
+    @property
+    def unpinned_count(self) -> int:
+        """Calls that would keep running the function's newest code."""
+        return len(self.result.report.unpinned) + len(self.file_findings)
+
+
+def parameter_values(template: Mapping[str, Any], overrides: Mapping[str, str]) -> dict[str, Any]:
+    """The stack's parameter values: overrides, else declared defaults (what the event carries)."""
+    values: dict[str, Any] = {}
+    declared = template.get("Parameters")
+    if isinstance(declared, dict):
+        for name, declaration in declared.items():
+            if name in overrides:
+                values[name] = overrides[name]
+            elif isinstance(declaration, dict) and "Default" in declaration:
+                values[name] = declaration["Default"]
+    for name, value in overrides.items():
+        values.setdefault(name, value)
+    return values
+
+
+def preview(
+    path: str | os.PathLike[str],
+    *,
+    overrides: Mapping[str, str] | None = None,
+    region: str = DEFAULT_REGION,
+    account_id: str = DEFAULT_ACCOUNT,
+) -> Preview:
+    """Run a template file through SAM (if listed) and the macro, offline.
+
+    Raises ``InputError`` (unreadable file, packaging, SAM) or ``TransformError`` (the macro fails).
+    """
+    source = load_template(path)
+    base = Path(path).resolve().parent
+    values = parameter_values(source, overrides or {})
+    local_definitions = read_local_definitions(source, base, allow_missing=True)
+    packaged = package_template(source, base).template
+    notes: list[str] = []
+    sam = is_sam_template(packaged)
+    if sam:
+        translated = sam_translate(packaged, parameter_values=values, region=region, account_id=account_id)
+        remaining = transform_names(translated)
+    else:
+        translated = packaged
+        remaining = transform_names(packaged)
+    if MACRO_NAME not in remaining:
+        notes.append(
+            f"the template's Transform does not list {MACRO_NAME}: this shows what the macro would do if it did"
+        )
+    elif remaining[-1] != MACRO_NAME:
+        after = remaining[remaining.index(MACRO_NAME) + 1 :]
+        notes.append(f"transforms after {MACRO_NAME} ({', '.join(map(str, after))}) are not run here")
+    fragment = macro_fragment(translated)
+    result = transform(fragment, parameter_values=values, region=region, account_id=account_id)
+    findings = _file_findings(fragment, local_definitions, source, region, account_id)
+    return Preview(source, fragment, result, sam, notes, findings)
+
+
+def _file_findings(
+    fragment: Mapping[str, Any],
+    local_definitions: Mapping[str, dict[str, Any]],
+    source: Mapping[str, Any],
+    region: str,
+    account_id: str,
+) -> list[FileFinding]:
+    resources = fragment.get("Resources", {})
+    index = TemplateIndex.build(resources, fragment.get("Parameters", {}) or {}, region, account_id)
+    findings: list[FileFinding] = []
+    for logical_id, definition in local_definitions.items():
+        resource = resources.get(logical_id)
+        if not isinstance(resource, dict) or resource.get("Type") != STATE_MACHINE:
+            continue
+        written = source["Resources"][logical_id].get("Properties", {})
+        file = str(written.get("DefinitionUri") or written.get("DefinitionS3Location"))
+        for call in find_calls(definition, _literal):
+            if call.dynamic or call.target is None or any(isinstance(p, Atom) for p in call.target):
+                continue  # dynamic, or a ${placeholder} that DefinitionSubstitutions fills (and pins)
+            target = classify(call.target, call.context, index)
+            if target.kind in (NOT_LAMBDA, PINNED) or (target.kind not in UNPINNED_REASONS and target.kind != PIN):
+                continue
+            if target.kind == PIN:
+                message = (
+                    f"{file}: {call.state} calls {target.text} written literally. At deploy time the "
+                    "definition lives in S3 and only DefinitionSubstitutions can be pinned, so this call "
+                    f"would stay unpinned. Write \"${{{target.function}Arn}}\" there and add "
+                    f"DefinitionSubstitutions: {{{target.function}Arn: !GetAtt {target.function}.Arn}}."
+                )
+                reason = "literal-in-file"
+            else:
+                message = f"{file}: {call.state} calls {target.text}: {target.detail}"
+                reason = target.kind
+            findings.append(FileFinding(logical_id, file, call.state, target.text, reason, message))
+    return findings
+
+
+def _literal(value: Any) -> Any:
+    """Read a value of a local definition file; ``${key}`` placeholders become atoms."""
+    if isinstance(value, str) and "${" in value:
+        return symbolic({"Fn::Sub": value})
+    return symbolic(value)

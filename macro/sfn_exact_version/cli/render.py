@@ -1,0 +1,114 @@
+"""Readable text for ``diff`` and ``check``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sfn_exact_version.cli.pipeline import Preview
+from sfn_exact_version.index import VERSION
+from sfn_exact_version.intrinsics import render as render_symbolic
+from sfn_exact_version.intrinsics import symbolic
+
+
+def _entry_text(entry: Any) -> str:
+    text = symbolic(entry)
+    return render_symbolic(text) if text is not None else repr(entry)
+
+
+def _statement(template: Mapping[str, Any], location: str) -> Mapping[str, Any] | None:
+    parts = location.split("/")[1:]  # drop "Resources"
+    node: Any = template.get("Resources", {})
+    for part in parts:
+        if isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        elif isinstance(node, dict) and part in node:
+            node = node[part]
+        else:
+            return None
+    return node if isinstance(node, dict) else None
+
+
+def _entries(statement: Mapping[str, Any] | None) -> list[Any]:
+    if statement is None:
+        return []
+    value = statement.get("Resource", [])
+    return value if isinstance(value, list) else [value]
+
+
+def diff_text(preview: Preview) -> str:
+    """What the macro changes, grouped by state machine, then versions, IAM and warnings."""
+    report = preview.result.report
+    before, after = preview.fragment, preview.result.template
+    lines: list[str] = []
+    for note in preview.notes:
+        lines.append(f"note: {note}")
+    machines = sorted({p.state_machine for p in report.pinned} | {a.state_machine for a in report.left_alone})
+    created = {v.version for v in report.versions if v.created}
+    for machine in machines:
+        lines.append(f"State machine {machine}")
+        for call in (p for p in report.pinned if p.state_machine == machine):
+            how = "already pinned" if call.already else "pinned"
+            tag = " (new version)" if call.version in created else ""
+            lines.append(f"  {how:<14} {call.state}: {call.function} -> {call.version}{tag}")
+        for item in (a for a in report.left_alone if a.state_machine == machine):
+            lines.append(f"  left alone     {item.state}: {item.target} [{item.reason}] {item.detail}")
+    for finding in preview.file_findings:
+        lines.append(f"State machine {finding.state_machine} (definition file {finding.file})")
+        lines.append(f"  not pinnable   {finding.state}: {finding.target} [{finding.reason}]")
+    if report.versions:
+        lines.append("Versions")
+        for version in report.versions:
+            if version.created:
+                lines.append(
+                    f"  + {version.version}: new AWS::Lambda::Version of {version.function}, "
+                    f"fingerprint {version.fingerprint[:16]}, DeletionPolicy/UpdateReplacePolicy Retain"
+                )
+                continue
+            old = before["Resources"].get(version.version, {})
+            new = after["Resources"].get(version.version, {})
+            changes = []
+            if old.get("Properties", {}).get("Description") != new.get("Properties", {}).get("Description"):
+                changes.append(f"Description fingerprint {version.fingerprint[:16]}")
+            for policy in ("DeletionPolicy", "UpdateReplacePolicy"):
+                if old.get(policy) != new.get(policy):
+                    changes.append(f"{policy} {new.get(policy)}")
+            summary = ", ".join(changes) if changes else "unchanged"
+            lines.append(f"  ~ {version.version}: version of {version.function}: {summary}")
+    if report.widened:
+        lines.append("IAM")
+        for item in report.widened:
+            old_entries = _entries(_statement(before, item.location))
+            added = [entry for entry in _entries(_statement(after, item.location)) if entry not in old_entries]
+            if added:
+                shown = ", ".join(_entry_text(entry) for entry in added)
+                lines.append(f"  ~ {item.location}: + {shown} (role {item.role}, {item.function})")
+            else:
+                lines.append(f"  = {item.location}: already allows versions of {item.function} (role {item.role})")
+    if report.warnings:
+        lines.append("Warnings")
+        lines.extend(f"  ! {warning}" for warning in report.warnings)
+    for finding in preview.file_findings:
+        lines.append(f"  ! {finding.message}")
+    untouched = sum(
+        1
+        for logical_id, resource in before["Resources"].items()
+        if after["Resources"].get(logical_id) is resource and resource.get("Type") != VERSION
+    )
+    lines.append(
+        f"Summary: {sum(1 for p in report.pinned if not p.already)} calls pinned, "
+        f"{sum(1 for p in report.pinned if p.already)} already pinned, {len(created)} versions created, "
+        f"{len(report.left_alone) + len(preview.file_findings)} left alone, "
+        f"{untouched} other resources untouched"
+    )
+    return "\n".join(lines) + "\n"
+
+
+def check_text(preview: Preview) -> str:
+    """The calls that would stay unpinned, each with its reason and fix; empty when there are none."""
+    lines = []
+    for item in preview.result.report.unpinned:
+        lines.append(f"{item.state_machine} {item.state}: {item.target} stays unpinned [{item.reason}]: {item.detail}")
+    for finding in preview.file_findings:
+        lines.append(f"{finding.state_machine} {finding.state}: stays unpinned [{finding.reason}]: {finding.message}")
+    return "\n".join(lines) + ("\n" if lines else "")
