@@ -1,0 +1,1 @@
+"""Offline simulations used by the functional tests and the demo; not part of the shipped package."""
