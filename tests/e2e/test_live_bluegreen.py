@@ -133,7 +133,8 @@ class Live:
         for day in ("day1", "day2"):
             template = app / day / "template.yaml"
             text = template.read_text(encoding="utf-8")
-            renamed, count = re.subn(rf"(?m)^([ \t]*-[ \t]*){MACRO_NAME}[ \t]*$", rf"\g<1>{self.macro_name}", text)
+            line = re.compile(rf"(?m)^([ \t]*-[ \t]*){MACRO_NAME}[ \t]*$")
+            renamed, count = line.subn(rf"\g<1>{self.macro_name}", text)
             assert count == 1, f"{template}: expected one '- {MACRO_NAME}' line in Transform"
             template.write_text(renamed, encoding="utf-8")
         return app
