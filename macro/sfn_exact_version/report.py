@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,6 +14,9 @@ EXTERNAL = "external"  # a function defined outside this template (parameter, im
 OPTED_OUT = "opted-out"  # the state machine or the function opts out in its Metadata
 UNSUPPORTED = "unsupported"  # a shape the macro cannot rewrite safely (explained in Detail)
 LATEST = "latest"  # qualified with $LATEST: always the newest code
+
+# "${" that CloudFormation would read as a placeholder (not already the literal "${!").
+LITERAL_PLACEHOLDER = re.compile(r"\$\{(?!!)")
 
 REASONS = (DYNAMIC, QUALIFIED, ALIAS, EXTERNAL, OPTED_OUT, UNSUPPORTED, LATEST)
 
@@ -108,14 +112,20 @@ class Report:
         return [item for item in self.left_alone if item.reason in UNPINNED_REASONS]
 
     def to_dict(self) -> dict[str, Any]:
-        """The report as stored under the processed template's ``Metadata.SfnExactVersion``."""
-        return {
-            "Pinned": [item.to_dict() for item in self.pinned],
-            "Versions": [item.to_dict() for item in self.versions],
-            "StatementsAllowingVersions": [item.to_dict() for item in self.widened],
-            "LeftAlone": [item.to_dict() for item in self.left_alone],
-            "Warnings": list(self.warnings),
-        }
+        """The report as stored under the processed template's ``Metadata.SfnExactVersion``.
+
+        Text such as ``${Fn.Arn}`` is written ``${!Fn.Arn}`` (CloudFormation's literal form): in the
+        processed template, cfn-lint reads a bare ``${Fn.Arn}`` outside ``Fn::Sub`` as an error (E1029).
+        """
+        return _literal(
+            {
+                "Pinned": [item.to_dict() for item in self.pinned],
+                "Versions": [item.to_dict() for item in self.versions],
+                "StatementsAllowingVersions": [item.to_dict() for item in self.widened],
+                "LeftAlone": [item.to_dict() for item in self.left_alone],
+                "Warnings": list(self.warnings),
+            }
+        )
 
     def summary(self) -> dict[str, int]:
         """Counts for the one-line log summary."""
@@ -126,3 +136,14 @@ class Report:
             "leftAlone": len(self.left_alone),
             "warnings": len(self.warnings),
         }
+
+
+def _literal(value: Any) -> Any:
+    """``value`` with every ``${`` not already literal written ``${!``."""
+    if isinstance(value, str):
+        return LITERAL_PLACEHOLDER.sub("${!", value)
+    if isinstance(value, dict):
+        return {key: _literal(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_literal(item) for item in value]
+    return value
