@@ -58,6 +58,9 @@ class TemplateIndex:
     versions_of: dict[str, list[str]] = field(default_factory=dict)
     aliases_of: dict[str, list[str]] = field(default_factory=dict)
     function_of: dict[str, str] = field(default_factory=dict)  # version/alias -> function
+    # the template's Conditions and Mappings (what a function's Fn::If / Fn::FindInMap read)
+    conditions: Mapping[str, Any] = field(default_factory=dict)
+    mappings: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
     def build(
@@ -66,6 +69,9 @@ class TemplateIndex:
         parameters: Mapping[str, Any],
         region: str | None,
         account_id: str | None,
+        *,
+        conditions: Any = None,
+        mappings: Any = None,
     ) -> TemplateIndex:
         """Index ``resources`` (already validated to be objects with a string ``Type``)."""
         pseudo: dict[str, str] = {}
@@ -74,7 +80,13 @@ class TemplateIndex:
             pseudo["AWS::Partition"] = partition_of(region)
         if account_id:
             pseudo["AWS::AccountId"] = account_id
-        index = cls(resources=resources, parameters=parameters, pseudo=pseudo)
+        index = cls(
+            resources=resources,
+            parameters=parameters,
+            pseudo=pseudo,
+            conditions=conditions if isinstance(conditions, dict) else {},
+            mappings=mappings if isinstance(mappings, dict) else {},
+        )
         for logical_id, resource in resources.items():
             index.types[logical_id] = resource["Type"]
         for logical_id, resource in resources.items():

@@ -283,3 +283,38 @@ def references(value: Any, depth: int = 0) -> Iterator[str]:
     elif isinstance(value, list):
         for item in value:
             yield from references(item, depth + 1)
+
+
+def condition_names(value: Any, depth: int = 0) -> Iterator[str]:
+    """Every template condition a value depends on: ``Fn::If`` and ``{"Condition": name}``."""
+    if depth > MAX_DEPTH:
+        raise NestingTooDeepError
+    if isinstance(value, dict):
+        found = intrinsic(value)
+        if found is not None and found[0] == "Condition" and isinstance(found[1], str):
+            yield found[1]
+            return
+        if found is not None and found[0] == "Fn::If" and isinstance(found[1], list) and found[1]:
+            if isinstance(found[1][0], str):
+                yield found[1][0]
+        for item in value.values():
+            yield from condition_names(item, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            yield from condition_names(item, depth + 1)
+
+
+def mapping_names(value: Any, depth: int = 0) -> Iterator[str | None]:
+    """Every template mapping a value reads with ``Fn::FindInMap``; ``None`` when the map name is
+    itself computed (then any mapping may be read)."""
+    if depth > MAX_DEPTH:
+        raise NestingTooDeepError
+    if isinstance(value, dict):
+        found = intrinsic(value)
+        if found is not None and found[0] == "Fn::FindInMap" and isinstance(found[1], list) and found[1]:
+            yield found[1][0] if isinstance(found[1][0], str) else None
+        for item in value.values():
+            yield from mapping_names(item, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            yield from mapping_names(item, depth + 1)

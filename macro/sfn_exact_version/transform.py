@@ -118,7 +118,14 @@ def transform(
     Raises :class:`TransformError` with a message naming the resource, the path and the fix.
     """
     resources = _validate(fragment)
-    index = TemplateIndex.build(resources, fragment.get("Parameters", {}), region, account_id)
+    index = TemplateIndex.build(
+        resources,
+        fragment.get("Parameters", {}),
+        region,
+        account_id,
+        conditions=fragment.get("Conditions"),
+        mappings=fragment.get("Mappings"),
+    )
     work = _Work(fragment, index, parameter_values or {})
     current = ""
     try:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sfn_exact_version.index import LAYER_VERSION, VERSION, TemplateIndex
-from sfn_exact_version.intrinsics import canonical, references
+from sfn_exact_version.intrinsics import canonical, condition_names, mapping_names, references
 
 # Function properties that do not belong to a published version: changing only these publishes
 # nothing new, so they must not change the fingerprint (a spurious new version fails the deploy).
@@ -39,30 +39,50 @@ def fingerprint(function: str, index: TemplateIndex, parameter_values: Mapping[s
 
     The function's properties (all but :data:`NOT_VERSIONED`), the values of the template parameters
     they use (NoEcho ones excluded: a hash of a short secret can be guessed), and the properties of the
-    layer versions they reference.
+    layer versions they reference; followed through the conditions of ``Fn::If``, the mappings of
+    ``Fn::FindInMap`` and the layers' own properties, so a parameter used only there counts too.
     """
     resource = index.resources[function]
     properties = resource.get("Properties")
     properties = properties if isinstance(properties, dict) else {}
     versioned = {key: value for key, value in properties.items() if key not in NOT_VERSIONED}
-    names = sorted(set(references(versioned)))
     parameters: dict[str, Any] = {}
-    secrets: list[str] = []
+    secrets: set[str] = set()
     layers: dict[str, Any] = {}
-    for name in names:
-        declaration = index.parameters.get(name)
-        if isinstance(declaration, dict):
-            if str(declaration.get("NoEcho", "")).lower() == "true":
-                secrets.append(name)
-                continue
-            if name in parameter_values:
-                parameters[name] = parameter_values[name]
-            else:
-                parameters[name] = declaration.get("Default")
-        elif index.type_of(name) == LAYER_VERSION:
-            layers[name] = index.resources[name].get("Properties")
-    payload = canonical({"Properties": versioned, "Parameters": parameters, "Layers": layers})
-    return Fingerprint(hashlib.sha256(payload.encode("utf-8")).hexdigest(), tuple(secrets))
+    conditions: dict[str, Any] = {}
+    mappings: dict[str, Any] = {}
+    # Follow what the properties read, and what that reads in turn: a parameter used only by a
+    # condition of an Fn::If, a Mappings entry, a layer whose content comes from a parameter.
+    pending: list[Any] = [versioned]
+    while pending:
+        value = pending.pop()
+        for name in sorted(set(references(value))):
+            declaration = index.parameters.get(name)
+            if isinstance(declaration, dict):
+                if str(declaration.get("NoEcho", "")).lower() == "true":
+                    secrets.add(name)
+                elif name in parameter_values:
+                    parameters[name] = parameter_values[name]
+                else:
+                    parameters[name] = declaration.get("Default")
+            elif index.type_of(name) == LAYER_VERSION and name not in layers:
+                layers[name] = index.resources[name].get("Properties")
+                pending.append(layers[name])
+        for name in sorted(set(condition_names(value))):
+            if name in index.conditions and name not in conditions:
+                conditions[name] = index.conditions[name]
+                pending.append(conditions[name])
+        for map_name in set(mapping_names(value)):
+            for found in index.mappings if map_name is None else [map_name]:
+                mappings[found] = index.mappings.get(found)
+    document = {"Properties": versioned, "Parameters": parameters, "Layers": layers}
+    # Added only when used, so that the fingerprint of every other function stays what it was.
+    if conditions:
+        document["Conditions"] = conditions
+    if mappings:
+        document["Mappings"] = mappings
+    payload = canonical(document)
+    return Fingerprint(hashlib.sha256(payload.encode("utf-8")).hexdigest(), tuple(sorted(secrets)))
 
 
 def created_version_id(function: str, print_: Fingerprint) -> str:
