@@ -106,13 +106,14 @@ def created_version(function: str, resource: Mapping[str, Any], print_: Fingerpr
 
 def with_marker(description: Any, print_: Fingerprint) -> tuple[Any, bool]:
     """The Description carrying ``print_``'s marker, replacing an earlier one; and whether the user's
-    own text had to be shortened to fit Lambda's limit."""
+    own text fills all the room Lambda's limit leaves (it was cut to fit, now or on an earlier run: a
+    second run must report what the first did)."""
     if description is None or description == "":
         return print_.marker, False
     if isinstance(description, str):
         own = MARKER.sub("", description)
         room = DESCRIPTION_LIMIT - len(print_.marker) - 1
-        shortened = len(own) > room
+        shortened = len(own) >= room
         own = own[:room]
         return (f"{own} {print_.marker}" if own else print_.marker), shortened
     joined = description.get("Fn::Join") if isinstance(description, dict) else None
