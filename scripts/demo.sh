@@ -1,5 +1,18 @@
 #!/usr/bin/env bash
-# Placeholder: will run the CLI on the examples, e.g.
-#   .venv/bin/python -m sfn_exact_version.cli.main diff examples/...
+# `make demo`: what SfnExactVersion does to the bundled example, then the Day 1 / Day 2 story, offline.
 set -euo pipefail
-echo 'demo coming'
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+CLI=(.venv/bin/python -m sfn_exact_version.cli)
+
+echo "== 1. What the macro changes in examples/blue-green/day1/template.yaml =="
+echo "   (SAM transform offline, then SfnExactVersion; nothing is deployed)"
+"${CLI[@]}" diff examples/blue-green/day1/template.yaml
+echo
+echo "== 2. Day 2 changes hello's code: the pinned version gets a new identity =="
+"${CLI[@]}" diff examples/blue-green/day2/template.yaml
+echo
+echo "== 3. CI gate: every Lambda call pinned? =="
+"${CLI[@]}" check examples/blue-green/day2/template.yaml
+echo
+echo "== 4. The Day 1 / Day 2 story, run offline on moto's Step Functions interpreter =="
+.venv/bin/python examples/blue-green/run_story.py
