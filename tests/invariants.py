@@ -1,0 +1,271 @@
+"""Properties every transform result must have, whatever the template.
+
+``check_invariants(fragment, result_template, transform_kwargs=...)`` asserts them; golden tests and
+any other suite (property-based, CLI) call it after ``transform``. ``cfn_lint_errors`` lints a template
+offline and returns its error-level findings.
+
+What is asserted:
+
+(a) the input is not mutated;
+(b) the transform is deterministic (a second run gives byte-identical JSON);
+(c) it is idempotent (transforming the output again gives an equal template);
+(d) it changes only what it may: ``Metadata.SfnExactVersion``, state machine definitions, existing
+    versions' Description and (missing) retention policies, IAM statement ``Resource`` lists that gain
+    ``<entry>:*``, and new ``AWS::Lambda::Version`` resources of in-template functions, each called by a
+    state machine of the output; a state machine that opts out (``Metadata.SfnExactVersion.Pin: false``)
+    is untouched, and so is the Description of a version of a function that opts out;
+(e) every version the definition of a state machine of the output references (``Ref``, ``GetAtt``,
+    ``${...}``, substitution values) keeps ``Retain`` unless the input chose otherwise; state machines
+    that opt out are not looked at.
+
+Import it from another suite with the ``tests`` folder on ``sys.path``: ``from invariants import ...``.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from sfn_exact_version.intrinsics import references, symbolic
+from sfn_exact_version.transform import transform
+
+METADATA_KEY = "SfnExactVersion"
+STATE_MACHINE = "AWS::StepFunctions::StateMachine"
+FUNCTION = "AWS::Lambda::Function"
+VERSION = "AWS::Lambda::Version"
+IAM_TYPES = frozenset({"AWS::IAM::Role", "AWS::IAM::Policy", "AWS::IAM::RolePolicy", "AWS::IAM::ManagedPolicy"})
+DEFINITION_KEYS = frozenset({"Definition", "DefinitionString", "DefinitionSubstitutions"})
+RETENTION = ("DeletionPolicy", "UpdateReplacePolicy")
+
+
+def _opted_out(resource: Any) -> bool:
+    metadata = resource.get("Metadata") if isinstance(resource, dict) else None
+    options = metadata.get(METADATA_KEY) if isinstance(metadata, dict) else None
+    return isinstance(options, dict) and options.get("Pin") is False
+
+
+def _definition_references(resource: Mapping[str, Any]) -> set[str]:
+    properties = resource.get("Properties", {})
+    return set(references([properties.get(key) for key in sorted(DEFINITION_KEYS)]))
+
+
+def _dump(value: Any) -> str:
+    return json.dumps(value, sort_keys=False)
+
+
+def check_invariants(
+    fragment: Mapping[str, Any], result_template: Mapping[str, Any], *, transform_kwargs: Mapping[str, Any]
+) -> None:
+    """Assert (a) to (e) above for ``result_template = transform(fragment, **transform_kwargs).template``."""
+    pristine = copy.deepcopy(fragment)
+
+    # (b) deterministic
+    again = transform(fragment, **transform_kwargs).template
+    assert _dump(again) == _dump(result_template), "a second transform of the same input differs"
+    # (a) not mutated, by either run
+    assert fragment == pristine, "transform mutated its input"
+    assert _dump(fragment) == _dump(pristine), "transform mutated its input (key order)"
+
+    # (c) idempotent; transforming the output must not mutate it either (it shares objects with the input)
+    output_before = copy.deepcopy(result_template)
+    second = transform(result_template, **transform_kwargs).template
+    assert result_template == output_before, "transforming the output mutated it"
+    assert fragment == pristine, "transforming the output mutated the original input"
+    assert second == result_template, "transforming the output again changes it:\n" + _first_difference(
+        result_template, second
+    )
+
+    _check_allowed_changes(pristine, result_template)
+    _check_retention(pristine, result_template)
+
+
+def _first_difference(left: Any, right: Any, path: str = "") -> str:
+    if isinstance(left, dict) and isinstance(right, dict):
+        for key in list(left) + [key for key in right if key not in left]:
+            if key not in left or key not in right:
+                return f"{path}/{key}: only in {'output' if key in left else 'second output'}"
+            if left[key] != right[key]:
+                return _first_difference(left[key], right[key], f"{path}/{key}")
+    if isinstance(left, list) and isinstance(right, list) and len(left) == len(right):
+        for position, (a, b) in enumerate(zip(left, right, strict=True)):
+            if a != b:
+                return _first_difference(a, b, f"{path}/{position}")
+    return f"{path}: {_dump(left)} != {_dump(right)}"
+
+
+# ----------------------------------------------------------------------------------------- (d)
+def _check_allowed_changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> None:
+    extra = set(after) - set(before)
+    assert extra <= {"Metadata"}, f"new top-level keys {sorted(extra)}"
+    assert set(before) <= set(after), f"top-level keys dropped: {sorted(set(before) - set(after))}"
+    for key in before:
+        if key in ("Resources", "Metadata"):
+            continue
+        assert _dump(before[key]) == _dump(after[key]), f"top-level {key} changed"
+    metadata_before = before.get("Metadata", {})
+    metadata_after = dict(after.get("Metadata", {}))
+    assert isinstance(metadata_after.pop(METADATA_KEY, None), dict), "Metadata.SfnExactVersion report missing"
+    assert _dump({k: v for k, v in metadata_before.items() if k != METADATA_KEY}) == _dump(metadata_after), (
+        "template Metadata other than SfnExactVersion changed"
+    )
+
+    resources_before = before["Resources"]
+    resources_after = after["Resources"]
+    missing = set(resources_before) - set(resources_after)
+    assert not missing, f"resources dropped: {sorted(missing)}"
+    for logical_id, old in resources_before.items():
+        new = resources_after[logical_id]
+        kind = old.get("Type")
+        assert new.get("Type") == kind, f"{logical_id}: Type changed"
+        if kind == STATE_MACHINE and _opted_out(old):
+            assert _dump(old) == _dump(new), f"{logical_id} opts out but was changed"
+        elif kind == STATE_MACHINE:
+            _check_state_machine(logical_id, old, new)
+        elif kind == VERSION:
+            _check_existing_version(logical_id, old, new, resources_before)
+        elif kind in IAM_TYPES:
+            _check_iam(logical_id, old, new)
+        else:
+            assert _dump(old) == _dump(new), f"{logical_id} ({kind}) changed"
+    called: set[str] = set()
+    for resource in resources_after.values():
+        if resource.get("Type") == STATE_MACHINE:
+            called |= _definition_references(resource)
+    for logical_id in sorted(resources_after.keys() - resources_before.keys()):
+        _check_new_version(logical_id, resources_after[logical_id], resources_before)
+        assert logical_id in called, f"new version {logical_id} is called by no state machine"
+
+
+def _without(resource: Mapping[str, Any], top: set[str], properties: set[str]) -> dict[str, Any]:
+    out = {key: value for key, value in resource.items() if key not in top}
+    if isinstance(out.get("Properties"), dict):
+        out["Properties"] = {key: value for key, value in out["Properties"].items() if key not in properties}
+    return out
+
+
+def _check_state_machine(logical_id: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> None:
+    assert _dump(_without(old, set(), set(DEFINITION_KEYS))) == _dump(_without(new, set(), set(DEFINITION_KEYS))), (
+        f"{logical_id}: a state machine changed outside Definition/DefinitionString/DefinitionSubstitutions"
+    )
+    old_subs = old.get("Properties", {}).get("DefinitionSubstitutions", {})
+    new_subs = new.get("Properties", {}).get("DefinitionSubstitutions", {})
+    assert set(old_subs) <= set(new_subs), f"{logical_id}: DefinitionSubstitutions keys dropped"
+
+
+def _check_existing_version(
+    logical_id: str, old: Mapping[str, Any], new: Mapping[str, Any], before: Mapping[str, Any]
+) -> None:
+    assert _dump(_without(old, set(RETENTION), {"Description"})) == _dump(
+        _without(new, set(RETENTION), {"Description"})
+    ), f"{logical_id}: an existing version changed outside Description and retention policies"
+    function = old.get("Properties", {}).get("FunctionName")
+    names = set(references(function)) if isinstance(function, dict) else set()
+    if any(_opted_out(before.get(name)) for name in names):
+        assert old.get("Properties", {}).get("Description") == new.get("Properties", {}).get("Description"), (
+            f"{logical_id}: the Description of a version of an opted-out function was changed"
+        )
+    for policy in RETENTION:
+        if policy in old:
+            assert new.get(policy) == old[policy], f"{logical_id}: the template's own {policy} was changed"
+        elif policy in new:
+            assert new[policy] == "Retain", f"{logical_id}: {policy} added as {new[policy]!r}"
+
+
+def _check_new_version(logical_id: str, resource: Mapping[str, Any], before: Mapping[str, Any]) -> None:
+    assert resource.get("Type") == VERSION, f"new resource {logical_id} is {resource.get('Type')}"
+    for policy in RETENTION:
+        assert resource.get(policy) == "Retain", f"new version {logical_id}: {policy} is not Retain"
+    properties = resource.get("Properties", {})
+    function = properties.get("FunctionName")
+    assert isinstance(function, dict) and list(function) == ["Ref"], f"{logical_id}: FunctionName is not a Ref"
+    target = before.get(function["Ref"])
+    assert target is not None and target.get("Type") == FUNCTION, (
+        f"{logical_id}: FunctionName does not name an AWS::Lambda::Function of the input"
+    )
+    assert set(properties) <= {"FunctionName", "Description"}, f"{logical_id}: unexpected properties"
+    assert set(resource) <= {"Type", "Properties", "Condition", *RETENTION}, f"{logical_id}: unexpected keys"
+    if "Condition" in resource:
+        assert resource["Condition"] == target.get("Condition"), f"{logical_id}: Condition differs from function's"
+
+
+def _check_iam(logical_id: str, old: Any, new: Any, path: str = "") -> None:
+    where = f"{logical_id}{path}"
+    if isinstance(old, dict) and isinstance(new, dict):
+        assert list(old) == list(new), f"{where}: keys changed"
+        is_statement = "Effect" in old
+        for key in old:
+            if key == "Resource" and is_statement and old[key] != new[key]:
+                _check_gained_entries(f"{where}/Resource", old[key], new[key])
+            else:
+                _check_iam(logical_id, old[key], new[key], f"{path}/{key}")
+        return
+    if isinstance(old, list) and isinstance(new, list):
+        assert len(old) == len(new), f"{where}: list length changed"
+        for position, (a, b) in enumerate(zip(old, new, strict=True)):
+            _check_iam(logical_id, a, b, f"{path}/{position}")
+        return
+    assert _dump(old) == _dump(new), f"{where}: changed"
+
+
+def _check_gained_entries(where: str, old: Any, new: Any) -> None:
+    originals = old if isinstance(old, list) else [old]
+    assert isinstance(new, list), f"{where}: not a list after widening"
+    assert _dump(new[: len(originals)]) == _dump(originals), f"{where}: original entries not kept in order"
+    gained = new[len(originals) :]
+    assert gained, f"{where}: changed without gaining entries"
+    seen = {_key(entry) for entry in originals}
+    for entry in gained:
+        text = symbolic(entry)
+        assert text and isinstance(text[-1], str) and text[-1].endswith(":*"), f"{where}: {entry} lacks ':*'"
+        base = _strip_star(text)
+        assert any(symbolic(original) == base for original in originals), (
+            f"{where}: {_dump(entry)} is not derived from an entry already there"
+        )
+        assert _key(entry) not in seen, f"{where}: duplicate entry {_dump(entry)}"
+        seen.add(_key(entry))
+        assert symbolic(entry) != ("*",), f"{where}: '*' granted"
+
+
+def _strip_star(text: tuple[Any, ...]) -> tuple[Any, ...]:
+    last = text[-1][: -len(":*")]
+    return (*text[:-1], last) if last else tuple(text[:-1])
+
+
+def _key(entry: Any) -> Any:
+    text = symbolic(entry)
+    return text if text is not None else _dump(entry)
+
+
+# ----------------------------------------------------------------------------------------- (e)
+def _check_retention(before: Mapping[str, Any], after: Mapping[str, Any]) -> None:
+    resources = after["Resources"]
+    referenced: set[str] = set()
+    for resource in resources.values():
+        if resource.get("Type") == STATE_MACHINE and not _opted_out(resource):
+            referenced.update(
+                name for name in _definition_references(resource)
+                if resources.get(name, {}).get("Type") == VERSION
+            )
+    for version in sorted(referenced):
+        original = before["Resources"].get(version, {})
+        for policy in RETENTION:
+            if policy in original and original[policy] != "Retain":
+                continue
+            assert resources[version].get(policy) == "Retain", (
+                f"{version} is called by a state machine but its {policy} is not Retain"
+            )
+
+
+# ----------------------------------------------------------------------------------------- cfn-lint
+def cfn_lint_errors(template: Mapping[str, Any]) -> list[str]:
+    """Error-level cfn-lint findings (rule IDs starting with E) as ``"E1020 Resources/X/...: message"``."""
+    from cfnlint.api import ManualArgs, lint
+
+    matches = lint(json.dumps(template), config=ManualArgs(regions=["eu-west-1"]))
+    return [
+        f"{match.rule.id} {'/'.join(str(part) for part in match.path)}: {match.message}"
+        for match in matches
+        if match.rule.id.startswith("E")
+    ]
