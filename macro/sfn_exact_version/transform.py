@@ -176,14 +176,14 @@ def _state_machine(work: _Work, logical_id: str, resource: Mapping[str, Any]) ->
     if definition.form == "DefinitionS3Location":
         _s3_substitutions(work, definition, skip, needs)
     for call in definition.calls():
+        target = _target(call, work.index)
+        if target.kind == NOT_LAMBDA:
+            continue
         if skip:
             work.report.left_alone.append(
                 LeftAlone(logical_id, call.state, _call_text(call), reasons.OPTED_OUT,
                           f"{logical_id} sets Metadata.SfnExactVersion.Pin: false", location)
             )
-            continue
-        target = _target(call, work.index)
-        if target.kind == NOT_LAMBDA:
             continue
         if target.kind == PIN:
             version = _version_for(work, target, logical_id, call.state)
