@@ -254,8 +254,9 @@ def _s3_substitutions(work: _Work, definition: Definition, skip: bool, needs: li
 
 def _adopt(work: _Work, function: str, version: str) -> None:
     """A call the template already points at ``version``: when it is the function's only version,
-    manage it like one the macro pinned (fingerprint, Retain, IAM), which keeps a second run a no-op."""
-    if work.index.versions_of.get(function) == [version]:
+    manage it like one the macro pinned (fingerprint, Retain, IAM), which keeps a second run a no-op.
+    Not for a function that opts out: a fingerprint in the Description would republish its version."""
+    if work.index.versions_of.get(function) == [version] and not opted_out(work.index.resources[function]):
         work.chosen.setdefault(function, version)
 
 
