@@ -134,6 +134,7 @@ def transform(
                 current = f"Resources/{logical_id}"
                 _state_machine(work, logical_id, resource)
         current = "Resources"
+        _drop_unused(work)
         _versions(work)
         _policies(work)
     except (NestingTooDeepError, RecursionError):
@@ -258,6 +259,16 @@ def _adopt(work: _Work, function: str, version: str) -> None:
     Not for a function that opts out: a fingerprint in the Description would republish its version."""
     if work.index.versions_of.get(function) == [version] and not opted_out(work.index.resources[function]):
         work.chosen.setdefault(function, version)
+
+
+def _drop_unused(work: _Work) -> None:
+    """Forget a version chosen for calls that could not be rewritten (``unsupported``) and for no
+    other call: it is neither created nor adopted, since nothing will call it."""
+    used = {call.version for call in work.report.pinned}
+    for function, version_id in list(work.chosen.items()):
+        if version_id not in used:
+            del work.chosen[function]
+            work.added.pop(version_id, None)
 
 
 def _call_text(call: Call) -> str:
