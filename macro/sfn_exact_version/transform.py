@@ -251,6 +251,11 @@ def _s3_substitutions(work: _Work, definition: Definition, skip: bool, needs: li
             work.report.left_alone.append(
                 LeftAlone(logical_id, state, target.text, target.kind, target.detail, location)
             )
+            if target.kind == reasons.ALIAS:
+                work.report.warnings.append(
+                    f"{location}: {state} is alias {target.text}, which moves; running executions "
+                    "may call new code."
+                )
 
 
 def _adopt(work: _Work, function: str, version: str) -> None:
