@@ -173,7 +173,8 @@ def find_calls(definition: Any, resolve: Callable[[Any], Symbolic | None]) -> li
     """The Lambda call candidates of a parsed definition, in document order."""
     calls: list[Call] = []
     for state_path, json_path, state in iter_states(definition):
-        if state.get("Type") != "Task" or "Resource" not in state:
+        # The Type may itself be a placeholder ("Type": "${task_type}" with task_type: Task).
+        if "Resource" not in state or resolve(state.get("Type")) != ("Task",):
             continue
         resource = resolve(state["Resource"])
         if resource is None:
