@@ -136,7 +136,13 @@ def classify(value: Symbolic | None, context: str, index: TemplateIndex) -> Targ
         return Target(report.QUALIFIED, text, function=function, detail=f"already names version {qualifier[0]}")
     if len(qualifier) == 1 and isinstance(qualifier[0], Atom) and qualifier[0].kind == GET_ATT:
         if index.type_of(qualifier[0].name) == VERSION:
-            return Target(report.QUALIFIED, text, function=function, detail="already names a version")
+            return Target(
+                report.QUALIFIED,
+                text,
+                function=function,
+                version=qualifier[0].name,
+                detail=f"already names version {qualifier[0].name}",
+            )
     return Target(
         report.ALIAS,
         text,

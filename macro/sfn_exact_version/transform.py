@@ -285,7 +285,7 @@ def _target(call: Call, index: TemplateIndex) -> Target:
         return Target(reasons.DYNAMIC, str(call.value), detail=call.dynamic)
     target = classify(call.target, call.context, index)
     if call.qualified and target.kind in (PIN, PINNED):
-        return Target(reasons.QUALIFIED, target.text, detail=call.qualified)
+        return Target(reasons.QUALIFIED, target.text, version=target.version, detail=call.qualified)
     if target.kind == PIN and target.function is not None and opted_out(index.resources[target.function]):
         return Target(reasons.OPTED_OUT, target.text,
                       detail=f"{target.function} sets Metadata.SfnExactVersion.Pin: false")
