@@ -325,23 +325,30 @@ def _version_for(work: _Work, target: Target, state_machine: str, state: str) ->
 def _print(work: _Work, function: str) -> Fingerprint:
     if function not in work.prints:
         work.prints[function] = fingerprint(function, work.index, work.parameter_values)
-        for name in work.prints[function].secret_parameters:
-            work.report.warnings.append(
-                f"Resources/{function} uses NoEcho parameter {name}: its value is left out of the version "
-                "fingerprint, so a change of it alone publishes no new version."
-            )
     return work.prints[function]
+
+
+def _warn_secrets(work: _Work, function: str, print_: Fingerprint) -> None:
+    # Emitted while versions are settled, not when the fingerprint is first computed: a created version
+    # and the same version adopted on a second run must give the same report (same warning order).
+    for name in print_.secret_parameters:
+        work.report.warnings.append(
+            f"Resources/{function} uses NoEcho parameter {name}: its value is left out of the version "
+            "fingerprint, so a change of it alone publishes no new version."
+        )
 
 
 def _versions(work: _Work) -> None:
     for function, version_id in work.chosen.items():
         if version_id in work.added:
             print_ = work.prints[function]
+            _warn_secrets(work, function, print_)
             work.report.versions.append(VersionChange(version_id, function, True, print_.digest))
             continue
         if work.index.versions_of.get(function) != [version_id]:
             continue
         print_ = _print(work, function)
+        _warn_secrets(work, function, print_)
         resource = work.resource(version_id)
         properties = resource.setdefault("Properties", {})
         description, shortened = with_marker(properties.get("Description"), print_)
