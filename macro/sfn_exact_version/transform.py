@@ -132,7 +132,10 @@ def transform(
         for logical_id, resource in resources.items():
             if resource["Type"] == STATE_MACHINE:
                 current = f"Resources/{logical_id}"
-                _state_machine(work, logical_id, resource)
+                try:
+                    _state_machine(work, logical_id, resource)
+                except TransformError as error:  # reported with every other problem found
+                    work.errors.append(error.message)
         current = "Resources"
         _drop_unused(work)
         _versions(work)
