@@ -57,6 +57,9 @@ class _Work:
     errors: list[str] = field(default_factory=list)
     # function -> version chosen for it (existing or created)
     chosen: dict[str, str] = field(default_factory=dict)
+    # versions that calls name directly but that are not a function's chosen version (its function has
+    # several versions, or is not in the template): still called, so still retained
+    called: list[str] = field(default_factory=list)
     prints: dict[str, Fingerprint] = field(default_factory=dict)
     # role -> functions whose versions it must allow; state machine -> role
     role_needs: dict[str, list[str]] = field(default_factory=dict)
@@ -214,6 +217,8 @@ def _state_machine(work: _Work, logical_id: str, resource: Mapping[str, Any]) ->
             work.report.left_alone.append(
                 LeftAlone(logical_id, call.state, target.text, target.kind, target.detail, location)
             )
+            if target.version is not None and target.version not in work.called:
+                work.called.append(target.version)
             if target.kind == reasons.ALIAS:
                 work.report.warnings.append(
                     f"{location}: {call.state} calls alias {target.text}, which moves; running executions "
@@ -267,6 +272,8 @@ def _adopt(work: _Work, function: str, version: str) -> None:
     Not for a function that opts out: a fingerprint in the Description would republish its version."""
     if work.index.versions_of.get(function) == [version] and not opted_out(work.index.resources[function]):
         work.chosen.setdefault(function, version)
+    elif version not in work.called:
+        work.called.append(version)
 
 
 def _drop_unused(work: _Work) -> None:
@@ -363,6 +370,13 @@ def _versions(work: _Work) -> None:
         work.report.warnings.extend(protect(version_id, resource))
         created = version_id == created_version_id(function, print_) and description == print_.marker
         work.report.versions.append(VersionChange(version_id, function, created, print_.digest))
+    for version_id in work.called:
+        if version_id in work.chosen.values():
+            continue
+        resource = work.fragment["Resources"][version_id]
+        if "DeletionPolicy" not in resource or "UpdateReplacePolicy" not in resource:
+            resource = work.resource(version_id)  # protect() adds what is missing: change a copy
+        work.report.warnings.extend(protect(version_id, resource))
 
 
 def _remember_role(work: _Work, state_machine: str, properties: Mapping[str, Any], needs: list[str]) -> None:
