@@ -411,7 +411,9 @@ def _policies(work: _Work) -> None:
                 for key in statement_ref.path:
                     target = target[key]
                 entries = target["Resource"]
-                target["Resource"] = [*(entries if isinstance(entries, list) else [entries]), *additions]
+                entries = entries if isinstance(entries, list) else [entries]
+                # A policy attached to several roles is planned once per role: add each entry once.
+                target["Resource"] = [*entries, *(entry for entry in additions if entry not in entries)]
         for function in functions:
             if function not in allowed:
                 work.report.warnings.append(
