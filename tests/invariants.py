@@ -264,8 +264,10 @@ def cfn_lint_errors(template: Mapping[str, Any]) -> list[str]:
     from cfnlint.api import ManualArgs, lint
 
     matches = lint(json.dumps(template), config=ManualArgs(regions=["eu-west-1"]))
-    return [
-        f"{match.rule.id} {'/'.join(str(part) for part in match.path)}: {match.message}"
-        for match in matches
-        if match.rule.id.startswith("E")
-    ]
+    return [f"{match.rule.id} {_where(match)}: {match.message}" for match in matches if match.rule.id.startswith("E")]
+
+
+def _where(match: Any) -> str:
+    # Matches of template-level errors (E0000 parse, E0001 transform) carry no path.
+    path = getattr(match, "path", None)
+    return "/".join(str(part) for part in path) if path else f"line {match.linenumber}"
