@@ -294,9 +294,10 @@ def condition_names(value: Any, depth: int = 0) -> Iterator[str]:
         if found is not None and found[0] == "Condition" and isinstance(found[1], str):
             yield found[1]
             return
-        if found is not None and found[0] == "Fn::If" and isinstance(found[1], list) and found[1]:
-            if isinstance(found[1][0], str):
-                yield found[1][0]
+        if found is not None and found[0] == "Fn::If" and isinstance(found[1], list):
+            name = found[1][0] if found[1] else None
+            if isinstance(name, str):
+                yield name
         for item in value.values():
             yield from condition_names(item, depth + 1)
     elif isinstance(value, list):

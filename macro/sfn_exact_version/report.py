@@ -117,7 +117,7 @@ class Report:
         Text such as ``${Fn.Arn}`` is written ``${!Fn.Arn}`` (CloudFormation's literal form): in the
         processed template, cfn-lint reads a bare ``${Fn.Arn}`` outside ``Fn::Sub`` as an error (E1029).
         """
-        return _literal(
+        report: dict[str, Any] = _literal(
             {
                 "Pinned": [item.to_dict() for item in self.pinned],
                 "Versions": [item.to_dict() for item in self.versions],
@@ -126,6 +126,7 @@ class Report:
                 "Warnings": list(self.warnings),
             }
         )
+        return report
 
     def summary(self) -> dict[str, int]:
         """Counts for the one-line log summary."""
