@@ -57,11 +57,15 @@ def role_of(properties: Mapping[str, Any], index: TemplateIndex) -> str | None:
     return None
 
 
-def _names(value: Any) -> list[str]:
+def _names(value: Any, attribute: str = "") -> list[str]:
+    """Logical IDs named by ``Ref`` (or by ``GetAtt X.<attribute>`` when given) in a value or list."""
     items = value if isinstance(value, list) else [value]
     names = []
     for item in items:
         name = ref_target(item)
+        target = get_att_target(item) if attribute else None
+        if name is None and target is not None and target[1] == attribute:
+            name = target[0]
         if name is not None:
             names.append(name)
     return names
@@ -77,7 +81,7 @@ def statements_of(role: str, index: TemplateIndex) -> Iterator[tuple[StatementRe
             for position, policy in enumerate(policies):
                 if isinstance(policy, dict):
                     documents.append((role, ("Properties", "Policies", position, "PolicyDocument")))
-        for name in _names(role_properties.get("ManagedPolicyArns")):
+        for name in _names(role_properties.get("ManagedPolicyArns"), attribute="PolicyArn"):
             if index.type_of(name) == MANAGED_POLICY:
                 documents.append((name, ("Properties", "PolicyDocument")))
     for logical_id, resource in index.resources.items():
