@@ -77,16 +77,38 @@ def preview(
     overrides: Mapping[str, str] | None = None,
     region: str = DEFAULT_REGION,
     account_id: str = DEFAULT_ACCOUNT,
+    allow_missing: bool = False,
 ) -> Preview:
     """Run a template file through SAM (if listed) and the macro, offline.
 
+    ``allow_missing``: local paths that do not exist get a placeholder S3 key instead of failing (see
+    ``packaging.package_template``); for templates kept without their code.
+
     Raises ``InputError`` (unreadable file, packaging, SAM) or ``TransformError`` (the macro fails).
     """
-    source = load_template(path)
-    base = Path(path).resolve().parent
+    return preview_template(
+        load_template(path),
+        Path(path).resolve().parent,
+        overrides=overrides,
+        region=region,
+        account_id=account_id,
+        allow_missing=allow_missing,
+    )
+
+
+def preview_template(
+    source: dict[str, Any],
+    base: Path,
+    *,
+    overrides: Mapping[str, str] | None = None,
+    region: str = DEFAULT_REGION,
+    account_id: str = DEFAULT_ACCOUNT,
+    allow_missing: bool = False,
+) -> Preview:
+    """:func:`preview` of a template already loaded; local paths are relative to ``base``."""
     values = parameter_values(source, overrides or {})
     local_definitions = read_local_definitions(source, base, allow_missing=True)
-    packaged = package_template(source, base).template
+    packaged = package_template(source, base, allow_missing=allow_missing).template
     notes: list[str] = []
     sam = is_sam_template(packaged)
     if sam:
