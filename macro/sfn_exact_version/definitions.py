@@ -18,7 +18,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from json import scanner
-from typing import Any
+from typing import Any, NamedTuple
 
 from sfn_exact_version.errors import TransformError
 from sfn_exact_version.intrinsics import (
@@ -53,8 +53,9 @@ JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
 S3_STATE = "(DefinitionS3Location)"
 
 
-@dataclass(frozen=True)
-class Container:
+# Container and Text are immutable named tuples rather than frozen dataclasses: a SAM definition has one
+# of each per line, and a frozen dataclass takes about three times as long to build.
+class Container(NamedTuple):
     """A string of the resource that holds definition text."""
 
     path: Path  # relative to the resource's Properties
@@ -62,8 +63,7 @@ class Container:
     text: str
 
 
-@dataclass(frozen=True)
-class Text:
+class Text(NamedTuple):
     """Literal definition text taken from a container (``container`` is None for a Join delimiter)."""
 
     container: Container | None
@@ -138,6 +138,20 @@ def _get(document: Any, path: Path) -> Any:
 
 def _set(document: Any, path: Path, value: Any) -> None:
     _get(document, path[:-1])[path[-1]] = value
+
+
+def _set_copied(document: Any, path: Path, value: Any, copied: set[int]) -> None:
+    """Set ``value`` at ``path``, first replacing each object on the way by a shallow copy (once:
+    ``copied`` holds the ids of the copies), so that the objects ``document`` shares stay untouched."""
+    node = document
+    for key in path[:-1]:
+        child = node[key]
+        if id(child) not in copied:
+            child = copy.copy(child)
+            node[key] = child
+            copied.add(id(child))
+        node = child
+    node[path[-1]] = value
 
 
 def iter_states(definition: Any, prefix: str = "", json_prefix: Path = (), depth: int = 0) -> Iterator[
@@ -238,6 +252,7 @@ class Definition:
         self._piece_starts: list[int] = []
         self._open = "\ue000"
         self._close = "\ue001"
+        self._sentinel_pattern = re.compile("\ue000" + r"(\d+)" + "\ue001")
         self._requests: list[tuple[Call, str]] = []
         self._plan = Plan()
         self._located: Any = None
@@ -272,9 +287,17 @@ class Definition:
             return
         self._flatten(self.properties["DefinitionString"], ("DefinitionString",), 0)
         self._choose_sentinels()
-        self._build_text()
+        self._build_text(detect_bare=False)
         try:
-            self.document = json.loads(self.parse_text)
+            try:
+                self.document = json.loads(self.parse_text)
+            except json.JSONDecodeError:
+                # A sentinel outside a JSON string is never valid JSON, so placeholders written outside
+                # strings need looking for only now (the scan costs as much as the parse).
+                if not self.occurrences:
+                    raise
+                self._build_text()
+                self.document = json.loads(self.parse_text)
         except json.JSONDecodeError as error:
             line = self.parse_text.count("\n", 0, error.pos) + 1
             column = error.pos - (self.parse_text.rfind("\n", 0, error.pos) + 1) + 1
@@ -302,11 +325,14 @@ class Definition:
         joined = join_parts(value)
         if joined is not None:
             delimiter, items = joined
+            separator = Text(None, 0, delimiter, False)  # immutable: one for every gap
             for position, item in enumerate(items):
                 if position and delimiter:
-                    self.pieces.append(Text(None, 0, delimiter, False))
+                    self.pieces.append(separator)
                 item_path = (*path, "Fn::Join", 1, position)
-                if isinstance(item, str) or sub_parts(item) is not None or join_parts(item) is not None:
+                if isinstance(item, str) and depth < MAX_DEPTH:  # SAM's form: one string per line
+                    self._flatten_plain(Container(item_path, PLAIN, item))
+                elif isinstance(item, str) or sub_parts(item) is not None or join_parts(item) is not None:
                     self._flatten(item, item_path, depth + 1)
                 elif intrinsic(item) is not None:
                     self._occurrence(ELEMENT, item, path=item_path)
@@ -372,15 +398,16 @@ class Definition:
         return f"{self._open}{index}{self._close}"
 
     def _choose_sentinels(self) -> None:
-        texts = [piece.text for piece in self.pieces if isinstance(piece, Text)]
+        text = "".join(piece.text for piece in self.pieces if isinstance(piece, Text))
         for code in range(0xE000, 0xF8FF, 2):
             opening, closing = chr(code), chr(code + 1)
-            if not any(opening in text or closing in text for text in texts):
+            if opening not in text and closing not in text:
                 self._open, self._close = opening, closing
+                self._sentinel_pattern = re.compile(re.escape(opening) + r"(\d+)" + re.escape(closing))
                 return
         raise TransformError(f"{self.location('DefinitionString')}: the definition text cannot be read.")
 
-    def _build_text(self, bare: frozenset[int] = frozenset()) -> None:
+    def _build_text(self, bare: frozenset[int] = frozenset(), detect_bare: bool = True) -> None:
         chunks: list[str] = []
         starts: list[int] = []
         position = 0
@@ -396,7 +423,7 @@ class Definition:
             position += len(chunk)
         self.parse_text = "".join(chunks)
         self._piece_starts = starts
-        if bare or not self.occurrences:
+        if bare or not self.occurrences or not detect_bare:
             return
         # Placeholders written outside JSON strings (e.g. "TimeoutSeconds": ${Timeout}) become strings.
         inside = [match.span() for match in JSON_STRING.finditer(self.parse_text)]
@@ -418,10 +445,11 @@ class Definition:
         if isinstance(value, str):
             if self.form == "Definition":
                 return self._resolve_plain(value)
+            if self._open not in value:  # no placeholder: the text itself ("Task", a service ARN)
+                return symbolic(value)
             pieces: list[str | Any] = []
-            pattern = re.compile(re.escape(self._open) + r"(\d+)" + re.escape(self._close))
             position = 0
-            for match in pattern.finditer(value):
+            for match in self._sentinel_pattern.finditer(value):
                 if match.start() > position:
                     pieces.append(value[position : match.start()])
                 inner = symbolic(self.occurrences[int(match.group(1))].expr)
@@ -583,17 +611,22 @@ class Definition:
         plan = self._plan
         if not (plan.container_edits or plan.value_edits or plan.new_substitutions):
             return None
-        properties = copy.deepcopy(dict(self.properties))
+        # Only the objects on the way to an edit are copied; the rest is shared with the input (a deep
+        # copy of a SAM definition, thousands of Fn::Join lines, cost more than the whole transform).
+        properties = dict(self.properties)
+        copied = {id(properties)}
         for path, edits in plan.container_edits.items():
             text = _get(properties, path)
             for start, end, replacement in sorted(edits, reverse=True):
                 text = text[:start] + replacement + text[end:]
-            _set(properties, path, text)
+            _set_copied(properties, path, text, copied)
         for path, value in plan.value_edits.items():
-            _set(properties, path, value)
+            _set_copied(properties, path, value, copied)
         if plan.new_substitutions:
-            substitutions = properties.setdefault("DefinitionSubstitutions", {})
+            substitutions = properties.get("DefinitionSubstitutions")
+            substitutions = dict(substitutions) if substitutions else {}
             substitutions.update(plan.new_substitutions)
+            properties["DefinitionSubstitutions"] = substitutions
         return properties
 
 

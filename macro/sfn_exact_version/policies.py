@@ -112,10 +112,12 @@ def statements_of(role: str, index: TemplateIndex) -> Iterator[tuple[StatementRe
                     yield StatementRef(resource_id, (*path, "Statement", position)), statement
 
 
+# IAM wildcards: "*" any run of characters, "?" one character; nothing else is special.
+_GLOB_ESCAPES = str.maketrans({"[": "[[]", "]": "[]]"})
+
+
 def _glob(pattern: str, text: str) -> bool:
-    # IAM wildcards: "*" any run of characters, "?" one character; nothing else is special.
-    escaped = "".join(c if c in "*?" else f"[{c}]" if c in "[]" else c for c in pattern)
-    return fnmatch.fnmatchcase(text, escaped)
+    return fnmatch.fnmatchcase(text, pattern.translate(_GLOB_ESCAPES))
 
 
 def allows_invoke(statement: Mapping[str, Any]) -> bool:

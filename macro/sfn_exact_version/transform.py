@@ -70,6 +70,16 @@ class _Work:
             self.resources[logical_id] = copy.deepcopy(self.fragment["Resources"][logical_id])
         return self.resources[logical_id]  # type: ignore[no-any-return]
 
+    def replace_properties(self, logical_id: str, properties: dict[str, Any]) -> None:
+        """Give a resource new Properties: like :meth:`resource`, without copying the old ones."""
+        if logical_id not in self.resources:
+            original = self.fragment["Resources"][logical_id]
+            self.resources[logical_id] = {
+                key: properties if key == "Properties" else copy.deepcopy(value)
+                for key, value in original.items()
+            }
+        self.resources[logical_id]["Properties"] = properties
+
 
 def _validate(fragment: Any) -> Mapping[str, Any]:
     if not isinstance(fragment, dict):
@@ -226,7 +236,7 @@ def _state_machine(work: _Work, logical_id: str, resource: Mapping[str, Any]) ->
                 )
     new_properties = definition.apply()
     if new_properties is not None:
-        work.resource(logical_id)["Properties"] = new_properties
+        work.replace_properties(logical_id, new_properties)
     if needs:
         _remember_role(work, logical_id, properties, needs)
 
