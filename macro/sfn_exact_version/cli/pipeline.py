@@ -7,7 +7,8 @@ transform offline when the template lists it → the macro's pure core.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,8 +19,8 @@ from sfn_exact_version.cli.sam import is_sam_template, macro_fragment, sam_trans
 from sfn_exact_version.cli.template_io import load_template
 from sfn_exact_version.definitions import find_calls
 from sfn_exact_version.index import STATE_MACHINE, TemplateIndex
-from sfn_exact_version.intrinsics import Atom, symbolic
-from sfn_exact_version.report import UNPINNED_REASONS
+from sfn_exact_version.intrinsics import symbolic
+from sfn_exact_version.report import ALIAS, DYNAMIC, LATEST, UNPINNED_REASONS
 from sfn_exact_version.targets import NOT_LAMBDA, PIN, PINNED, classify
 from sfn_exact_version.transform import TransformResult, transform
 
@@ -146,10 +147,28 @@ def _file_findings(
             continue
         written = source["Resources"][logical_id].get("Properties", {})
         file = str(written.get("DefinitionUri") or written.get("DefinitionS3Location"))
-        for call in find_calls(definition, _literal):
-            if call.dynamic or call.target is None or any(isinstance(p, Atom) for p in call.target):
-                continue  # dynamic, or a ${placeholder} that DefinitionSubstitutions fills (and pins)
+        substitutions = resource.get("Properties", {}).get("DefinitionSubstitutions")
+        substitutions = substitutions if isinstance(substitutions, dict) else {}
+        for call in find_calls(definition, _file_value(substitutions)):
+            if call.dynamic:
+                message = f"{file}: {call.state}: {call.dynamic}"
+                findings.append(FileFinding(logical_id, file, call.state, str(call.value), DYNAMIC, message))
+                continue
+            if call.target is None:
+                continue
+            keys = _PLACEHOLDER.findall(call.value) if isinstance(call.value, str) else []
+            unfilled = [key for key in keys if key not in substitutions]
+            if unfilled:
+                message = (
+                    f"{file}: {call.state} calls {call.value}, but DefinitionSubstitutions has no "
+                    f"{unfilled[0]}, so no function of this template is called. Add the substitution "
+                    "(the macro pins it when its value is a function of the template)."
+                )
+                findings.append(FileFinding(logical_id, file, call.state, str(call.value), "unfilled", message))
+                continue
             target = classify(call.target, call.context, index)
+            if keys and target.kind in (PIN, PINNED, ALIAS, LATEST):
+                continue  # through DefinitionSubstitutions, which the macro pins (or reports)
             if target.kind in (NOT_LAMBDA, PINNED) or (target.kind not in UNPINNED_REASONS and target.kind != PIN):
                 continue
             if target.kind == PIN:
@@ -167,8 +186,16 @@ def _file_findings(
     return findings
 
 
-def _literal(value: Any) -> Any:
-    """Read a value of a local definition file; ``${key}`` placeholders become atoms."""
-    if isinstance(value, str) and "${" in value:
-        return symbolic({"Fn::Sub": value})
-    return symbolic(value)
+_PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
+
+
+def _file_value(substitutions: Mapping[str, Any]) -> Callable[[Any], Any]:
+    """Read a value of a local definition file as Step Functions will: each ``${key}`` replaced by its
+    ``DefinitionSubstitutions`` value (other placeholders become atoms, and are reported as unfilled)."""
+
+    def read(value: Any) -> Any:
+        if isinstance(value, str) and "${" in value:
+            return symbolic({"Fn::Sub": [value, dict(substitutions)]})
+        return symbolic(value)
+
+    return read

@@ -53,8 +53,11 @@ def diff_text(preview: Preview) -> str:
             lines.append(f"  {how:<14} {call.state}: {call.function} -> {call.version}{tag}")
         for item in (a for a in report.left_alone if a.state_machine == machine):
             lines.append(f"  left alone     {item.state}: {item.target} [{item.reason}] {item.detail}")
+    heading = None
     for finding in preview.file_findings:
-        lines.append(f"State machine {finding.state_machine} (definition file {finding.file})")
+        if (finding.state_machine, finding.file) != heading:
+            heading = (finding.state_machine, finding.file)
+            lines.append(f"State machine {finding.state_machine} (definition file {finding.file})")
         lines.append(f"  not pinnable   {finding.state}: {finding.target} [{finding.reason}]")
     if report.versions:
         lines.append("Versions")
@@ -85,7 +88,7 @@ def diff_text(preview: Preview) -> str:
                 lines.append(f"  ~ {item.location}: + {shown} (role {item.role}, {item.function})")
             else:
                 lines.append(f"  = {item.location}: already allows versions of {item.function} (role {item.role})")
-    if report.warnings:
+    if report.warnings or preview.file_findings:
         lines.append("Warnings")
         lines.extend(f"  ! {warning}" for warning in report.warnings)
     for finding in preview.file_findings:

@@ -1,0 +1,65 @@
+"""Calls written in a local definition file (``DefinitionUri``): the macro sees only
+``DefinitionSubstitutions``, so the CLI reads the file and reports every call that would stay unpinned."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from sfn_exact_version.cli.pipeline import preview
+from sfn_exact_version.cli.render import check_text, diff_text
+
+FIXTURE = Path(__file__).resolve().parent / "fixtures" / "definition_file"
+
+
+def _findings(path: Path) -> dict[str, tuple[str, str]]:
+    result = preview(path)
+    return {finding.state: (finding.reason, finding.message) for finding in result.file_findings}
+
+
+def test_each_unpinnable_call_of_the_file_is_a_finding() -> None:
+    result = preview(FIXTURE / "template.yaml")
+    reasons = {finding.state: finding.reason for finding in result.file_findings}
+    assert reasons == {
+        "States.Audit": "literal-in-file",
+        "States.Enrich": "external",
+        "States.Notify": "unfilled",
+        "States.Route": "dynamic",
+    }
+    # The call through ${HelloArn} is the macro's to pin (its state's Type is a substitution too).
+    assert [(call.state, call.function) for call in result.result.report.pinned] == [
+        ("(DefinitionS3Location) ${HelloArn}", "HelloFunction")
+    ]
+    assert result.unpinned_count == 4
+
+
+def test_messages_say_what_to_do() -> None:
+    findings = _findings(FIXTURE / "template.yaml")
+    assert 'Write "${AuditFunctionArn}" there' in findings["States.Audit"][1]
+    assert "AuditFunctionArn: !GetAtt AuditFunction.Arn" in findings["States.Audit"][1]
+    assert "parameter ExternalFunctionName" in findings["States.Enrich"][1]
+    assert "DefinitionSubstitutions has no NotifierArn" in findings["States.Notify"][1]
+    assert "FunctionName.$" in findings["States.Route"][1]
+
+
+def test_a_substitution_naming_an_in_template_function_is_not_a_finding(tmp_path: Path) -> None:
+    shutil.copytree(FIXTURE, tmp_path / "app")
+    template = tmp_path / "app" / "template.yaml"
+    text = template.read_text(encoding="utf-8")
+    template.write_text(text.replace("EnricherName: !Ref ExternalFunctionName", "EnricherName: !Ref HelloFunction"))
+    findings = _findings(template)
+    assert "States.Enrich" not in findings
+    assert len(preview(template).result.report.pinned) == 2
+
+
+def test_diff_groups_the_file_findings_and_lists_their_warnings() -> None:
+    text = diff_text(preview(FIXTURE / "template.yaml"))
+    assert text.count("(definition file statemachine/workflow.asl.json)") == 1
+    warnings = text.split("\nWarnings\n", 1)[1]
+    assert "States.Audit calls arn:aws:lambda:us-east-1:123456789012:function:audit-function" in warnings
+
+
+def test_check_lists_them() -> None:
+    text = check_text(preview(FIXTURE / "template.yaml"))
+    assert len(text.splitlines()) == 4
+    assert "Workflow States.Notify: stays unpinned [unfilled]" in text
