@@ -256,6 +256,7 @@ class Definition:
         self._requests: list[tuple[Call, str]] = []
         self._plan = Plan()
         self._located: Any = None
+        self._join_items: dict[Path, tuple[int, int]] = {}  # nested Fn::Join item -> its pieces
 
     # ----------------------------------------------------------------- reading
     def location(self, key: str) -> str:
@@ -333,7 +334,10 @@ class Definition:
                 if isinstance(item, str) and depth < MAX_DEPTH:  # SAM's form: one string per line
                     self._flatten_plain(Container(item_path, PLAIN, item))
                 elif isinstance(item, str) or sub_parts(item) is not None or join_parts(item) is not None:
+                    first = len(self.pieces)
                     self._flatten(item, item_path, depth + 1)
+                    if join_parts(item) is not None:  # pieces from several containers: remember the item
+                        self._join_items[item_path] = (first, len(self.pieces))
                 elif intrinsic(item) is not None:
                     self._occurrence(ELEMENT, item, path=item_path)
                 else:
@@ -533,7 +537,7 @@ class Definition:
         ]
         containers = {piece.container for piece, _ in covered}
         if len(containers) != 1:
-            return False
+            return self._plan_join_item_edit(start, end, version)
         (container,) = containers
         if container is None or any(isinstance(piece, Text) and not piece.linear for piece, _ in covered):
             return False
@@ -543,6 +547,17 @@ class Definition:
         raw_end = last.start + (end - last_start) if isinstance(last, Text) else last.span[1]
         self._edit_container(container, raw_start, raw_end, version)
         return True
+
+    def _plan_join_item_edit(self, start: int, end: int, version: str) -> bool:
+        """A target that is exactly one nested ``Fn::Join`` item (an ARN joined from pseudo parameters
+        and a ``Ref``, say): that item becomes ``Ref <version>``."""
+        for item_path, (first, stop) in self._join_items.items():
+            if first < stop and self._piece_starts[first] == start and (
+                self._piece_starts[stop - 1] + self._length(self.pieces[stop - 1]) == end
+            ):
+                self._plan.value_edits[item_path] = ref(version)
+                return True
+        return False
 
     def _length(self, piece: Piece) -> int:
         if isinstance(piece, Text):
