@@ -274,6 +274,8 @@ def _s3_substitutions(work: _Work, definition: Definition, skip: bool, needs: li
                     f"{location}: {state} is alias {target.text}, which moves; running executions "
                     "may call new code."
                 )
+        elif target.version is not None and target.version not in work.called:
+            work.called.append(target.version)  # a version of a function we cannot see: still retained
 
 
 def _adopt(work: _Work, function: str, version: str) -> None:
