@@ -1,0 +1,201 @@
+"""Every template of the shared corpus of real public templates (``../shared/corpus``), through the CLI's
+path: load → package (the corpus has no function code: missing paths allowed) → SAM offline → the macro.
+
+Per template:
+
+- it succeeds, or fails as listed in ``EXPECTED_FAILURES`` (each also explained in DESIGN.md, "Real
+  templates");
+- read from the output itself (not from the report), no call of any state machine still resolves to an
+  unqualified function of the template, and each call that did now targets a version *of that same
+  function*; calls the macro leaves alone are left as they were;
+- the report agrees with what the output holds;
+- cfn-lint finds no error in the output that it did not find in the macro's input (the template as SAM
+  hands it over), compared as (rule, path);
+- the invariants of ``tests/invariants.py`` hold (input untouched, deterministic, idempotent, only
+  allowed changes, Retain).
+
+``summarise.py`` prints the numbers (``docs/corpus.md``).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import NamedTuple
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import corpus_support as corpus
+
+from invariants import check_invariants
+from sfn_exact_version.definitions import S3_STATE
+from sfn_exact_version.report import UNPINNED_REASONS
+from sfn_exact_version.targets import PIN, PINNED
+
+if not (corpus.CORPUS / "MANIFEST.tsv").is_file():
+    pytest.skip(f"corpus not found at {corpus.CORPUS}", allow_module_level=True)
+
+DESIGN = Path(__file__).resolve().parents[2] / "DESIGN.md"
+ROWS = corpus.manifest()
+
+
+class Expected(NamedTuple):
+    """A template the CLI's path cannot handle: the words its one error must contain, and whether the
+    macro is still checked on the template with ``AWS::LanguageExtensions`` left out."""
+
+    error: str
+    check_without_language_extensions: bool = False
+
+
+EXPECTED_FAILURES: dict[str, Expected] = {
+    # Two resources under the key VPC: YAML would keep the last one silently; the loader (cfn-lint's,
+    # like `cfn-lint` itself) refuses the template. Broken as published.
+    "aws-samples__step-functions-workflows-collection/cqrs/template.yaml": Expected("Duplicate found 'VPC'"),
+    # AWS::LanguageExtensions is listed before SAM: CloudFormation runs it first, and it cannot be run
+    # offline. The CLI refuses rather than show a result the macro would not receive.
+    "aws-cloudformation__cfn-lint/test/fixtures/templates/good/transform/language_extension.yaml": Expected(
+        "AWS::LanguageExtensions before AWS::Serverless-2016-10-31"
+    ),
+    # Same; its one language extension (Fn::ToJsonString in an API's log format) is away from the state
+    # machine, so the macro is also checked on the template without the transform.
+    "aws-samples__aws-step-functions-plagiarism-demo-dotnet/src/backend/template.yaml": Expected(
+        "AWS::LanguageExtensions before AWS::Serverless-2016-10-31", check_without_language_extensions=True
+    ),
+}
+
+
+def _row(path: str) -> corpus.Row:
+    return next(row for row in ROWS if row.path == path)
+
+
+def test_manifest_lists_every_template() -> None:
+    assert len(ROWS) == 80
+    assert {row.kind for row in ROWS} == {"sam", "cfn"}
+    assert set(EXPECTED_FAILURES) <= {row.path for row in ROWS}
+
+
+def test_expected_failures_are_documented() -> None:
+    text = DESIGN.read_text(encoding="utf-8")
+    assert "## Real templates" in text
+    section = text.split("## Real templates", 1)[1].split("\n## ", 1)[0]
+    for path in EXPECTED_FAILURES:
+        assert path.split("/")[0].split("__")[1] in section, f"{path} is not explained in DESIGN.md"
+
+
+def test_fast_lint_agrees_with_invariants_lint() -> None:
+    """``corpus.lint_errors`` reuses one cfn-lint runner; it must report what ``cfn_lint_errors`` does."""
+    outcome = corpus.outcome(
+        _row("aws-cloudformation__cfn-lint/test/fixtures/templates/good/functions/sub_needed.yaml")
+    )
+    assert outcome.preview is not None
+    fast = corpus.lint_errors(outcome.preview.fragment)
+    assert fast, "pick a template with lint errors, or this proves nothing"
+    assert fast == corpus.reference_lint_errors(outcome.preview.fragment)
+
+
+@pytest.mark.parametrize("row", ROWS, ids=[row.path for row in ROWS])
+def test_template(row: corpus.Row) -> None:
+    expected = EXPECTED_FAILURES.get(row.path)
+    outcome = corpus.outcome(row)
+    if expected is not None:
+        assert outcome.preview is None, f"expected to fail with {expected.error!r}, but it succeeded"
+        assert expected.error in outcome.error
+        assert "Traceback" not in outcome.error
+        if not expected.check_without_language_extensions:
+            return
+        outcome = corpus.outcome(row, skip_preceding_transforms=True)
+    assert outcome.preview is not None, f"failed: {outcome.error}"
+    _check_calls(outcome)
+    _check_report(outcome)
+    _check_lint(outcome)
+    preview = outcome.preview
+    check_invariants(preview.fragment, preview.result.template, transform_kwargs=corpus.transform_kwargs(row))
+
+
+def _check_calls(outcome: corpus.Outcome) -> None:
+    unpinned = [found for found in outcome.after if found.kind == PIN]
+    assert not unpinned, "calls still resolve to an unqualified in-template function:\n" + "\n".join(
+        f"  {found.state_machine} {found.state}: {found.text}" for found in unpinned
+    )
+    assert outcome.preview is not None
+    left_alone = {(found.state_machine, found.function) for found in outcome.after if found.kind != PINNED}
+    remaining = corpus.function_references(outcome.preview.result.template) - left_alone
+    assert not remaining, f"definitions still refer to functions, not through a call left alone: {remaining}"
+    after = {(found.state_machine, found.state): found for found in outcome.after}
+    assert len(after) == len(outcome.after), "two calls at one state path"
+    assert {(found.state_machine, found.state) for found in outcome.before} == set(after), (
+        "the calls found before and after the macro differ"
+    )
+    versions_of = _versions_of(outcome)
+    for found in outcome.before:
+        now = after[(found.state_machine, found.state)]
+        if found.kind == PIN:
+            assert now.kind == PINNED and now.function == found.function, (
+                f"{found.state_machine} {found.state}: {found.text} calls {found.function}, "
+                f"but after the macro {now.kind} {now.function} {now.version}"
+            )
+            assert now.version in versions_of.get(found.function, ()), (
+                f"{now.version} is not {found.function}'s"
+            )
+        else:
+            assert now == found, (
+                f"{found.state_machine} {found.state}: left alone, yet changed: {found} -> {now}"
+            )
+
+
+def _versions_of(outcome: corpus.Outcome) -> dict[str, set[str]]:
+    """Function → its AWS::Lambda::Version resources in the output, by ``FunctionName: Ref``/``GetAtt``."""
+    assert outcome.preview is not None
+    out: dict[str, set[str]] = {}
+    for logical_id, resource in outcome.preview.result.template["Resources"].items():
+        if resource.get("Type") != "AWS::Lambda::Version":
+            continue
+        name = resource.get("Properties", {}).get("FunctionName")
+        target = name.get("Ref") if isinstance(name, dict) else None
+        if isinstance(name, dict) and "Fn::GetAtt" in name:
+            attribute = name["Fn::GetAtt"]
+            target = attribute[0] if isinstance(attribute, list) else str(attribute).split(".")[0]
+        if isinstance(target, str):
+            out.setdefault(target, set()).add(logical_id)
+    return out
+
+
+def _check_report(outcome: corpus.Outcome) -> None:
+    """What the report says matches the output, call by call (a definition in S3 is compared by its
+    substitutions: the macro sees those, the walk may see the file's states)."""
+    assert outcome.preview is not None
+    report = outcome.preview.result.report
+    after = {(found.state_machine, found.state): found for found in outcome.after}
+    for call in report.pinned:
+        if call.state.startswith(S3_STATE):
+            continue
+        found = after.get((call.state_machine, call.state))
+        assert found is not None and found.kind == PINNED, f"reported pinned, not in the output: {call}"
+        assert (found.function, found.version) == (call.function, call.version), call
+    for item in report.left_alone:
+        if item.state.startswith(S3_STATE):
+            continue
+        found = after.get((item.state_machine, item.state))
+        assert found is not None and found.kind == item.reason, f"reported {item.reason}, output has {found}"
+    reported = {(call.state_machine, call.state) for call in report.pinned}
+    reported |= {(item.state_machine, item.state) for item in report.left_alone}
+    resources = outcome.preview.result.template["Resources"]
+    for key, found in after.items():
+        if "DefinitionS3Location" not in resources[found.state_machine].get("Properties", {}):
+            assert key in reported, f"a call the report does not mention: {found}"
+    # `check` lists every call that keeps running new code, whether the macro or the file reading found it.
+    listed = {(item.state_machine, item.state) for item in report.unpinned}
+    listed |= {(finding.state_machine, finding.state) for finding in outcome.preview.file_findings}
+    for key, found in after.items():
+        if found.kind in UNPINNED_REASONS:
+            assert key in listed, f"check would not list {found}"
+
+
+def _check_lint(outcome: corpus.Outcome) -> None:
+    assert outcome.preview is not None
+    before = corpus.lint_errors(outcome.preview.fragment)
+    after = corpus.lint_errors(outcome.preview.result.template)
+    assert sorted(after - before) == [], "cfn-lint errors the macro introduced"
