@@ -9,6 +9,7 @@ from sfn_exact_version.cli.pipeline import Preview
 from sfn_exact_version.index import VERSION
 from sfn_exact_version.intrinsics import render as render_symbolic
 from sfn_exact_version.intrinsics import symbolic
+from sfn_exact_version.report import DYNAMIC
 
 
 def _entry_text(entry: Any) -> str:
@@ -80,14 +81,17 @@ def diff_text(preview: Preview) -> str:
             lines.append(f"  ~ {version.version}: version of {version.function}: {summary}")
     if report.widened:
         lines.append("IAM")
-        for item in report.widened:
-            old_entries = _entries(_statement(before, item.location))
-            added = [entry for entry in _entries(_statement(after, item.location)) if entry not in old_entries]
+        for widened in report.widened:
+            where = widened.location
+            old_entries = _entries(_statement(before, where))
+            added = [entry for entry in _entries(_statement(after, where)) if entry not in old_entries]
             if added:
                 shown = ", ".join(_entry_text(entry) for entry in added)
-                lines.append(f"  ~ {item.location}: + {shown} (role {item.role}, {item.function})")
+                lines.append(f"  ~ {where}: + {shown} (role {widened.role}, {widened.function})")
             else:
-                lines.append(f"  = {item.location}: already allows versions of {item.function} (role {item.role})")
+                lines.append(
+                    f"  = {where}: already allows versions of {widened.function} (role {widened.role})"
+                )
     if report.warnings or preview.file_findings:
         lines.append("Warnings")
         lines.extend(f"  ! {warning}" for warning in report.warnings)
@@ -111,7 +115,21 @@ def check_text(preview: Preview) -> str:
     """The calls that would stay unpinned, each with its reason and fix; empty when there are none."""
     lines = []
     for item in preview.result.report.unpinned:
-        lines.append(f"{item.state_machine} {item.state}: {item.target} stays unpinned [{item.reason}]: {item.detail}")
+        detail = _with_fix(item.reason, item.detail)
+        where = f"{item.state_machine} {item.state}: {item.target}"
+        lines.append(f"{where} stays unpinned [{item.reason}]: {detail}")
     for finding in preview.file_findings:
-        lines.append(f"{finding.state_machine} {finding.state}: stays unpinned [{finding.reason}]: {finding.message}")
+        message = _with_fix(finding.reason, finding.message)
+        lines.append(f"{finding.state_machine} {finding.state}: stays unpinned [{finding.reason}]: {message}")
     return "\n".join(lines) + ("\n" if lines else "")
+
+
+# The macro's report says why a dynamic call is left alone; check also says what to do about it.
+DYNAMIC_FIX = (
+    "To pin it, name the function in the definition (the macro pins it), or pass a version-qualified "
+    "ARN (name:N) in the input."
+)
+
+
+def _with_fix(reason: str, detail: str) -> str:
+    return f"{detail.rstrip('.')}. {DYNAMIC_FIX}" if reason == DYNAMIC else detail
