@@ -46,7 +46,9 @@ def test_a_substitution_naming_an_in_template_function_is_not_a_finding(tmp_path
     shutil.copytree(FIXTURE, tmp_path / "app")
     template = tmp_path / "app" / "template.yaml"
     text = template.read_text(encoding="utf-8")
-    template.write_text(text.replace("EnricherName: !Ref ExternalFunctionName", "EnricherName: !Ref HelloFunction"))
+    template.write_text(
+        text.replace("EnricherName: !Ref ExternalFunctionName", "EnricherName: !Ref HelloFunction")
+    )
     findings = _findings(template)
     assert "States.Enrich" not in findings
     assert len(preview(template).result.report.pinned) == 2
