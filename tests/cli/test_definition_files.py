@@ -65,3 +65,28 @@ def test_check_lists_them() -> None:
     text = check_text(preview(FIXTURE / "template.yaml"))
     assert len(text.splitlines()) == 4
     assert "Workflow States.Notify: stays unpinned [unfilled]" in text
+
+
+def _opt_out(template: Path, resource: str) -> None:
+    text = template.read_text(encoding="utf-8")
+    marker = f"  {resource}:\n"
+    assert marker in text
+    opt_out = marker + "    Metadata:\n      SfnExactVersion:\n        Pin: false\n"
+    template.write_text(text.replace(marker, opt_out), encoding="utf-8")
+
+
+def test_an_opted_out_state_machine_has_no_findings(tmp_path: Path) -> None:
+    shutil.copytree(FIXTURE, tmp_path / "app")
+    template = tmp_path / "app" / "template.yaml"
+    _opt_out(template, "Workflow")
+    result = preview(template)
+    assert result.file_findings == []
+    assert result.unpinned_count == 0
+
+
+def test_a_literal_call_of_an_opted_out_function_is_not_a_finding(tmp_path: Path) -> None:
+    shutil.copytree(FIXTURE, tmp_path / "app")
+    template = tmp_path / "app" / "template.yaml"
+    _opt_out(template, "AuditFunction")
+    assert "States.Audit" not in _findings(template)
+    assert set(_findings(template)) == {"States.Enrich", "States.Notify", "States.Route"}

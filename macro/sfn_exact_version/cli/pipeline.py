@@ -18,10 +18,10 @@ from sfn_exact_version.cli.packaging import package_template, read_local_definit
 from sfn_exact_version.cli.sam import is_sam_template, macro_fragment, sam_translate, transform_names
 from sfn_exact_version.cli.template_io import load_template
 from sfn_exact_version.definitions import find_calls
-from sfn_exact_version.index import STATE_MACHINE, TemplateIndex
+from sfn_exact_version.index import STATE_MACHINE, TemplateIndex, opted_out
 from sfn_exact_version.intrinsics import symbolic
 from sfn_exact_version.report import ALIAS, DYNAMIC, LATEST, UNPINNED_REASONS
-from sfn_exact_version.targets import NOT_LAMBDA, PIN, PINNED, classify
+from sfn_exact_version.targets import PIN, PINNED, classify
 from sfn_exact_version.transform import TransformResult, transform
 
 DEFAULT_REGION = "us-east-1"
@@ -143,7 +143,7 @@ def _file_findings(
     findings: list[FileFinding] = []
     for logical_id, definition in local_definitions.items():
         resource = resources.get(logical_id)
-        if not isinstance(resource, dict) or resource.get("Type") != STATE_MACHINE:
+        if not isinstance(resource, dict) or resource.get("Type") != STATE_MACHINE or opted_out(resource):
             continue
         written = source["Resources"][logical_id].get("Properties", {})
         file = str(written.get("DefinitionUri") or written.get("DefinitionS3Location"))
@@ -164,13 +164,16 @@ def _file_findings(
                     f"{unfilled[0]}, so no function of this template is called. Add the substitution "
                     "(the macro pins it when its value is a function of the template)."
                 )
-                findings.append(FileFinding(logical_id, file, call.state, str(call.value), "unfilled", message))
+                text = str(call.value)
+                findings.append(FileFinding(logical_id, file, call.state, text, "unfilled", message))
                 continue
             target = classify(call.target, call.context, index)
             if keys and target.kind in (PIN, PINNED, ALIAS, LATEST):
                 continue  # through DefinitionSubstitutions, which the macro pins (or reports)
-            if target.kind in (NOT_LAMBDA, PINNED) or (target.kind not in UNPINNED_REASONS and target.kind != PIN):
+            if target.function is not None and opted_out(index.resources[target.function]):
                 continue
+            if target.kind != PIN and target.kind not in UNPINNED_REASONS:
+                continue  # not a Lambda call, already a version, or qualified
             if target.kind == PIN:
                 message = (
                     f"{file}: {call.state} calls {target.text} written literally. At deploy time the "
