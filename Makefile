@@ -24,7 +24,7 @@ PACKAGE_DIR := $(ROOT)/macro/sfn_exact_version
 # pip for the Lambda dependencies: the venv's when it exists, else the host's.
 PIP := $(if $(wildcard $(BIN)/python),$(BIN)/python,$(PYTHON)) -m pip
 
-.PHONY: help install test lint build deploy demo clean distclean build-MacroFunction
+.PHONY: help install test lint build deploy demo bench fuzz clean distclean build-MacroFunction
 
 help:
 	@echo "make install   create .venv with the dev tools and SAM CLI"
@@ -33,6 +33,8 @@ help:
 	@echo "make build     sam build (offline)"
 	@echo "make deploy    sam build + sam deploy (needs AWS credentials)"
 	@echo "make demo      run the demo"
+	@echo "make bench     benchmarks: ratios against a JSON round trip and the SAM translator"
+	@echo "make fuzz      the long property-based run (FUZZ_EXAMPLES=5000 by default)"
 	@echo "make clean     remove build output and caches"
 
 install: $(STAMP)
@@ -62,6 +64,13 @@ deploy: build
 
 demo: install
 	bash $(ROOT)/scripts/demo.sh
+
+bench: install
+	$(BIN)/python $(ROOT)/benchmarks/run.py
+
+FUZZ_EXAMPLES ?= 5000
+fuzz: install
+	cd $(ROOT) && SFN_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -q -s tests/hardening/test_fuzz.py
 
 # Called by `sam build` (template.yaml: Metadata.BuildMethod makefile) with
 # ARTIFACTS_DIR set. The Lambda package gets the core modules only: not the
