@@ -263,7 +263,9 @@ def cfn_lint_errors(template: Mapping[str, Any]) -> list[str]:
     """Error-level cfn-lint findings (rule IDs starting with E) as ``"E1020 Resources/X/...: message"``."""
     from cfnlint.api import ManualArgs, lint
 
-    matches = lint(json.dumps(template), config=ManualArgs(regions=["eu-west-1"]))
+    # ensure_ascii=False: cfn-lint cannot parse the surrogate-pair escapes json.dumps writes for
+    # characters beyond the BMP (E0000 "invalid Unicode character escape code").
+    matches = lint(json.dumps(template, ensure_ascii=False), config=ManualArgs(regions=["eu-west-1"]))
     return [f"{match.rule.id} {_where(match)}: {match.message}" for match in matches if match.rule.id.startswith("E")]
 
 
