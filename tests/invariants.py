@@ -24,6 +24,7 @@ Import it from another suite with the ``tests`` folder on ``sys.path``: ``from i
 from __future__ import annotations
 
 import copy
+import functools
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -35,7 +36,9 @@ METADATA_KEY = "SfnExactVersion"
 STATE_MACHINE = "AWS::StepFunctions::StateMachine"
 FUNCTION = "AWS::Lambda::Function"
 VERSION = "AWS::Lambda::Version"
-IAM_TYPES = frozenset({"AWS::IAM::Role", "AWS::IAM::Policy", "AWS::IAM::RolePolicy", "AWS::IAM::ManagedPolicy"})
+IAM_TYPES = frozenset(
+    {"AWS::IAM::Role", "AWS::IAM::Policy", "AWS::IAM::RolePolicy", "AWS::IAM::ManagedPolicy"}
+)
 DEFINITION_KEYS = frozenset({"Definition", "DefinitionString", "DefinitionSubstitutions"})
 RETENTION = ("DeletionPolicy", "UpdateReplacePolicy")
 
@@ -146,9 +149,9 @@ def _without(resource: Mapping[str, Any], top: set[str], properties: set[str]) -
 
 
 def _check_state_machine(logical_id: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> None:
-    assert _dump(_without(old, set(), set(DEFINITION_KEYS))) == _dump(_without(new, set(), set(DEFINITION_KEYS))), (
-        f"{logical_id}: a state machine changed outside Definition/DefinitionString/DefinitionSubstitutions"
-    )
+    assert _dump(_without(old, set(), set(DEFINITION_KEYS))) == _dump(
+        _without(new, set(), set(DEFINITION_KEYS))
+    ), f"{logical_id}: a state machine changed outside Definition/DefinitionString/DefinitionSubstitutions"
     old_subs = old.get("Properties", {}).get("DefinitionSubstitutions", {})
     new_subs = new.get("Properties", {}).get("DefinitionSubstitutions", {})
     assert set(old_subs) <= set(new_subs), f"{logical_id}: DefinitionSubstitutions keys dropped"
@@ -179,7 +182,9 @@ def _check_new_version(logical_id: str, resource: Mapping[str, Any], before: Map
         assert resource.get(policy) == "Retain", f"new version {logical_id}: {policy} is not Retain"
     properties = resource.get("Properties", {})
     function = properties.get("FunctionName")
-    assert isinstance(function, dict) and list(function) == ["Ref"], f"{logical_id}: FunctionName is not a Ref"
+    assert isinstance(function, dict) and list(function) == ["Ref"], (
+        f"{logical_id}: FunctionName is not a Ref"
+    )
     target = before.get(function["Ref"])
     assert target is not None and target.get("Type") == FUNCTION, (
         f"{logical_id}: FunctionName does not name an AWS::Lambda::Function of the input"
@@ -187,7 +192,9 @@ def _check_new_version(logical_id: str, resource: Mapping[str, Any], before: Map
     assert set(properties) <= {"FunctionName", "Description"}, f"{logical_id}: unexpected properties"
     assert set(resource) <= {"Type", "Properties", "Condition", *RETENTION}, f"{logical_id}: unexpected keys"
     if "Condition" in resource:
-        assert resource["Condition"] == target.get("Condition"), f"{logical_id}: Condition differs from function's"
+        assert resource["Condition"] == target.get("Condition"), (
+            f"{logical_id}: Condition differs from function's"
+        )
 
 
 def _check_iam(logical_id: str, old: Any, new: Any, path: str = "") -> None:
@@ -245,7 +252,8 @@ def _check_retention(before: Mapping[str, Any], after: Mapping[str, Any]) -> Non
     for resource in resources.values():
         if resource.get("Type") == STATE_MACHINE and not _opted_out(resource):
             referenced.update(
-                name for name in _definition_references(resource)
+                name
+                for name in _definition_references(resource)
                 if resources.get(name, {}).get("Type") == VERSION
             )
     for version in sorted(referenced):
@@ -259,14 +267,33 @@ def _check_retention(before: Mapping[str, Any], after: Mapping[str, Any]) -> Non
 
 
 # ----------------------------------------------------------------------------------------- cfn-lint
+@functools.cache
+def _lint_setup() -> tuple[Any, Any]:
+    """cfn-lint's configuration and rules, loaded once: loading the rules is most of one lint's cost
+    (``cfnlint.api.lint`` reloads them on every call)."""
+    from cfnlint.config import ConfigMixIn
+    from cfnlint.runner import Runner
+
+    config = ConfigMixIn(regions=["eu-west-1"])
+    return config, Runner(config).rules
+
+
 def cfn_lint_errors(template: Mapping[str, Any]) -> list[str]:
     """Error-level cfn-lint findings (rule IDs starting with E) as ``"E1020 Resources/X/...: message"``."""
-    from cfnlint.api import ManualArgs, lint
+    from cfnlint.decode.decode import decode_str
+    from cfnlint.runner import run_template_by_data
 
     # ensure_ascii=False: cfn-lint cannot parse the surrogate-pair escapes json.dumps writes for
     # characters beyond the BMP (E0000 "invalid Unicode character escape code").
-    matches = lint(json.dumps(template, ensure_ascii=False), config=ManualArgs(regions=["eu-west-1"]))
-    return [f"{match.rule.id} {_where(match)}: {match.message}" for match in matches if match.rule.id.startswith("E")]
+    decoded, matches = decode_str(json.dumps(template, ensure_ascii=False))
+    if decoded is not None and not matches:
+        config, rules = _lint_setup()
+        matches = list(run_template_by_data(decoded, config, rules))
+    return [
+        f"{match.rule.id} {_where(match)}: {match.message}"
+        for match in matches
+        if match.rule.id.startswith("E")
+    ]
 
 
 def _where(match: Any) -> str:
