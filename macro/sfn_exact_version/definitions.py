@@ -15,8 +15,10 @@ from __future__ import annotations
 import copy
 import json
 import re
+from bisect import bisect_right
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from itertools import accumulate
 from json import scanner
 from typing import Any, NamedTuple
 
@@ -72,6 +74,20 @@ class Text(NamedTuple):
     linear: bool  # the raw characters are exactly the rendered text
 
 
+class Run(NamedTuple):
+    """String items ``first`` to ``stop - 1`` of one ``Fn::Join``, none holding a placeholder, and the
+    delimiters between them: one piece of text. SAM writes one item per line, and a piece per line made
+    reading cost more than the JSON parse; :meth:`Definition._expand` gives back the pieces of single
+    items (what an edit needs) for just the part of a run it touches."""
+
+    path: Path  # the Fn::Join's list of items
+    items: list[Any]
+    first: int
+    stop: int
+    delimiter: str
+    text: str  # delimiter.join(items[first:stop])
+
+
 @dataclass(frozen=True)
 class Occurrence:
     """A placeholder in the definition text: it will be replaced by what ``expr`` resolves to."""
@@ -94,7 +110,7 @@ class Occurrence:
         return None
 
 
-Piece = Text | Occurrence
+Piece = Text | Run | Occurrence
 
 
 @dataclass
@@ -326,25 +342,7 @@ class Definition:
         joined = join_parts(value)
         if joined is not None:
             delimiter, items = joined
-            separator = Text(None, 0, delimiter, False)  # immutable: one for every gap
-            for position, item in enumerate(items):
-                if position and delimiter:
-                    self.pieces.append(separator)
-                item_path = (*path, "Fn::Join", 1, position)
-                if isinstance(item, str) and depth < MAX_DEPTH:  # SAM's form: one string per line
-                    self._flatten_plain(Container(item_path, PLAIN, item))
-                elif isinstance(item, str) or sub_parts(item) is not None or join_parts(item) is not None:
-                    first = len(self.pieces)
-                    self._flatten(item, item_path, depth + 1)
-                    if join_parts(item) is not None:  # pieces from several containers: remember the item
-                        self._join_items[item_path] = (first, len(self.pieces))
-                elif intrinsic(item) is not None:
-                    self._occurrence(ELEMENT, item, path=item_path)
-                else:
-                    raise TransformError(
-                        f"{self.location('DefinitionString')}: Fn::Join item {position} is a "
-                        f"{type(item).__name__}, not a string or an intrinsic function."
-                    )
+            self._flatten_join(delimiter, items, (*path, "Fn::Join", 1), depth)
             return
         raise TransformError(
             f"{self.location('DefinitionString')}: the macro reads a definition given as a string, Fn::Sub "
@@ -352,6 +350,80 @@ class Definition:
             f"{next(iter(value)) if isinstance(value, dict) and value else type(value).__name__}. "
             f"Set Metadata.SfnExactVersion.Pin: false on {self.logical_id} to leave it alone."
         )
+
+    def _flatten_join(self, delimiter: str, items: list[Any], items_path: Path, depth: int) -> None:
+        separator = Text(None, 0, delimiter, False)  # immutable: one for every gap
+        if depth < MAX_DEPTH:  # at the limit a string item is one level too deep (_flatten raises)
+            try:
+                text = delimiter.join(items)  # SAM's form: every item a string (one per line)
+            except TypeError:
+                pass
+            else:
+                self._flatten_strings(items, items_path, 0, len(items), delimiter, text)
+                return
+        first_string = None  # the first of the string items just before ``position``
+        for position, item in enumerate([*items, None]):
+            if isinstance(item, str) and depth < MAX_DEPTH:
+                if first_string is None:
+                    first_string = position
+                continue
+            if first_string is not None:
+                if first_string and delimiter:
+                    self.pieces.append(separator)
+                self._flatten_strings(items, items_path, first_string, position, delimiter)
+                first_string = None
+            if position == len(items):
+                break
+            if position and delimiter:
+                self.pieces.append(separator)
+            item_path = (*items_path, position)
+            if isinstance(item, str) or sub_parts(item) is not None or join_parts(item) is not None:
+                first = len(self.pieces)
+                self._flatten(item, item_path, depth + 1)
+                if join_parts(item) is not None:  # pieces from several containers: remember the item
+                    self._join_items[item_path] = (first, len(self.pieces))
+            elif intrinsic(item) is not None:
+                self._occurrence(ELEMENT, item, path=item_path)
+            else:
+                raise TransformError(
+                    f"{self.location('DefinitionString')}: Fn::Join item {position} is a "
+                    f"{type(item).__name__}, not a string or an intrinsic function."
+                )
+
+    def _flatten_strings(
+        self,
+        items: list[Any],
+        items_path: Path,
+        first: int,
+        stop: int,
+        delimiter: str,
+        text: str | None = None,
+    ) -> None:
+        """String items ``first`` to ``stop - 1`` of a ``Fn::Join`` (``text``: them joined, when known).
+
+        An item holding ``${`` may hold a ``DefinitionSubstitutions`` placeholder and is read on its own
+        (:meth:`_flatten_plain`); each stretch of items between those becomes one :class:`Run`."""
+        separator = Text(None, 0, delimiter, False)
+        if text is None:
+            text = delimiter.join(items[first:stop])
+        alone = []
+        if self.substitutions and "${" in text:
+            alone = [position for position in range(first, stop) if "${" in items[position]]
+        position = first
+        for single in [*alone, stop]:
+            if single > position:  # the items from position to single - 1 make a run
+                if position > first and delimiter:
+                    self.pieces.append(separator)
+                whole = (position, single) == (first, stop)
+                run_text = text if whole else delimiter.join(items[position:single])
+                if run_text:  # empty items make no piece (as in _flatten_plain)
+                    self.pieces.append(Run(items_path, items, position, single, delimiter, run_text))
+            if single == stop:
+                break
+            if single > first and delimiter:
+                self.pieces.append(separator)
+            self._flatten_plain(Container((*items_path, single), PLAIN, items[single]))
+            position = single + 1
 
     def _occurrence(self, kind: str, expr: Any, **where: Any) -> None:
         occurrence = Occurrence(len(self.occurrences), kind, expr, **where)
@@ -402,7 +474,7 @@ class Definition:
         return f"{self._open}{index}{self._close}"
 
     def _choose_sentinels(self) -> None:
-        text = "".join(piece.text for piece in self.pieces if isinstance(piece, Text))
+        text = "".join(piece.text for piece in self.pieces if not isinstance(piece, Occurrence))
         for code in range(0xE000, 0xF8FF, 2):
             opening, closing = chr(code), chr(code + 1)
             if opening not in text and closing not in text:
@@ -417,7 +489,7 @@ class Definition:
         position = 0
         for piece in self.pieces:
             starts.append(position)
-            if isinstance(piece, Text):
+            if not isinstance(piece, Occurrence):
                 chunk = piece.text
             else:
                 chunk = self._sentinel(piece.index)
@@ -530,11 +602,13 @@ class Definition:
         start, end = token.span
         if start == end:
             return False
-        covered = [
-            (piece, piece_start)
-            for piece, piece_start in zip(self.pieces, self._piece_starts, strict=True)
-            if piece_start < end and piece_start + self._length(piece) > start
-        ]
+        covered: list[tuple[Text | Occurrence, int]] = []
+        for piece, piece_start in zip(self.pieces, self._piece_starts, strict=True):
+            if piece_start < end and piece_start + self._length(piece) > start:
+                if isinstance(piece, Run):
+                    covered.extend(self._expand(piece, piece_start, start, end))
+                else:
+                    covered.append((piece, piece_start))
         containers = {piece.container for piece, _ in covered}
         if len(containers) != 1:
             return self._plan_join_item_edit(start, end, version)
@@ -559,10 +633,31 @@ class Definition:
                 return True
         return False
 
+    def _expand(self, run: Run, run_start: int, start: int, end: int) -> list[tuple[Text, int]]:
+        """The pieces ``run`` stands for that overlap ``start:end`` of the parse text, with their starts:
+        a Text per non-empty item and one per delimiter, as if each item had been read on its own."""
+        step = len(run.delimiter)
+        # starts[k]: where item first + k begins in run.text
+        lengths = (len(item) + step for item in run.items[run.first : run.stop - 1])
+        starts = list(accumulate(lengths, initial=0))
+        separator = Text(None, 0, run.delimiter, False)
+        pieces: list[tuple[Text, int]] = []
+        for k in range(max(bisect_right(starts, start - run_start) - 1, 0), len(starts)):
+            item_start = run_start + starts[k]
+            if k and step:
+                pieces.append((separator, item_start - step))
+            item = run.items[run.first + k]
+            if item:
+                container = Container((*run.path, run.first + k), PLAIN, item)
+                pieces.append((Text(container, 0, item, True), item_start))
+            if item_start + len(item) >= end:
+                break
+        return [(piece, at) for piece, at in pieces if at < end and at + len(piece.text) > start]
+
     def _length(self, piece: Piece) -> int:
-        if isinstance(piece, Text):
-            return len(piece.text)
-        return len(self._sentinel(piece.index))
+        if isinstance(piece, Occurrence):
+            return len(self._sentinel(piece.index))
+        return len(piece.text)
 
     def _edit_container(self, container: Container, start: int, end: int, version: str) -> None:
         if container.kind == SUB:
