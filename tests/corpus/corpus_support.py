@@ -197,42 +197,14 @@ def local_definitions(row: Row) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------------------------------- cfn-lint
-LINT_REGIONS = ["eu-west-1"]  # as invariants.cfn_lint_errors
-
-
-@functools.cache
-def _runner() -> Any:
-    """One cfn-lint runner for every template: ``cfnlint.api.lint`` builds its rules anew on each call,
-    which costs more than linting a small template."""
-    from cfnlint.config import ConfigMixIn
-    from cfnlint.runner import Runner
-
-    return Runner(ConfigMixIn(regions=LINT_REGIONS))
-
-
 @functools.cache
 def _lint(text: str) -> frozenset[tuple[str, str]]:
-    from cfnlint.decode.decode import decode_str
-
-    template, matches = decode_str(text)
-    if not matches and template is not None:
-        matches = list(_runner().validate_template(template))
-    return frozenset(
-        (match.rule.id, "/".join(str(part) for part in match.path))
-        for match in matches
-        if match.rule.id.startswith("E")
-    )
+    return frozenset(_rule_and_path(error) for error in cfn_lint_errors(json.loads(text)))
 
 
 def lint_errors(template: Mapping[str, Any]) -> frozenset[tuple[str, str]]:
-    """cfn-lint's error-level findings as ``(rule id, path)``, as ``invariants.cfn_lint_errors`` reports
-    them (same regions, same rules); each distinct template is linted once."""
+    """``invariants.cfn_lint_errors`` as ``(rule id, path)``; each distinct template is linted once."""
     return _lint(json.dumps(template, sort_keys=True))
-
-
-def reference_lint_errors(template: Mapping[str, Any]) -> frozenset[tuple[str, str]]:
-    """The same through ``invariants.cfn_lint_errors`` (slow); to check that ``lint_errors`` agrees."""
-    return frozenset(_rule_and_path(error) for error in cfn_lint_errors(template))
 
 
 def _rule_and_path(error: str) -> tuple[str, str]:
