@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,8 +71,27 @@ def _names(value: Any, attribute: str = "") -> list[str]:
     return names
 
 
-def statements_of(role: str, index: TemplateIndex) -> Iterator[tuple[StatementRef, dict[str, Any]]]:
-    """Every policy statement attached to ``role`` in the template."""
+def attached_policies(index: TemplateIndex) -> dict[str, list[str]]:
+    """Role -> the ``AWS::IAM::Policy``, ``RolePolicy`` and ``ManagedPolicy`` resources that name it in
+    ``Roles`` or ``RoleName``, in template order: one pass over the resources for all roles."""
+    attached: dict[str, list[str]] = {}
+    for logical_id, resource in index.resources.items():
+        properties = resource.get("Properties")
+        if resource["Type"] not in (POLICY, ROLE_POLICY, MANAGED_POLICY) or not isinstance(properties, dict):
+            continue
+        roles = _names(properties.get("Roles")) + _names(properties.get("RoleName"))
+        for role in dict.fromkeys(roles):  # each role once, in order
+            attached.setdefault(role, []).append(logical_id)
+    return attached
+
+
+def statements_of(
+    role: str, index: TemplateIndex, attached: Mapping[str, list[str]] | None = None
+) -> Iterator[tuple[StatementRef, dict[str, Any]]]:
+    """Every policy statement attached to ``role`` in the template (``attached``: the result of
+    :func:`attached_policies`, when the caller asks for several roles)."""
+    if attached is None:
+        attached = attached_policies(index)
     documents: list[tuple[str, Path]] = []
     role_properties = index.resources[role].get("Properties")
     if isinstance(role_properties, dict):
@@ -84,13 +103,8 @@ def statements_of(role: str, index: TemplateIndex) -> Iterator[tuple[StatementRe
         for name in _names(role_properties.get("ManagedPolicyArns"), attribute="PolicyArn"):
             if index.type_of(name) == MANAGED_POLICY:
                 documents.append((name, ("Properties", "PolicyDocument")))
-    for logical_id, resource in index.resources.items():
-        kind = resource["Type"]
-        properties = resource.get("Properties")
-        if kind not in (POLICY, ROLE_POLICY, MANAGED_POLICY) or not isinstance(properties, dict):
-            continue
-        attached = role in _names(properties.get("Roles")) or role in _names(properties.get("RoleName"))
-        if attached and (logical_id, ("Properties", "PolicyDocument")) not in documents:
+    for logical_id in attached.get(role, ()):
+        if (logical_id, ("Properties", "PolicyDocument")) not in documents:
             documents.append((logical_id, ("Properties", "PolicyDocument")))
     for resource_id, path in documents:
         document: Any = index.resources[resource_id]
@@ -116,8 +130,12 @@ def statements_of(role: str, index: TemplateIndex) -> Iterator[tuple[StatementRe
 _GLOB_ESCAPES = str.maketrans({"[": "[[]", "]": "[]]"})
 
 
-def _glob(pattern: str, text: str) -> bool:
-    return fnmatch.fnmatchcase(text, pattern.translate(_GLOB_ESCAPES))
+def _matcher(pattern: str) -> Callable[[str], Any]:
+    """A test of whether a text matches the IAM ``pattern`` (truthy when it does). Most entries have no
+    wildcard: then matching is plain equality, and needs no regex."""
+    if "*" not in pattern and "?" not in pattern:
+        return pattern.__eq__
+    return re.compile(fnmatch.translate(pattern.translate(_GLOB_ESCAPES))).match
 
 
 def allows_invoke(statement: Mapping[str, Any]) -> bool:
@@ -137,6 +155,11 @@ class ArnSpace:
 
     def __init__(self, index: TemplateIndex) -> None:
         self.index = index
+        # Caches for one transform: a statement is planned once per role it is attached to, and each
+        # plan compares every needed function with every entry.
+        self._arns: dict[str, str] = {}
+        self._entries: dict[int, tuple[Any, str | None]] = {}  # id(entry) -> (entry, its text)
+        self._matchers: dict[str, Callable[[str], Any]] = {}
 
     def _text(self, value: Symbolic) -> str:
         value = resolve_pseudo(value, self.index.pseudo)
@@ -154,6 +177,12 @@ class ArnSpace:
 
     def function_arn(self, function: str) -> str:
         """The unqualified ARN of an in-template function, as comparable text."""
+        arn = self._arns.get(function)
+        if arn is None:
+            arn = self._arns[function] = self._function_arn(function)
+        return arn
+
+    def _function_arn(self, function: str) -> str:
         pseudo = self.index.pseudo
         partition = pseudo.get("AWS::Partition", "\u27e8${AWS::Partition}\u27e9")
         region = pseudo.get("AWS::Region", "\u27e8${AWS::Region}\u27e9")
@@ -163,8 +192,20 @@ class ArnSpace:
         return f"arn:{partition}:lambda:{region}:{account}:function:{name_text}"
 
     def entry(self, value: Any) -> str | None:
-        text = symbolic(value)
-        return self._text(text) if text is not None else None
+        # Keyed by identity: entries are objects of the input, alive (and unchanged) for the whole
+        # transform; the cache holds each one, so no id is reused.
+        cached = self._entries.get(id(value))
+        if cached is None:
+            text = symbolic(value)
+            cached = self._entries[id(value)] = (value, self._text(text) if text is not None else None)
+        return cached[1]
+
+    def matcher(self, pattern: str) -> Callable[[str], Any]:
+        """:func:`_matcher` of ``pattern``, made once per transform."""
+        match = self._matchers.get(pattern)
+        if match is None:
+            match = self._matchers[pattern] = _matcher(pattern)
+        return match
 
 
 def versions_entry(entry: Any) -> Any:
@@ -194,18 +235,20 @@ def plan_statement(
     entries = statement["Resource"]
     entries = entries if isinstance(entries, list) else [entries]
     rendered = [space.entry(entry) for entry in entries]
+    matchers = [space.matcher(text) for text in rendered if text is not None]
     additions: list[Any] = []
     covered: list[str] = []
     stuck: list[str] = []
     for function in functions:
         arn = space.function_arn(function)
-        if any(text is not None and _glob(text, arn + ":1") for text in rendered):
+        version_arn = arn + ":1"
+        if any(match(version_arn) for match in matchers):
             covered.append(function)
             continue
         exact = [entry for entry, text in zip(entries, rendered, strict=True) if text == arn]
         if exact:
             additions.append(versions_entry(exact[0]))
             covered.append(function)
-        elif any(text is not None and _glob(text, arn) for text in rendered):
+        elif any(match(arn) for match in matchers):
             stuck.append(function)
     return additions, covered, stuck

@@ -21,7 +21,7 @@ from sfn_exact_version.index import (
     opted_out,
 )
 from sfn_exact_version.intrinsics import NestingTooDeepError, render
-from sfn_exact_version.policies import ArnSpace, plan_statement, role_of, statements_of
+from sfn_exact_version.policies import ArnSpace, attached_policies, plan_statement, role_of, statements_of
 from sfn_exact_version.report import LeftAlone, PinnedCall, Report, VersionChange, WidenedStatement
 from sfn_exact_version.targets import FUNCTION_NAME, NOT_LAMBDA, PIN, PINNED, Target, classify
 from sfn_exact_version.versions import (
@@ -63,12 +63,35 @@ class _Work:
     prints: dict[str, Fingerprint] = field(default_factory=dict)
     # role -> functions whose versions it must allow; state machine -> role
     role_needs: dict[str, list[str]] = field(default_factory=dict)
+    # id -> object, for the shallow copies writable() made (held, so that no id is reused)
+    copies: dict[int, Any] = field(default_factory=dict)
 
     def resource(self, logical_id: str) -> dict[str, Any]:
-        """A private copy of a resource, made on first change."""
+        """A private copy of a resource, made on first change (not for a resource already changed
+        through :meth:`writable`, whose copy shares what is off the written path)."""
         if logical_id not in self.resources:
-            self.resources[logical_id] = copy.deepcopy(self.fragment["Resources"][logical_id])
+            try:
+                self.resources[logical_id] = copy.deepcopy(self.fragment["Resources"][logical_id])
+            except RecursionError:
+                raise _too_deep(f"Resources/{logical_id}") from None
         return self.resources[logical_id]  # type: ignore[no-any-return]
+
+    def writable(self, logical_id: str, path: tuple[str | int, ...]) -> Any:
+        """The object at ``path`` in a resource, safe to change: the resource and every object on the
+        way are replaced by shallow copies on first write, the rest stays shared with the input (a
+        role's deep copy cost more than planning its statements)."""
+        if logical_id not in self.resources:
+            self.resources[logical_id] = dict(self.fragment["Resources"][logical_id])
+        node = self.resources[logical_id]
+        self.copies[id(node)] = node
+        for key in path:
+            child = node[key]
+            if id(child) not in self.copies:
+                child = copy.copy(child)
+                node[key] = child
+                self.copies[id(child)] = child
+            node = child
+        return node
 
     def replace_properties(self, logical_id: str, properties: dict[str, Any]) -> None:
         """Give a resource new Properties: like :meth:`resource`, without copying the old ones."""
@@ -346,8 +369,15 @@ def _version_for(work: _Work, target: Target, state_machine: str, state: str) ->
 
 def _print(work: _Work, function: str) -> Fingerprint:
     if function not in work.prints:
-        work.prints[function] = fingerprint(function, work.index, work.parameter_values)
+        try:
+            work.prints[function] = fingerprint(function, work.index, work.parameter_values)
+        except (NestingTooDeepError, RecursionError):  # name the function, not the state machine calling it
+            raise _too_deep(f"Resources/{function}/Properties") from None
     return work.prints[function]
+
+
+def _too_deep(where: str) -> TransformError:
+    return TransformError(f"{where}: nested too deeply for SfnExactVersion to read (more than 100 levels).")
 
 
 def _warn_secrets(work: _Work, function: str, print_: Fingerprint) -> None:
@@ -408,20 +438,18 @@ def _remember_role(work: _Work, state_machine: str, properties: Mapping[str, Any
 
 def _policies(work: _Work) -> None:
     space = ArnSpace(work.index)
+    attached = attached_policies(work.index)
     for role, functions in work.role_needs.items():
         allowed: set[str] = set()
         stuck: set[str] = set()
-        for statement_ref, statement in list(statements_of(role, work.index)):
+        for statement_ref, statement in list(statements_of(role, work.index, attached)):
             additions, covered, blocked = plan_statement(statement, functions, space)
             stuck.update(blocked)
             allowed.update(covered)
             for function in covered:
                 work.report.widened.append(WidenedStatement(role, statement_ref.location, function))
             if additions:
-                copy_ = work.resource(statement_ref.resource)
-                target: Any = copy_
-                for key in statement_ref.path:
-                    target = target[key]
+                target = work.writable(statement_ref.resource, statement_ref.path)
                 entries = target["Resource"]
                 entries = entries if isinstance(entries, list) else [entries]
                 # A policy attached to several roles is planned once per role: add each entry once.
