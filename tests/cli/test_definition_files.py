@@ -6,6 +6,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
+
 from sfn_exact_version.cli.pipeline import preview
 from sfn_exact_version.cli.render import check_text, diff_text
 
@@ -90,3 +92,14 @@ def test_a_literal_call_of_an_opted_out_function_is_not_a_finding(tmp_path: Path
     _opt_out(template, "AuditFunction")
     assert "States.Audit" not in _findings(template)
     assert set(_findings(template)) == {"States.Enrich", "States.Notify", "States.Route"}
+
+
+def test_a_pinned_substitution_inside_a_longer_string_is_a_finding(capsys: pytest.CaptureFixture[str]) -> None:
+    """``...:function:${HelloName}`` would become ``...:function:<version ARN>``: check must fail."""
+    from sfn_exact_version.cli.main import main
+
+    template = Path(__file__).parent / "fixtures" / "embedded_substitution" / "template.yaml"
+    assert main(["check", str(template)]) == 1
+    out = capsys.readouterr().out
+    assert "would break [embedded-substitution]" in out
+    assert "${HelloName}" in out

@@ -21,7 +21,7 @@ from sfn_exact_version.definitions import find_calls
 from sfn_exact_version.index import STATE_MACHINE, TemplateIndex, opted_out
 from sfn_exact_version.intrinsics import symbolic
 from sfn_exact_version.report import ALIAS, DYNAMIC, LATEST, UNPINNED_REASONS
-from sfn_exact_version.targets import PIN, PINNED, classify
+from sfn_exact_version.targets import FUNCTION_NAME, PIN, PINNED, classify
 from sfn_exact_version.transform import TransformResult, transform
 
 DEFAULT_REGION = "us-east-1"
@@ -186,7 +186,43 @@ def _file_findings(
                 message = f"{file}: {call.state} calls {target.text}: {target.detail}"
                 reason = target.kind
             findings.append(FileFinding(logical_id, file, call.state, target.text, reason, message))
+        findings.extend(_embedded_substitutions(logical_id, file, definition, substitutions, index))
     return findings
+
+
+def _embedded_substitutions(
+    logical_id: str,
+    file: str,
+    definition: Any,
+    substitutions: Mapping[str, Any],
+    index: TemplateIndex,
+) -> list[FileFinding]:
+    """Substitutions the macro pins (their value becomes a version ARN) but that the file uses inside a
+    longer string, such as an ARN built around a function name: the result would be malformed."""
+    pinned = {
+        key for key, value in substitutions.items() if classify(symbolic(value), FUNCTION_NAME, index).kind == PIN
+    }
+    findings = []
+    for text in sorted(_strings(definition)):
+        for key in _PLACEHOLDER.findall(text):
+            if key in pinned and text != "${" + key + "}":
+                message = (
+                    f"{file}: {text!r} uses ${{{key}}} inside a longer string. The macro replaces "
+                    f"{key} with the pinned version's ARN, so this string would become malformed. Use "
+                    f'"${{{key}}}" alone as the whole value (a function ARN), or opt out with Metadata.'
+                )
+                findings.append(FileFinding(logical_id, file, "*", text, "embedded-substitution", message))
+    return findings
+
+
+def _strings(value: Any) -> set[str]:
+    if isinstance(value, str):
+        return {value}
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else []
+    found: set[str] = set()
+    for item in items:
+        found |= _strings(item)
+    return found
 
 
 _PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")

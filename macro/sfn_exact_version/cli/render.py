@@ -120,7 +120,8 @@ def check_text(preview: Preview) -> str:
         lines.append(f"{where} stays unpinned [{item.reason}]: {detail}")
     for finding in preview.file_findings:
         message = _with_fix(finding.reason, finding.message)
-        lines.append(f"{finding.state_machine} {finding.state}: stays unpinned [{finding.reason}]: {message}")
+        verdict = "would break" if finding.reason == "embedded-substitution" else "stays unpinned"
+        lines.append(f"{finding.state_machine} {finding.state}: {verdict} [{finding.reason}]: {message}")
     return "\n".join(lines) + ("\n" if lines else "")
 
 

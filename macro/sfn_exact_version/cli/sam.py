@@ -121,7 +121,7 @@ def sam_translate(
             [
                 f"Transform lists {listed} before {SAM_TRANSFORM}. CloudFormation runs it first, and it "
                 "cannot be run offline, so the result would not be what the macro receives. "
-                "Skip it explicitly to preview the template as if it were not declared."
+                "Preview the template without it, or deploy to see the real result."
             ]
         )
 
