@@ -18,7 +18,7 @@ import re
 from bisect import bisect_right
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from itertools import accumulate
+from itertools import accumulate, chain
 from json import scanner
 from typing import Any, NamedTuple
 
@@ -475,13 +475,19 @@ class Definition:
 
     def _choose_sentinels(self) -> None:
         text = "".join(piece.text for piece in self.pieces if not isinstance(piece, Occurrence))
-        for code in range(0xE000, 0xF8FF, 2):
+        # Private-use characters mark placeholders; the supplementary plane when the text uses every one
+        # of the basic plane's.
+        for code in chain(range(0xE000, 0xF8FF, 2), range(0xF0000, 0xFFFFD, 2)):
             opening, closing = chr(code), chr(code + 1)
             if opening not in text and closing not in text:
                 self._open, self._close = opening, closing
                 self._sentinel_pattern = re.compile(re.escape(opening) + r"(\d+)" + re.escape(closing))
                 return
-        raise TransformError(f"{self.location('DefinitionString')}: the definition text cannot be read.")
+        raise TransformError(
+            f"{self.location('DefinitionString')}: the definition text uses every private-use character, "
+            "which SfnExactVersion needs to mark placeholders while it reads the definition. Set "
+            f"Metadata.SfnExactVersion.Pin: false on {self.logical_id} to leave it alone."
+        )
 
     def _build_text(self, bare: frozenset[int] = frozenset(), detect_bare: bool = True) -> None:
         chunks: list[str] = []
