@@ -6,6 +6,7 @@ or any other parameter value (they may hold ``NoEcho`` secrets).
 
 from __future__ import annotations
 
+import traceback
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -15,9 +16,52 @@ from sfn_exact_version.transform import transform
 
 logger = Logger(service="sfn-exact-version")
 
+REDACTED = "***"
+# Values of other parameters shorter than this stay: "dev" or "1" hidden everywhere would garble the
+# log and hide nothing. Values of NoEcho parameters are hidden whatever their length.
+REDACT_FROM_LENGTH = 4
+
 
 def _failure(request_id: Any, message: str) -> dict[str, Any]:
     return {"requestId": request_id, "status": "failure", "fragment": {}, "errorMessage": message}
+
+
+def _secrets(event: dict[str, Any]) -> list[str]:
+    """The parameter values that must never be written out, longest first."""
+    values = event.get("templateParameterValues")
+    if not isinstance(values, dict):
+        return []
+    fragment = event.get("fragment")
+    declared = fragment.get("Parameters") if isinstance(fragment, dict) else None
+    declared = declared if isinstance(declared, dict) else {}
+    found: set[str] = set()
+    for name, value in values.items():
+        declaration = declared.get(name)
+        no_echo = isinstance(declaration, dict) and str(declaration.get("NoEcho", "")).lower() == "true"
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, bool) or not isinstance(item, str | int | float):
+                continue
+            text = str(item)
+            for piece in {text, *text.split(",")}:  # a CommaDelimitedList may arrive as one string
+                piece = piece.strip()
+                if piece and (no_echo or len(piece) >= REDACT_FROM_LENGTH):
+                    found.add(piece)
+    return sorted(found, key=len, reverse=True)
+
+
+def _redact(value: Any, secrets: list[str]) -> Any:
+    """``value`` with every secret replaced by ``***`` (in strings at any depth)."""
+    if not secrets:
+        return value
+    if isinstance(value, str):
+        for secret in secrets:
+            value = value.replace(secret, REDACTED)
+        return value
+    if isinstance(value, dict):
+        return {key: _redact(item, secrets) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_redact(item, secrets) for item in value]
+    return value
 
 
 def handler(event: Any, context: Any) -> dict[str, Any]:
@@ -39,6 +83,9 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
         "accountId": event.get("accountId"),
     }
     parameter_values = event.get("templateParameterValues")
+    # Nothing below writes a parameter value on purpose; an exception message quoting one (int("..."),
+    # KeyError(value)) or a template that repeats one must not carry it into the log either.
+    secrets = _secrets(event)
     try:
         result = transform(
             event.get("fragment"),
@@ -47,10 +94,18 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
             account_id=event.get("accountId") if isinstance(event.get("accountId"), str) else None,
         )
     except TransformError as error:
-        logger.warning("transform failed", extra={**log_context, "errorMessage": error.message})
-        return _failure(request_id, error.message)
-    except Exception:  # a bug of ours: fail the deploy cleanly, keep the traceback in our log
-        logger.exception("unexpected error", extra=log_context)
+        message = _redact(error.message, secrets)
+        logger.warning("transform failed", extra={**log_context, "errorMessage": message})
+        return _failure(request_id, message)
+    except Exception as error:  # a bug of ours: fail the deploy cleanly, keep the traceback in our log
+        logger.error(
+            "unexpected error",
+            extra={
+                **log_context,
+                "exception_name": type(error).__name__,
+                "exception": _redact(traceback.format_exc(), secrets),
+            },
+        )
         return _failure(
             request_id,
             f"SfnExactVersion: unexpected internal error (requestId {request_id}); "
@@ -59,12 +114,15 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
     report = result.report
     logger.info(
         "transform succeeded",
-        extra={
-            **log_context,
-            "summary": report.summary(),
-            "pinned": [p.to_dict() for p in report.pinned],
-            "leftAlone": [item.to_dict() for item in report.left_alone],
-            "warnings": report.warnings,
-        },
+        extra=_redact(
+            {
+                **log_context,
+                "summary": report.summary(),
+                "pinned": [p.to_dict() for p in report.pinned],
+                "leftAlone": [item.to_dict() for item in report.left_alone],
+                "warnings": report.warnings,
+            },
+            secrets,
+        ),
     )
     return {"requestId": request_id, "status": "success", "fragment": result.template}
