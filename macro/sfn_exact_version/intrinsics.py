@@ -94,7 +94,10 @@ def get_att_target(value: Any) -> tuple[str, str] | None:
     found = intrinsic(value)
     if found is None or found[0] != GET_ATT:
         return None
-    args = found[1]
+    return _get_att_args(found[1])
+
+
+def _get_att_args(args: Any) -> tuple[str, str] | None:
     if isinstance(args, list) and len(args) == 2 and isinstance(args[0], str) and isinstance(args[1], str):
         return args[0], args[1]
     if isinstance(args, str) and "." in args:
@@ -116,7 +119,10 @@ def sub_parts(value: Any) -> tuple[str, dict[str, Any]] | None:
     found = intrinsic(value)
     if found is None or found[0] != SUB:
         return None
-    args = found[1]
+    return _sub_args(found[1])
+
+
+def _sub_args(args: Any) -> tuple[str, dict[str, Any]] | None:
     if isinstance(args, str):
         return args, {}
     if (
@@ -134,7 +140,10 @@ def join_parts(value: Any) -> tuple[str, list[Any]] | None:
     found = intrinsic(value)
     if found is None or found[0] != JOIN:
         return None
-    args = found[1]
+    return _join_args(found[1])
+
+
+def _join_args(args: Any) -> tuple[str, list[Any]] | None:
     if isinstance(args, list) and len(args) == 2 and isinstance(args[0], str) and isinstance(args[1], list):
         return args[0], args[1]
     return None
@@ -191,13 +200,21 @@ def symbolic(value: Any, depth: int = 0) -> Symbolic | None:
     found = intrinsic(value)
     if found is None:
         return None
-    name = ref_target(value)
-    if name is not None:
-        return (Atom(REF, name),)
-    target = get_att_target(value)
-    if target is not None:
-        return (Atom(GET_ATT, target[0], target[1]),)
-    parts = sub_parts(value)
+    # One dispatch on the function's name (this runs for every value the macro compares).
+    key, args = found
+    parts = None
+    joined = None
+    if key == REF:
+        if isinstance(args, str):
+            return (Atom(REF, args),)
+    elif key == GET_ATT:
+        target = _get_att_args(args)
+        if target is not None:
+            return (Atom(GET_ATT, target[0], target[1]),)
+    elif key == SUB:
+        parts = _sub_args(args)
+    elif key == JOIN:
+        joined = _join_args(args)
     if parts is not None:
         template, variables = parts
         pieces: list[str | Atom] = []
@@ -210,7 +227,6 @@ def symbolic(value: Any, depth: int = 0) -> Symbolic | None:
             else:
                 pieces.append(sub_name_atom(placeholder))
         return _merge(pieces)
-    joined = join_parts(value)
     if joined is not None:
         delimiter, items = joined
         pieces = []
