@@ -14,7 +14,7 @@ import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 REF = "Ref"
 GET_ATT = "Fn::GetAtt"
@@ -319,6 +319,64 @@ def condition_names(value: Any, depth: int = 0) -> Iterator[str]:
     elif isinstance(value, list):
         for item in value:
             yield from condition_names(item, depth + 1)
+
+
+class Dependencies(NamedTuple):
+    """What :func:`references`, :func:`condition_names` and :func:`mapping_names` find in a value."""
+
+    names: set[str]
+    conditions: set[str]
+    mappings: set[str | None]
+
+
+def dependencies(value: Any) -> Dependencies:
+    """The names, conditions and mappings ``value`` depends on, in one walk instead of three."""
+    found = Dependencies(set(), set(), set())
+    _depend(value, found, True, 0)
+    return found
+
+
+def _depend(value: Any, found: Dependencies, names: bool, depth: int) -> None:
+    """Walk ``value`` as :func:`condition_names` and :func:`mapping_names` do (everything; they count
+    every level, so they are the ones that raise on deep nesting), collecting what
+    :func:`references` would where ``names`` is true: it stops below ``Ref`` and ``GetAtt``, whose
+    arguments are strings that hold nothing else to find."""
+    if depth > MAX_DEPTH:
+        raise NestingTooDeepError
+    if isinstance(value, dict):
+        special = intrinsic(value)
+        if special is not None:
+            key, args = special
+            if key == "Condition" and isinstance(args, str):
+                found.conditions.add(args)
+                return
+            if key == "Fn::If" and isinstance(args, list):
+                if args and isinstance(args[0], str):
+                    found.conditions.add(args[0])
+            elif key == "Fn::FindInMap" and isinstance(args, list) and args:
+                found.mappings.add(args[0] if isinstance(args[0], str) else None)
+            elif names and key == REF and isinstance(args, str):
+                found.names.add(args)
+                return
+            elif names and key == GET_ATT and (target := _get_att_args(args)) is not None:
+                found.names.add(target[0])
+                return
+            elif names and key == SUB and (parts := _sub_args(args)) is not None:
+                template, variables = parts
+                for _s, _e, placeholder, _t in iter_sub(template):
+                    if placeholder is not None and placeholder.strip() not in variables:
+                        found.names.add(sub_name_atom(placeholder).name)
+                # references() walks the variables' values, never the variables object as an intrinsic
+                # (a variable may be named Ref); conditions and mappings are looked for everywhere.
+                for item in variables.values():
+                    _depend(item, found, True, depth + 3)
+                _depend(args, found, False, depth + 1)
+                return
+        for item in value.values():
+            _depend(item, found, names, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            _depend(item, found, names, depth + 1)
 
 
 def mapping_names(value: Any, depth: int = 0) -> Iterator[str | None]:

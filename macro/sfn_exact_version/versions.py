@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sfn_exact_version.index import LAYER_VERSION, VERSION, TemplateIndex
-from sfn_exact_version.intrinsics import canonical, condition_names, mapping_names, references
+from sfn_exact_version.intrinsics import canonical, dependencies
 
 # Function properties that do not belong to a published version: changing only these publishes
 # nothing new, so they must not change the fingerprint (a spurious new version fails the deploy).
@@ -56,7 +56,8 @@ def fingerprint(function: str, index: TemplateIndex, parameter_values: Mapping[s
     pending: list[Any] = [versioned]
     while pending:
         value = pending.pop()
-        for name in sorted(set(references(value))):
+        uses = dependencies(value)
+        for name in sorted(uses.names):
             declaration = index.parameters.get(name)
             if isinstance(declaration, dict):
                 if str(declaration.get("NoEcho", "")).lower() == "true":
@@ -68,11 +69,11 @@ def fingerprint(function: str, index: TemplateIndex, parameter_values: Mapping[s
             elif index.type_of(name) == LAYER_VERSION and name not in layers:
                 layers[name] = index.resources[name].get("Properties")
                 pending.append(layers[name])
-        for name in sorted(set(condition_names(value))):
+        for name in sorted(uses.conditions):
             if name in index.conditions and name not in conditions:
                 conditions[name] = index.conditions[name]
                 pending.append(conditions[name])
-        for map_name in set(mapping_names(value)):
+        for map_name in uses.mappings:
             for found in index.mappings if map_name is None else [map_name]:
                 mappings[found] = index.mappings.get(found)
     document = {"Properties": versioned, "Parameters": parameters, "Layers": layers}
