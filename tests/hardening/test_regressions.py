@@ -1,0 +1,131 @@
+"""Bugs the property tests found, each pinned down by the smallest template that showed it."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+from hardening_support import TRANSFORM_KWARGS, check_invariants
+
+from sfn_exact_version.transform import transform
+
+ROLE = "arn:aws:iam::123456789012:role/outside"
+
+
+def function(**properties: Any) -> dict[str, Any]:
+    return {
+        "Type": "AWS::Lambda::Function",
+        "Properties": {
+            "Code": {"ZipFile": "def handler(event, context):\n    return event\n"},
+            "Handler": "index.handler",
+            "Runtime": "python3.12",
+            "Role": ROLE,
+            **properties,
+        },
+    }
+
+
+def machine(**properties: Any) -> dict[str, Any]:
+    return {"Type": "AWS::StepFunctions::StateMachine", "Properties": {"RoleArn": ROLE, **properties}}
+
+
+def task(resource: Any) -> dict[str, Any]:
+    return {"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": resource, "End": True}}}
+
+
+def run(template: dict[str, Any]) -> dict[str, Any]:
+    result = transform(copy.deepcopy(template), **TRANSFORM_KWARGS).template
+    check_invariants(template, result, transform_kwargs=TRANSFORM_KWARGS)
+    return result
+
+
+def test_a_second_run_reports_warnings_in_the_same_order() -> None:
+    """The NoEcho warning was emitted before the role warning when the version was created, after it
+    when the same version was adopted on a second run: the output's report changed on re-transform."""
+    template = {
+        "Parameters": {"Secret": {"Type": "String", "NoEcho": True}},
+        "Resources": {
+            "Fn": function(Environment={"Variables": {"SECRET": {"Ref": "Secret"}}}),
+            "Sm": machine(Definition=task({"Fn::GetAtt": ["Fn", "Arn"]})),
+        },
+    }
+    output = run(template)
+    assert len(output["Metadata"]["SfnExactVersion"]["Warnings"]) == 2
+
+
+@pytest.mark.parametrize(
+    "versions",
+    [
+        pytest.param({"V1": {"Ref": "Fn"}, "V2": {"Ref": "Fn"}}, id="function-with-two-versions"),
+        pytest.param({"V1": "a-function-elsewhere"}, id="function-outside-the-template"),
+    ],
+)
+@pytest.mark.parametrize("form", ["Definition", "DefinitionS3Location"])
+def test_a_version_a_call_names_directly_is_retained(versions: dict[str, Any], form: str) -> None:
+    """``Ref V1`` was reported, yet V1 kept no Retain when its function had several versions (or was
+    not in the template): removing V1 later would delete a version running executions call."""
+    resources: dict[str, Any] = {"Fn": function()}
+    for logical_id, name in versions.items():
+        resources[logical_id] = {"Type": "AWS::Lambda::Version", "Properties": {"FunctionName": name}}
+    if form == "Definition":
+        resources["Sm"] = machine(Definition=task({"Ref": "V1"}))
+    else:
+        resources["Sm"] = machine(
+            DefinitionS3Location={"Bucket": "definitions", "Key": "sm.json"},
+            DefinitionSubstitutions={"Target": {"Ref": "V1"}},
+        )
+    output = run({"Resources": resources})
+    assert output["Resources"]["V1"]["DeletionPolicy"] == "Retain"
+    assert output["Resources"]["V1"]["UpdateReplacePolicy"] == "Retain"
+    if "V2" in versions:
+        assert "DeletionPolicy" not in output["Resources"]["V2"]  # not called: left as it was
+
+
+@pytest.mark.parametrize("delimiter", ["", ":"])
+def test_a_call_written_as_one_nested_join_element_is_pinned(delimiter: str) -> None:
+    """An ARN joined from pseudo parameters and ``Ref Fn`` as one element of a ``Fn::Join`` definition
+    was reported 'unsupported: assembled from several pieces'; the element is the whole call target."""
+    if delimiter:
+        arn: Any = {
+            "Fn::Join": [
+                ":",
+                [
+                    "arn",
+                    {"Ref": "AWS::Partition"},
+                    "lambda",
+                    {"Ref": "AWS::Region"},
+                    {"Ref": "AWS::AccountId"},
+                    "function",
+                    {"Ref": "Fn"},
+                ],
+            ]
+        }
+    else:
+        arn = {
+            "Fn::Join": [
+                "",
+                [
+                    "arn:",
+                    {"Ref": "AWS::Partition"},
+                    ":lambda:",
+                    {"Ref": "AWS::Region"},
+                    ":",
+                    {"Ref": "AWS::AccountId"},
+                    ":function:",
+                    {"Ref": "Fn"},
+                ],
+            ]
+        }
+    definition = {
+        "Fn::Join": [
+            "",
+            ['{"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": "', arn, '", "End": true}}}'],
+        ]
+    }
+    output = run({"Resources": {"Fn": function(), "Sm": machine(DefinitionString=definition)}})
+    report = output["Metadata"]["SfnExactVersion"]
+    assert [item["Function"] for item in report["Pinned"]] == ["Fn"]
+    items = output["Resources"]["Sm"]["Properties"]["DefinitionString"]["Fn::Join"][1]
+    assert items[0] == definition["Fn::Join"][1][0] and items[2] == definition["Fn::Join"][1][2]
+    assert items[1] == {"Ref": report["Pinned"][0]["Version"]}
