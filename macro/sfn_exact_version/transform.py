@@ -17,10 +17,11 @@ from sfn_exact_version.errors import TransformError
 from sfn_exact_version.index import (
     METADATA_KEY,
     STATE_MACHINE,
+    VERSION,
     TemplateIndex,
     opted_out,
 )
-from sfn_exact_version.intrinsics import NestingTooDeepError, render
+from sfn_exact_version.intrinsics import NestingTooDeepError, references, render
 from sfn_exact_version.policies import ArnSpace, attached_policies, plan_statement, role_of, statements_of
 from sfn_exact_version.report import LeftAlone, PinnedCall, Report, VersionChange, WidenedStatement
 from sfn_exact_version.targets import FUNCTION_NAME, NOT_LAMBDA, PIN, PINNED, Target, classify
@@ -202,6 +203,12 @@ def _state_machine(work: _Work, logical_id: str, resource: Mapping[str, Any]) ->
     properties = resource.get("Properties", {})
     definition = Definition(logical_id, properties)
     skip = opted_out(resource)
+    if not skip:
+        # A version the definition names anywhere may be called (state data feeding FunctionName.$, an
+        # S3 definition's substitution): retained like the versions of pinned calls.
+        for name in references(properties):
+            if work.index.type_of(name) == VERSION and name not in work.called:
+                work.called.append(name)
     try:
         definition.read()
     except TransformError:
