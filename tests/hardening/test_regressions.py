@@ -129,3 +129,30 @@ def test_a_call_written_as_one_nested_join_element_is_pinned(delimiter: str) -> 
     items = output["Resources"]["Sm"]["Properties"]["DefinitionString"]["Fn::Join"][1]
     assert items[0] == definition["Fn::Join"][1][0] and items[2] == definition["Fn::Join"][1][2]
     assert items[1] == {"Ref": report["Pinned"][0]["Version"]}
+
+
+def test_a_version_named_in_state_data_for_a_dynamic_call_is_retained() -> None:
+    """A Pass state puts ``Ref V`` into the execution's data and a later Task calls ``FunctionName.$``: V
+    is called at run time although no call names it, so it must outlive its removal from the template.
+    It kept no Retain."""
+    definition = {
+        "StartAt": "Choose",
+        "States": {
+            "Choose": {"Type": "Pass", "Parameters": {"function": {"Ref": "V"}}, "Next": "Call"},
+            "Call": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::lambda:invoke",
+                "Parameters": {"FunctionName.$": "$.function"},
+                "End": True,
+            },
+        },
+    }
+    resources = {
+        "Fn": function(),
+        "V": {"Type": "AWS::Lambda::Version", "Properties": {"FunctionName": {"Ref": "Fn"}}},
+        "Sm": machine(Definition=definition),
+    }
+    output = run({"Resources": resources})
+    assert output["Resources"]["V"]["DeletionPolicy"] == "Retain"
+    assert output["Resources"]["V"]["UpdateReplacePolicy"] == "Retain"
+    assert output["Metadata"]["SfnExactVersion"]["LeftAlone"][0]["Reason"] == "dynamic"
