@@ -28,6 +28,7 @@ from sfn_exact_version.intrinsics import (
     MAX_DEPTH,
     NestingTooDeepError,
     Symbolic,
+    concat,
     intrinsic,
     iter_sub,
     join_parts,
@@ -541,7 +542,7 @@ class Definition:
                 position = match.end()
             if position < len(value):
                 pieces.append(value[position:])
-            return symbolic({"Fn::Join": ["", [p if isinstance(p, str) else _atom_expr(p) for p in pieces]]})
+            return concat(pieces)
         return symbolic(value)
 
     def _resolve_plain(self, value: str) -> Symbolic | None:
@@ -744,14 +745,6 @@ class Definition:
             substitutions.update(plan.new_substitutions)
             properties["DefinitionSubstitutions"] = substitutions
         return properties
-
-
-def _atom_expr(atom: Any) -> Any:
-    if atom.kind == GET_ATT:
-        return {GET_ATT: [atom.name, atom.attribute]}
-    if atom.kind == "Ref":
-        return ref(atom.name)
-    return json.loads(atom.name)
 
 
 def _count_in_strings(value: Any, needle: str, depth: int = 0) -> int:

@@ -243,6 +243,11 @@ def _other(value: Any) -> Atom:
     return Atom(OTHER, canonical(value))
 
 
+def concat(pieces: list[str | Atom]) -> Symbolic:
+    """Literal text and atoms as one symbolic string: what ``Fn::Join`` with ``""`` of them gives."""
+    return _merge(pieces)
+
+
 def _merge(pieces: list[str | Atom]) -> Symbolic:
     merged: list[str | Atom] = []
     for piece in pieces:
