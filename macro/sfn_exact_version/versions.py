@@ -16,7 +16,9 @@ from sfn_exact_version.intrinsics import canonical, dependencies
 # nothing new, so they must not change the fingerprint (a spurious new version fails the deploy).
 NOT_VERSIONED = frozenset({"Tags", "ReservedConcurrentExecutions", "CodeSigningConfigArn", "RecursiveLoop"})
 
-MARKER = re.compile(r"\s*\[SfnExactVersion [0-9a-f]{16}\]$")
+# The marker and the one space written before it; not more: the user's own text may end in whitespace,
+# and taking that along would change the Description on every further run.
+MARKER = re.compile(r" ?\[SfnExactVersion [0-9a-f]{16}\]$")
 DESCRIPTION_LIMIT = 256
 LOGICAL_ID_LIMIT = 255
 
