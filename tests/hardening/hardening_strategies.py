@@ -374,6 +374,8 @@ class _Builder:
     # -------------------------------------------------------------- definitions
     def state_name(self) -> str:
         name = self.draw(STATE_NAMES)
+        if name.startswith("Fn::") or name in ("Ref", "Condition"):
+            name = f"State {name}"  # a one-state States object would read as an intrinsic function
         base, suffix = name, 1
         while name in self.state_names:
             suffix += 1

@@ -156,3 +156,20 @@ def test_a_version_named_in_state_data_for_a_dynamic_call_is_retained() -> None:
     assert output["Resources"]["V"]["DeletionPolicy"] == "Retain"
     assert output["Resources"]["V"]["UpdateReplacePolicy"] == "Retain"
     assert output["Metadata"]["SfnExactVersion"]["LeftAlone"][0]["Reason"] == "dynamic"
+
+
+@pytest.mark.parametrize("description", [" ", "release 7 ", "release\t\n", "x" * 220 + " " + "y" * 100])
+def test_a_version_description_ending_in_whitespace_is_marked_once(description: str) -> None:
+    """The marker pattern also took the user's trailing whitespace, so a second run wrote a different
+    Description (``'release 7  [SfnExactVersion …]'`` became ``'release 7 [SfnExactVersion …]'``)."""
+    resources = {
+        "Fn": function(),
+        "V": {
+            "Type": "AWS::Lambda::Version",
+            "Properties": {"FunctionName": {"Ref": "Fn"}, "Description": description},
+        },
+        "Sm": machine(Definition=task({"Fn::GetAtt": ["Fn", "Arn"]})),
+    }
+    output = run({"Resources": resources})  # check_invariants transforms the output again
+    marked = output["Resources"]["V"]["Properties"]["Description"]
+    assert marked.startswith(description[:200]) and marked.endswith("]") and len(marked) <= 256
