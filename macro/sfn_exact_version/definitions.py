@@ -137,13 +137,13 @@ def _located_loads(text: str) -> Any:
     decoder = json.JSONDecoder()
 
     def parse_string(source: str, end: int, strict: bool = True) -> tuple[str, int]:
-        value, stop = json.decoder.scanstring(source, end, strict)
+        value, stop = json.decoder.scanstring(source, end, strict)  # type: ignore[attr-defined]
         located = _Located(value)
         located.span = (end, stop - 1)  # the characters between the quotes
         return located, stop
 
     decoder.parse_string = parse_string  # type: ignore[attr-defined]
-    decoder.scan_once = scanner.py_make_scanner(decoder)
+    decoder.scan_once = scanner.py_make_scanner(decoder)  # type: ignore[attr-defined]
     return decoder.decode(text)
 
 
@@ -171,9 +171,9 @@ def _set_copied(document: Any, path: Path, value: Any, copied: set[int]) -> None
     node[path[-1]] = value
 
 
-def iter_states(definition: Any, prefix: str = "", json_prefix: Path = (), depth: int = 0) -> Iterator[
-    tuple[str, Path, dict[str, Any]]
-]:
+def iter_states(
+    definition: Any, prefix: str = "", json_prefix: Path = (), depth: int = 0
+) -> Iterator[tuple[str, Path, dict[str, Any]]]:
     """Every state at any depth: ``(state path, JSON path, state)``; Parallel branches, Map ``Iterator``
     and ``ItemProcessor`` included."""
     if depth > MAX_DEPTH:
@@ -216,20 +216,37 @@ def find_calls(definition: Any, resolve: Callable[[Any], Symbolic | None]) -> li
                 if arguments is None:
                     continue
                 if isinstance(arguments, str):
-                    calls.append(Call(state_path, FUNCTION_NAME, arguments, (*json_path, key), None,
-                                      dynamic="the JSONata Arguments expression chooses the function"))
+                    calls.append(
+                        Call(
+                            state_path,
+                            FUNCTION_NAME,
+                            arguments,
+                            (*json_path, key),
+                            None,
+                            dynamic="the JSONata Arguments expression chooses the function",
+                        )
+                    )
                     break
                 if not isinstance(arguments, dict):
                     break
                 if "FunctionName.$" in arguments:
-                    calls.append(Call(state_path, FUNCTION_NAME, arguments["FunctionName.$"],
-                                      (*json_path, key, "FunctionName.$"), None,
-                                      dynamic="FunctionName.$ chooses the function at run time"))
+                    calls.append(
+                        Call(
+                            state_path,
+                            FUNCTION_NAME,
+                            arguments["FunctionName.$"],
+                            (*json_path, key, "FunctionName.$"),
+                            None,
+                            dynamic="FunctionName.$ chooses the function at run time",
+                        )
+                    )
                     break
                 if "FunctionName" not in arguments:
                     break
                 value = arguments["FunctionName"]
-                call = Call(state_path, FUNCTION_NAME, value, (*json_path, key, "FunctionName"), resolve(value))
+                call = Call(
+                    state_path, FUNCTION_NAME, value, (*json_path, key, "FunctionName"), resolve(value)
+                )
                 if "Qualifier" in arguments or "Qualifier.$" in arguments:
                     call.qualified = "the call sets Qualifier"
                 calls.append(call)
@@ -282,7 +299,11 @@ class Definition:
 
     def read(self) -> None:
         """Parse the definition; raise TransformError naming the resource when it cannot be read."""
-        present = [key for key in ("Definition", "DefinitionString", "DefinitionS3Location") if key in self.properties]
+        present = [
+            key
+            for key in ("Definition", "DefinitionString", "DefinitionS3Location")
+            if key in self.properties
+        ]
         if len(present) > 1:
             raise TransformError(
                 f"Resources/{self.logical_id}/Properties: sets {' and '.join(present)}; a state machine "
@@ -441,8 +462,13 @@ class Definition:
                     continue
                 if match.start() > position:
                     self.pieces.append(Text(container, position, text[position : match.start()], True))
-                self._occurrence(SUBST, self.substitutions[key], container=container,
-                                 span=(match.start(), match.end()), name=key)
+                self._occurrence(
+                    SUBST,
+                    self.substitutions[key],
+                    container=container,
+                    span=(match.start(), match.end()),
+                    name=key,
+                )
                 position = match.end()
         if position < len(text):
             self.pieces.append(Text(container, position, text[position:], True))
@@ -453,8 +479,9 @@ class Definition:
                 escaped = text != container.text[start:end]
                 key = text[2:-1] if escaped else ""
                 if escaped and key in self.substitutions:
-                    self._occurrence(SUBST, self.substitutions[key], container=container, span=(start, end),
-                                     name=key)
+                    self._occurrence(
+                        SUBST, self.substitutions[key], container=container, span=(start, end), name=key
+                    )
                 else:
                     self.pieces.append(Text(container, start, text, not escaped))
                 continue
@@ -464,8 +491,14 @@ class Definition:
                 if isinstance(bound, str):
                     self.pieces.append(Text(container, start, bound, False))
                 else:
-                    self._occurrence(SUB_VAR, bound, container=container, span=(start, end),
-                                     path=variables_path, name=stripped)
+                    self._occurrence(
+                        SUB_VAR,
+                        bound,
+                        container=container,
+                        span=(start, end),
+                        path=variables_path,
+                        name=stripped,
+                    )
             else:
                 atom = sub_name_atom(stripped)
                 expr = ref(atom.name) if atom.kind != GET_ATT else {GET_ATT: [atom.name, atom.attribute]}
@@ -575,7 +608,11 @@ class Definition:
         value = call.value
         if self.form == "Definition":
             if isinstance(value, str):
-                keys = [m.group(1) for m in re.finditer(r"\$\{([^}]*)\}", value) if m.group(1) in self.substitutions]
+                keys = [
+                    m.group(1)
+                    for m in re.finditer(r"\$\{([^}]*)\}", value)
+                    if m.group(1) in self.substitutions
+                ]
                 if len(keys) == 1 and value == "${" + keys[0] + "}":
                     self._requests.append((call, version))
                     return True
@@ -633,8 +670,10 @@ class Definition:
         """A target that is exactly one nested ``Fn::Join`` item (an ARN joined from pseudo parameters
         and a ``Ref``, say): that item becomes ``Ref <version>``."""
         for item_path, (first, stop) in self._join_items.items():
-            if first < stop and self._piece_starts[first] == start and (
-                self._piece_starts[stop - 1] + self._length(self.pieces[stop - 1]) == end
+            if (
+                first < stop
+                and self._piece_starts[first] == start
+                and (self._piece_starts[stop - 1] + self._length(self.pieces[stop - 1]) == end)
             ):
                 self._plan.value_edits[item_path] = ref(version)
                 return True
@@ -690,9 +729,9 @@ class Definition:
             for key in self.substitutions:
                 uses[(SUBST, key)] = _count_in_strings(self.document, "${" + key + "}")
         else:
-            for occurrence in self.occurrences:
-                if occurrence.binding is not None:
-                    uses[occurrence.binding] = uses.get(occurrence.binding, 0) + 1
+            for placeholder in self.occurrences:
+                if placeholder.binding is not None:
+                    uses[placeholder.binding] = uses.get(placeholder.binding, 0) + 1
         wanted: dict[Any, list[tuple[Call, Occurrence | None, str]]] = {}
         singles: list[tuple[Call, Occurrence | None, str]] = []
         for call, version in self._requests:

@@ -202,7 +202,12 @@ def parse_lambda_reference(
             return LambdaReference((Atom(REF, head.name),), rest[1], False)
         return None
     fields = _fields(value)
-    if len(fields) in (7, 8) and _is(fields[0], "arn") and _is(fields[2], "lambda") and _is(fields[5], "function"):
+    if (
+        len(fields) in (7, 8)
+        and _is(fields[0], "arn")
+        and _is(fields[2], "lambda")
+        and _is(fields[5], "function")
+    ):
         foreign = _differs(fields[3], "AWS::Region", pseudo) or _differs(fields[4], "AWS::AccountId", pseudo)
         foreign = foreign or _differs(fields[1], "AWS::Partition", pseudo)
         qualifier = fields[7] if len(fields) == 8 else None

@@ -73,7 +73,7 @@ def intrinsic(value: Any) -> tuple[str, Any] | None:
     ('Ref', 'Fn')
     """
     if isinstance(value, dict) and len(value) == 1:
-        (key, args), = value.items()
+        ((key, args),) = value.items()
         if key == REF or key.startswith("Fn::") or key == "Condition":
             return key, args
     return None
@@ -125,12 +125,7 @@ def sub_parts(value: Any) -> tuple[str, dict[str, Any]] | None:
 def _sub_args(args: Any) -> tuple[str, dict[str, Any]] | None:
     if isinstance(args, str):
         return args, {}
-    if (
-        isinstance(args, list)
-        and len(args) == 2
-        and isinstance(args[0], str)
-        and isinstance(args[1], dict)
-    ):
+    if isinstance(args, list) and len(args) == 2 and isinstance(args[0], str) and isinstance(args[1], dict):
         return args[0], args[1]
     return None
 

@@ -167,7 +167,11 @@ class ArnSpace:
         for piece in value:
             if isinstance(piece, str):
                 out.append(piece)
-            elif piece.kind == GET_ATT and piece.attribute == "Arn" and self.index.type_of(piece.name) == "AWS::Lambda::Function":
+            elif (
+                piece.kind == GET_ATT
+                and piece.attribute == "Arn"
+                and self.index.type_of(piece.name) == "AWS::Lambda::Function"
+            ):
                 out.append(self.function_arn(piece.name))
             elif piece.kind == REF and piece.name in self.index.explicit_names:
                 out.append(self._text(self.index.explicit_names[piece.name]))

@@ -66,7 +66,9 @@ def _single_atom(atom: Atom, text: str, context: str, index: TemplateIndex) -> T
         if kind == ALIAS:
             return _alias(atom.name, text)
         if context == FUNCTION_NAME:
-            return Target(report.UNSUPPORTED, text, detail=f"{atom.name}.{atom.attribute} is not a function ARN")
+            return Target(
+                report.UNSUPPORTED, text, detail=f"{atom.name}.{atom.attribute} is not a function ARN"
+            )
         return Target(NOT_LAMBDA, text)
     if "Fn::ImportValue" in atom.name:
         return Target(report.EXTERNAL, text, detail=_external_detail((atom,), index))
@@ -81,9 +83,7 @@ def _single_atom(atom: Atom, text: str, context: str, index: TemplateIndex) -> T
 def _pinned(version: str, text: str, index: TemplateIndex) -> Target:
     function = index.function_of.get(version)
     if function is None:
-        return Target(
-            report.QUALIFIED, text, version=version, detail=f"already names version {version}"
-        )
+        return Target(report.QUALIFIED, text, version=version, detail=f"already names version {version}")
     return Target(PINNED, text, function=function, version=version)
 
 
@@ -133,16 +133,22 @@ def classify(value: Symbolic | None, context: str, index: TemplateIndex) -> Targ
             detail="$LATEST always runs the newest code; drop the qualifier and the macro pins the call",
         )
     if len(qualifier) == 1 and isinstance(qualifier[0], str) and qualifier[0].isdigit():
-        return Target(report.QUALIFIED, text, function=function, detail=f"already names version {qualifier[0]}")
-    if len(qualifier) == 1 and isinstance(qualifier[0], Atom) and qualifier[0].kind == GET_ATT:
-        if index.type_of(qualifier[0].name) == VERSION:
-            return Target(
-                report.QUALIFIED,
-                text,
-                function=function,
-                version=qualifier[0].name,
-                detail=f"already names version {qualifier[0].name}",
-            )
+        return Target(
+            report.QUALIFIED, text, function=function, detail=f"already names version {qualifier[0]}"
+        )
+    if (
+        len(qualifier) == 1
+        and isinstance(qualifier[0], Atom)
+        and qualifier[0].kind == GET_ATT
+        and index.type_of(qualifier[0].name) == VERSION
+    ):
+        return Target(
+            report.QUALIFIED,
+            text,
+            function=function,
+            version=qualifier[0].name,
+            detail=f"already names version {qualifier[0].name}",
+        )
     return Target(
         report.ALIAS,
         text,

@@ -228,8 +228,14 @@ def _state_machine(work: _Work, logical_id: str, resource: Mapping[str, Any]) ->
             continue
         if skip:
             work.report.left_alone.append(
-                LeftAlone(logical_id, call.state, _call_text(call), reasons.OPTED_OUT,
-                          f"{logical_id} sets Metadata.SfnExactVersion.Pin: false", location)
+                LeftAlone(
+                    logical_id,
+                    call.state,
+                    _call_text(call),
+                    reasons.OPTED_OUT,
+                    f"{logical_id} sets Metadata.SfnExactVersion.Pin: false",
+                    location,
+                )
             )
             continue
         if target.kind == PIN:
@@ -239,9 +245,15 @@ def _state_machine(work: _Work, logical_id: str, resource: Mapping[str, Any]) ->
             assert target.function is not None
             if not definition.pin(call, version):
                 work.report.left_alone.append(
-                    LeftAlone(logical_id, call.state, target.text, reasons.UNSUPPORTED,
-                              "the target is assembled from several pieces the macro cannot rewrite "
-                              "together; write it as one reference (GetAtt, Ref or ${Fn.Arn})", location)
+                    LeftAlone(
+                        logical_id,
+                        call.state,
+                        target.text,
+                        reasons.UNSUPPORTED,
+                        "the target is assembled from several pieces the macro cannot rewrite "
+                        "together; write it as one reference (GetAtt, Ref or ${Fn.Arn})",
+                        location,
+                    )
                 )
                 continue
             work.report.pinned.append(PinnedCall(logical_id, call.state, target.function, version, location))
@@ -280,8 +292,9 @@ def _s3_substitutions(work: _Work, definition: Definition, skip: bool, needs: li
         if target.kind == PIN and target.function is not None:
             if skip or opted_out(work.index.resources[target.function]):
                 work.report.left_alone.append(
-                    LeftAlone(logical_id, state, target.text, reasons.OPTED_OUT, "opted out in Metadata",
-                              location)
+                    LeftAlone(
+                        logical_id, state, target.text, reasons.OPTED_OUT, "opted out in Metadata", location
+                    )
                 )
                 continue
             version = _version_for(work, target, logical_id, state)
@@ -339,8 +352,11 @@ def _target(call: Call, index: TemplateIndex) -> Target:
     if call.qualified and target.kind in (PIN, PINNED):
         return Target(reasons.QUALIFIED, target.text, version=target.version, detail=call.qualified)
     if target.kind == PIN and target.function is not None and opted_out(index.resources[target.function]):
-        return Target(reasons.OPTED_OUT, target.text,
-                      detail=f"{target.function} sets Metadata.SfnExactVersion.Pin: false")
+        return Target(
+            reasons.OPTED_OUT,
+            target.text,
+            detail=f"{target.function} sets Metadata.SfnExactVersion.Pin: false",
+        )
     return target
 
 

@@ -94,7 +94,9 @@ def test_a_literal_call_of_an_opted_out_function_is_not_a_finding(tmp_path: Path
     assert set(_findings(template)) == {"States.Enrich", "States.Notify", "States.Route"}
 
 
-def test_a_pinned_substitution_inside_a_longer_string_is_a_finding(capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_pinned_substitution_inside_a_longer_string_is_a_finding(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     """``...:function:${HelloName}`` would become ``...:function:<version ARN>``: check must fail."""
     from sfn_exact_version.cli.main import main
 

@@ -32,8 +32,11 @@ SUBSTITUTIONS = {"pass_type": "Pass", "task_type": "Task", "fn_arn": {"Fn::GetAt
 def _template(definition: dict[str, Any]) -> dict[str, Any]:
     machine = {
         "Type": "AWS::StepFunctions::StateMachine",
-        "Properties": {"RoleArn": "arn:aws:iam::123456789012:role/sm", **definition,
-                       "DefinitionSubstitutions": SUBSTITUTIONS},
+        "Properties": {
+            "RoleArn": "arn:aws:iam::123456789012:role/sm",
+            **definition,
+            "DefinitionSubstitutions": SUBSTITUTIONS,
+        },
     }
     return {"Resources": {"Fn": FUNCTION, "Sm": machine}}
 
@@ -43,8 +46,11 @@ def _template(definition: dict[str, Any]) -> dict[str, Any]:
     [
         {"Definition": {"StartAt": "Hello", "States": STATES}},
         {"DefinitionString": json.dumps({"StartAt": "Hello", "States": STATES})},
-        {"DefinitionString": {"Fn::Join": ["\n", json.dumps({"StartAt": "Hello", "States": STATES},
-                                                             indent=2).splitlines()]}},
+        {
+            "DefinitionString": {
+                "Fn::Join": ["\n", json.dumps({"StartAt": "Hello", "States": STATES}, indent=2).splitlines()]
+            }
+        },
     ],
     ids=["Definition", "DefinitionString", "Fn::Join"],
 )

@@ -79,8 +79,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as error:  # a bug of ours: one line, the traceback only on request
         if args.debug:
             traceback.print_exc()
-        print(f"sfn-exact-version: internal error: {type(error).__name__}: {error} (rerun with --debug)",
-              file=sys.stderr)
+        print(
+            f"sfn-exact-version: internal error: {type(error).__name__}: {error} (rerun with --debug)",
+            file=sys.stderr,
+        )
         return FINDINGS
     if args.command == "transform":
         text = dump_template(result.result.template, args.format)

@@ -120,7 +120,8 @@ def preview_template(
         remaining = transform_names(packaged)
     if MACRO_NAME not in remaining:
         notes.append(
-            f"the template's Transform does not list {MACRO_NAME}: this shows what the macro would do if it did"
+            f"the template's Transform does not list {MACRO_NAME}: "
+            "this shows what the macro would do if it did"
         )
     elif remaining[-1] != MACRO_NAME:
         after = remaining[remaining.index(MACRO_NAME) + 1 :]
@@ -178,7 +179,7 @@ def _file_findings(
                 message = (
                     f"{file}: {call.state} calls {target.text} written literally. At deploy time the "
                     "definition lives in S3 and only DefinitionSubstitutions can be pinned, so this call "
-                    f"would stay unpinned. Write \"${{{target.function}Arn}}\" there and add "
+                    f'would stay unpinned. Write "${{{target.function}Arn}}" there and add '
                     f"DefinitionSubstitutions: {{{target.function}Arn: !GetAtt {target.function}.Arn}}."
                 )
                 reason = "literal-in-file"
@@ -200,7 +201,9 @@ def _embedded_substitutions(
     """Substitutions the macro pins (their value becomes a version ARN) but that the file uses inside a
     longer string, such as an ARN built around a function name: the result would be malformed."""
     pinned = {
-        key for key, value in substitutions.items() if classify(symbolic(value), FUNCTION_NAME, index).kind == PIN
+        key
+        for key, value in substitutions.items()
+        if classify(symbolic(value), FUNCTION_NAME, index).kind == PIN
     }
     findings = []
     for text in sorted(_strings(definition)):
