@@ -70,7 +70,8 @@ bench: install
 
 FUZZ_EXAMPLES ?= 5000
 fuzz: install
-	cd $(ROOT) && SFN_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -q -s tests/hardening/test_fuzz.py
+	cd $(ROOT) && SFN_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -q -s -p no:cacheprovider \
+		tests/hardening/test_fuzz.py tests/hardening/test_security.py
 
 # Called by `sam build` (template.yaml: Metadata.BuildMethod makefile) with
 # ARTIFACTS_DIR set. The Lambda package gets the core modules only: not the

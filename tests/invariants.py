@@ -154,7 +154,10 @@ def _check_state_machine(logical_id: str, old: Mapping[str, Any], new: Mapping[s
     ), f"{logical_id}: a state machine changed outside Definition/DefinitionString/DefinitionSubstitutions"
     old_subs = old.get("Properties", {}).get("DefinitionSubstitutions", {})
     new_subs = new.get("Properties", {}).get("DefinitionSubstitutions", {})
-    assert set(old_subs) <= set(new_subs), f"{logical_id}: DefinitionSubstitutions keys dropped"
+    if isinstance(old_subs, dict) and isinstance(new_subs, dict):
+        assert set(old_subs) <= set(new_subs), f"{logical_id}: DefinitionSubstitutions keys dropped"
+    else:  # not an object: the macro must have left it exactly as it was
+        assert old_subs == new_subs, f"{logical_id}: DefinitionSubstitutions of the wrong type changed"
 
 
 def _check_existing_version(

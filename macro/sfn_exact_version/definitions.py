@@ -22,7 +22,7 @@ from itertools import accumulate, chain
 from json import scanner
 from typing import Any, NamedTuple
 
-from sfn_exact_version.errors import TransformError
+from sfn_exact_version.errors import TransformError, json_type
 from sfn_exact_version.intrinsics import (
     GET_ATT,
     MAX_DEPTH,
@@ -320,7 +320,7 @@ class Definition:
             if not isinstance(value, dict):
                 raise TransformError(
                     f"{self.location('Definition')}: must be a JSON object (the state machine definition); "
-                    f"got {type(value).__name__}."
+                    f"got {json_type(value)}."
                 )
             self.document = value
             return
@@ -369,7 +369,7 @@ class Definition:
         raise TransformError(
             f"{self.location('DefinitionString')}: the macro reads a definition given as a string, Fn::Sub "
             "or Fn::Join (and nestings of these), not "
-            f"{next(iter(value)) if isinstance(value, dict) and value else type(value).__name__}. "
+            f"{next(iter(value)) if isinstance(value, dict) and value else json_type(value)}. "
             f"Set Metadata.SfnExactVersion.Pin: false on {self.logical_id} to leave it alone."
         )
 
@@ -408,8 +408,8 @@ class Definition:
                 self._occurrence(ELEMENT, item, path=item_path)
             else:
                 raise TransformError(
-                    f"{self.location('DefinitionString')}: Fn::Join item {position} is a "
-                    f"{type(item).__name__}, not a string or an intrinsic function."
+                    f"{self.location('DefinitionString')}: Fn::Join item {position} is a JSON "
+                    f"{json_type(item)}, not a string or an intrinsic function."
                 )
 
     def _flatten_strings(

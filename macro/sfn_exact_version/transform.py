@@ -13,7 +13,7 @@ from typing import Any
 
 from sfn_exact_version import report as reasons
 from sfn_exact_version.definitions import S3_STATE, Call, Definition
-from sfn_exact_version.errors import TransformError
+from sfn_exact_version.errors import TransformError, json_type
 from sfn_exact_version.index import (
     METADATA_KEY,
     STATE_MACHINE,
@@ -108,7 +108,7 @@ class _Work:
 def _validate(fragment: Any) -> Mapping[str, Any]:
     if not isinstance(fragment, dict):
         raise TransformError(
-            f"SfnExactVersion: the template must be a JSON object, got {type(fragment).__name__}."
+            f"SfnExactVersion: the template must be a JSON object, got {json_type(fragment)}."
         )
     resources = fragment.get("Resources")
     if not isinstance(resources, dict):
@@ -116,7 +116,7 @@ def _validate(fragment: Any) -> Mapping[str, Any]:
     problems = []
     for logical_id, resource in resources.items():
         if not isinstance(resource, dict):
-            problems.append(f"Resources/{logical_id}: must be an object, got {type(resource).__name__}.")
+            problems.append(f"Resources/{logical_id}: must be an object, got {json_type(resource)}.")
             continue
         kind = resource.get("Type")
         if not isinstance(kind, str):
