@@ -153,10 +153,6 @@ def _get(document: Any, path: Path) -> Any:
     return document
 
 
-def _set(document: Any, path: Path, value: Any) -> None:
-    _get(document, path[:-1])[path[-1]] = value
-
-
 def _set_copied(document: Any, path: Path, value: Any, copied: set[int]) -> None:
     """Set ``value`` at ``path``, first replacing each object on the way by a shallow copy (once:
     ``copied`` holds the ids of the copies), so that the objects ``document`` shares stay untouched."""

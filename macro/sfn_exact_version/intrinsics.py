@@ -22,19 +22,6 @@ SUB = "Fn::Sub"
 JOIN = "Fn::Join"
 OTHER = "other"
 
-PSEUDO_PARAMETERS = frozenset(
-    {
-        "AWS::AccountId",
-        "AWS::NotificationARNs",
-        "AWS::NoValue",
-        "AWS::Partition",
-        "AWS::Region",
-        "AWS::StackId",
-        "AWS::StackName",
-        "AWS::URLSuffix",
-    }
-)
-
 # ${Name}, ${Name.Attr}, ${!Literal}; CloudFormation allows no "}" inside.
 SUB_PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
 

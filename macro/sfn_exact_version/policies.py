@@ -231,18 +231,17 @@ def versions_entry(entry: Any) -> Any:
 
 def plan_statement(
     statement: Mapping[str, Any], functions: list[str], space: ArnSpace
-) -> tuple[list[Any], list[str], list[str]]:
-    """For one statement: the resource entries to add, the functions whose versions it now allows
-    (added or already), and the functions it allows only unqualified with no entry to extend."""
+) -> tuple[list[Any], list[str]]:
+    """For one statement: the resource entries to add, and the functions whose versions it now allows
+    (added or already)."""
     if not allows_invoke(statement) or "Resource" not in statement:
-        return [], [], []
+        return [], []
     entries = statement["Resource"]
     entries = entries if isinstance(entries, list) else [entries]
     rendered = [space.entry(entry) for entry in entries]
     matchers = [space.matcher(text) for text in rendered if text is not None]
     additions: list[Any] = []
     covered: list[str] = []
-    stuck: list[str] = []
     for function in functions:
         arn = space.function_arn(function)
         version_arn = arn + ":1"
@@ -253,6 +252,4 @@ def plan_statement(
         if exact:
             additions.append(versions_entry(exact[0]))
             covered.append(function)
-        elif any(match(arn) for match in matchers):
-            stuck.append(function)
-    return additions, covered, stuck
+    return additions, covered

@@ -60,12 +60,17 @@ class _Work:
     chosen: dict[str, str] = field(default_factory=dict)
     # versions that calls name directly but that are not a function's chosen version (its function has
     # several versions, or is not in the template): still called, so still retained
-    called: list[str] = field(default_factory=list)
+    called: list[str] = field(default_factory=list)  # in first-seen order; see retain()
     prints: dict[str, Fingerprint] = field(default_factory=dict)
     # role -> functions whose versions it must allow; state machine -> role
     role_needs: dict[str, list[str]] = field(default_factory=dict)
     # id -> object, for the shallow copies writable() made (held, so that no id is reused)
     copies: dict[int, Any] = field(default_factory=dict)
+
+    def retain(self, version: str) -> None:
+        """Remember that a state machine may call ``version``, so it keeps its Retain policies."""
+        if version not in self.called:
+            self.called.append(version)
 
     def resource(self, logical_id: str) -> dict[str, Any]:
         """A private copy of a resource, made on first change (not for a resource already changed
@@ -178,9 +183,7 @@ def transform(
         _versions(work)
         _policies(work)
     except (NestingTooDeepError, RecursionError):
-        raise TransformError(
-            f"{current}: nested too deeply for SfnExactVersion to read (more than 100 levels)."
-        ) from None
+        raise _too_deep(current) from None
     if work.errors:
         raise TransformError(" ".join(work.errors))
     return TransformResult(_assemble(work), work.report)
@@ -207,8 +210,8 @@ def _state_machine(work: _Work, logical_id: str, resource: Mapping[str, Any]) ->
         # A version the definition names anywhere may be called (state data feeding FunctionName.$, an
         # S3 definition's substitution): retained like the versions of pinned calls.
         for name in references(properties):
-            if work.index.type_of(name) == VERSION and name not in work.called:
-                work.called.append(name)
+            if work.index.type_of(name) == VERSION:
+                work.retain(name)
     try:
         definition.read()
     except TransformError:
@@ -269,8 +272,8 @@ def _state_machine(work: _Work, logical_id: str, resource: Mapping[str, Any]) ->
             work.report.left_alone.append(
                 LeftAlone(logical_id, call.state, target.text, target.kind, target.detail, location)
             )
-            if target.version is not None and target.version not in work.called:
-                work.called.append(target.version)
+            if target.version is not None:
+                work.retain(target.version)
             if target.kind == reasons.ALIAS:
                 work.report.warnings.append(
                     f"{location}: {call.state} calls alias {target.text}, which moves; running executions "
@@ -317,8 +320,8 @@ def _s3_substitutions(work: _Work, definition: Definition, skip: bool, needs: li
                     f"{location}: {state} is alias {target.text}, which moves; running executions "
                     "may call new code."
                 )
-        elif target.version is not None and target.version not in work.called:
-            work.called.append(target.version)  # a version of a function we cannot see: still retained
+        elif target.version is not None:
+            work.retain(target.version)  # a version of a function we cannot see: still retained
 
 
 def _adopt(work: _Work, function: str, version: str) -> None:
@@ -327,8 +330,8 @@ def _adopt(work: _Work, function: str, version: str) -> None:
     Not for a function that opts out: a fingerprint in the Description would republish its version."""
     if work.index.versions_of.get(function) == [version] and not opted_out(work.index.resources[function]):
         work.chosen.setdefault(function, version)
-    elif version not in work.called:
-        work.called.append(version)
+    else:
+        work.retain(version)
 
 
 def _drop_unused(work: _Work) -> None:
@@ -464,10 +467,8 @@ def _policies(work: _Work) -> None:
     attached = attached_policies(work.index)
     for role, functions in work.role_needs.items():
         allowed: set[str] = set()
-        stuck: set[str] = set()
         for statement_ref, statement in list(statements_of(role, work.index, attached)):
-            additions, covered, blocked = plan_statement(statement, functions, space)
-            stuck.update(blocked)
+            additions, covered = plan_statement(statement, functions, space)
             allowed.update(covered)
             for function in covered:
                 work.report.widened.append(WidenedStatement(role, statement_ref.location, function))
