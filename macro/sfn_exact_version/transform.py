@@ -292,8 +292,15 @@ def _s3_substitutions(work: _Work, definition: Definition, skip: bool, needs: li
     for key, value in definition.s3_substitutions():
         target = classify(value, FUNCTION_NAME, work.index)
         state = f"{S3_STATE} ${{{key}}}"
+        if skip and target.kind in (PIN, PINNED):
+            work.report.left_alone.append(
+                LeftAlone(
+                    logical_id, state, target.text, reasons.OPTED_OUT, "opted out in Metadata", location
+                )
+            )
+            continue
         if target.kind == PIN and target.function is not None:
-            if skip or opted_out(work.index.resources[target.function]):
+            if opted_out(work.index.resources[target.function]):
                 work.report.left_alone.append(
                     LeftAlone(
                         logical_id, state, target.text, reasons.OPTED_OUT, "opted out in Metadata", location
