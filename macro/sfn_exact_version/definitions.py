@@ -33,6 +33,7 @@ from sfn_exact_version.intrinsics import (
     iter_sub,
     join_parts,
     ref,
+    ref_target,
     sub_name_atom,
     sub_parts,
     symbolic,
@@ -167,88 +168,149 @@ def _set_copied(document: Any, path: Path, value: Any, copied: set[int]) -> None
     node[path[-1]] = value
 
 
+# How many Parallel/Map levels a definition may nest, whatever its form (Step Functions itself documents
+# no limit; its definitions are at most 1 MB).
+MAX_STATE_DEPTH = 100
+
+
+def _alternatives(value: Any, json_path: Path, label: str, branches: bool) -> Iterator[tuple[Any, Path, str]]:
+    """``value`` itself, or, when ``branches`` and it is an ``Fn::If`` (a ``Definition`` object, which
+    CloudFormation resolves), each of its two values (nested ``Fn::If`` too) with its path and a label
+    such as `` (Fn::If IsProd: true)``; ``AWS::NoValue`` is skipped."""
+    found = intrinsic(value) if branches else None
+    if found is None or found[0] != "Fn::If" or not isinstance(found[1], list) or len(found[1]) != 3:
+        yield value, json_path, label
+        return
+    condition = found[1][0] if isinstance(found[1][0], str) else "?"
+    for position, side in ((1, "true"), (2, "false")):
+        branch = found[1][position]
+        if ref_target(branch) == "AWS::NoValue":
+            continue
+        yield from _alternatives(
+            branch, (*json_path, "Fn::If", position), f"{label} (Fn::If {condition}: {side})", branches
+        )
+
+
 def iter_states(
-    definition: Any, prefix: str = "", json_prefix: Path = (), depth: int = 0
+    definition: Any, prefix: str = "", json_prefix: Path = (), depth: int = 0, branches: bool = False
 ) -> Iterator[tuple[str, Path, dict[str, Any]]]:
     """Every state at any depth: ``(state path, JSON path, state)``; Parallel branches, Map ``Iterator``
-    and ``ItemProcessor`` included."""
-    if depth > MAX_DEPTH:
+    and ``ItemProcessor`` included. ``branches``: follow both values of an ``Fn::If`` written in place
+    of a state, a branch or a states object (only a ``Definition`` object can hold one). More than
+    :data:`MAX_STATE_DEPTH` nested Parallel/Map levels raise :class:`NestingTooDeepError`."""
+    if depth > MAX_STATE_DEPTH:
         raise NestingTooDeepError
-    if not isinstance(definition, dict):
-        return
-    states = definition.get("States")
-    if not isinstance(states, dict):
-        return
-    for name, state in states.items():
-        if not isinstance(state, dict):
+    for document, document_path, label in _alternatives(definition, json_prefix, "", branches):
+        if not isinstance(document, dict):
             continue
-        path = f"{prefix}States.{name}"
-        json_path = (*json_prefix, "States", name)
-        yield path, json_path, state
-        branches = state.get("Branches")
-        if isinstance(branches, list):
-            for position, branch in enumerate(branches):
-                yield from iter_states(
-                    branch, f"{path}.Branches[{position}].", (*json_path, "Branches", position), depth + 1
-                )
-        for key in ("Iterator", "ItemProcessor"):
-            if isinstance(state.get(key), dict):
-                yield from iter_states(state[key], f"{path}.{key}.", (*json_path, key), depth + 1)
+        for states, states_path, states_label in _alternatives(
+            document.get("States"), (*document_path, "States"), label, branches
+        ):
+            if not isinstance(states, dict):
+                continue
+            for name, value in states.items():
+                for state, json_path, state_label in _alternatives(
+                    value, (*states_path, name), states_label, branches
+                ):
+                    if not isinstance(state, dict):
+                        continue
+                    path = f"{prefix}States.{name}{state_label}"
+                    yield path, json_path, state
+                    for listed, list_path, list_label in _alternatives(
+                        state.get("Branches"), (*json_path, "Branches"), "", branches
+                    ):
+                        if not isinstance(listed, list):
+                            continue
+                        for position, branch in enumerate(listed):
+                            yield from iter_states(
+                                branch,
+                                f"{path}.Branches{list_label}[{position}].",
+                                (*list_path, position),
+                                depth + 1,
+                                branches,
+                            )
+                    for key in ("Iterator", "ItemProcessor"):
+                        if state.get(key) is not None:
+                            yield from iter_states(
+                                state[key], f"{path}.{key}.", (*json_path, key), depth + 1, branches
+                            )
 
 
-def find_calls(definition: Any, resolve: Callable[[Any], Symbolic | None]) -> list[Call]:
-    """The Lambda call candidates of a parsed definition, in document order."""
+def find_calls(
+    definition: Any, resolve: Callable[[Any], Symbolic | None], branches: bool = False
+) -> list[Call]:
+    """The Lambda call candidates of a parsed definition, in document order (``branches``: see
+    :func:`iter_states`; a call whose target is an ``Fn::If`` gives one candidate per value)."""
     calls: list[Call] = []
-    for state_path, json_path, state in iter_states(definition):
+    for state_path, json_path, state in iter_states(definition, branches=branches):
         # The Type may itself be a placeholder ("Type": "${task_type}" with task_type: Task).
         if "Resource" not in state or resolve(state.get("Type")) != ("Task",):
             continue
-        resource = resolve(state["Resource"])
-        if resource is None:
-            continue
-        if _is_integration(resource):
-            for key in ("Parameters", "Arguments"):
-                arguments = state.get(key)
-                if arguments is None:
-                    continue
-                if isinstance(arguments, str):
-                    calls.append(
-                        Call(
-                            state_path,
-                            FUNCTION_NAME,
-                            arguments,
-                            (*json_path, key),
-                            None,
-                            dynamic="the JSONata Arguments expression chooses the function",
-                        )
-                    )
-                    break
-                if not isinstance(arguments, dict):
-                    break
-                if "FunctionName.$" in arguments:
-                    calls.append(
-                        Call(
-                            state_path,
-                            FUNCTION_NAME,
-                            arguments["FunctionName.$"],
-                            (*json_path, key, "FunctionName.$"),
-                            None,
-                            dynamic="FunctionName.$ chooses the function at run time",
-                        )
-                    )
-                    break
-                if "FunctionName" not in arguments:
-                    break
-                value = arguments["FunctionName"]
-                call = Call(
-                    state_path, FUNCTION_NAME, value, (*json_path, key, "FunctionName"), resolve(value)
-                )
-                if "Qualifier" in arguments or "Qualifier.$" in arguments:
-                    call.qualified = "the call sets Qualifier"
-                calls.append(call)
-                break
-            continue
-        calls.append(Call(state_path, RESOURCE, state["Resource"], (*json_path, "Resource"), resource))
+        for written, resource_path, resource_label in _alternatives(
+            state["Resource"], (*json_path, "Resource"), "", branches
+        ):
+            resource = resolve(written)
+            if resource is None:
+                continue
+            where = state_path + resource_label
+            if _is_integration(resource):
+                for key in ("Parameters", "Arguments"):
+                    if state.get(key) is not None:
+                        for arguments, arguments_path, label in _alternatives(
+                            state[key], (*json_path, key), resource_label, branches
+                        ):
+                            calls.extend(
+                                _integration_call(
+                                    state_path + label, arguments, arguments_path, resolve, branches
+                                )
+                            )
+                        break
+                continue
+            calls.append(Call(where, RESOURCE, written, resource_path, resource))
+    return calls
+
+
+def _integration_call(
+    state_path: str,
+    arguments: Any,
+    json_path: Path,
+    resolve: Callable[[Any], Symbolic | None],
+    branches: bool,
+) -> list[Call]:
+    if isinstance(arguments, str):
+        return [
+            Call(
+                state_path,
+                FUNCTION_NAME,
+                arguments,
+                json_path,
+                None,
+                dynamic="the JSONata Arguments expression chooses the function",
+            )
+        ]
+    if not isinstance(arguments, dict):
+        return []
+    if "FunctionName.$" in arguments:
+        return [
+            Call(
+                state_path,
+                FUNCTION_NAME,
+                arguments["FunctionName.$"],
+                (*json_path, "FunctionName.$"),
+                None,
+                dynamic="FunctionName.$ chooses the function at run time",
+            )
+        ]
+    if "FunctionName" not in arguments:
+        return []
+    calls = []
+    for value, value_path, label in _alternatives(
+        arguments["FunctionName"], (*json_path, "FunctionName"), "", branches
+    ):
+        call = Call(state_path + label, FUNCTION_NAME, value, value_path, resolve(value))
+        if "Qualifier" in arguments or "Qualifier.$" in arguments:
+            call.qualified = "the call sets Qualifier"
+        calls.append(call)
     return calls
 
 
@@ -592,7 +654,7 @@ class Definition:
         """The Lambda call candidates of this definition."""
         if self.document is None:
             return []
-        return find_calls(self.document, self.resolve)
+        return find_calls(self.document, self.resolve, branches=self.form == "Definition")
 
     def s3_substitutions(self) -> list[tuple[str, Symbolic | None]]:
         """``(key, target)`` for each substitution, when the definition itself is in S3."""

@@ -17,6 +17,7 @@ ROLE = "AWS::IAM::Role"
 POLICY = "AWS::IAM::Policy"
 ROLE_POLICY = "AWS::IAM::RolePolicy"
 MANAGED_POLICY = "AWS::IAM::ManagedPolicy"
+NESTED_STACK = "AWS::CloudFormation::Stack"
 
 METADATA_KEY = "SfnExactVersion"
 

@@ -5,7 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sfn_exact_version import report
-from sfn_exact_version.index import ALIAS, FUNCTION, VERSION, TemplateIndex, parse_lambda_reference
+from sfn_exact_version.index import (
+    ALIAS,
+    FUNCTION,
+    NESTED_STACK,
+    VERSION,
+    TemplateIndex,
+    parse_lambda_reference,
+)
 from sfn_exact_version.intrinsics import GET_ATT, OTHER, REF, Atom, Symbolic, render
 
 PIN = "pin"  # an unqualified in-template function: pin it
@@ -32,6 +39,23 @@ def _atoms(value: Symbolic) -> list[Atom]:
     return [piece for piece in value if isinstance(piece, Atom)]
 
 
+# Intrinsic functions that read a value another stack exports: ``Fn::ImportValue`` and the
+# ``Fn::GetStackOutput`` newer CDK versions write for cross-stack references.
+OTHER_STACK_FUNCTIONS = ("Fn::ImportValue", "Fn::GetStackOutput")
+
+
+def _other_stack(atom: Atom, index: TemplateIndex) -> str | None:
+    """Where ``atom`` takes a value from another stack, in words; else None."""
+    nested = atom.kind == GET_ATT and index.type_of(atom.name) == NESTED_STACK
+    if nested and atom.attribute.startswith("Outputs."):
+        return f"output {atom.attribute[len('Outputs.') :]} of nested stack {atom.name}"
+    if atom.kind == OTHER:
+        for name in OTHER_STACK_FUNCTIONS:
+            if f'"{name}"' in atom.name:
+                return f"another stack ({name})"
+    return None
+
+
 def _external_detail(value: Symbolic, index: TemplateIndex) -> str:
     for atom in _atoms(value):
         if atom.kind == REF and index.is_parameter(atom.name):
@@ -39,9 +63,18 @@ def _external_detail(value: Symbolic, index: TemplateIndex) -> str:
                 f"the function comes from parameter {atom.name}, outside this template; "
                 "pin it where it is defined, or pass a version ARN"
             )
-        if atom.kind == OTHER and "Fn::ImportValue" in atom.name:
-            return "the function is imported from another stack; pin it there, or import a version ARN"
+        source = _other_stack(atom, index)
+        if source is not None:
+            return (
+                f"the function comes from {source}, which this template's transform does not process; "
+                "add SfnExactVersion to the transforms of the stack that defines the function and export a "
+                "version ARN from there (Ref of its AWS::Lambda::Version), then call that"
+            )
     return "the function is not defined in this template; pass a version ARN (name:N) to pin it"
+
+
+def _from_other_stack(value: Symbolic, index: TemplateIndex) -> bool:
+    return any(_other_stack(atom, index) is not None for atom in _atoms(value))
 
 
 def _single_atom(atom: Atom, text: str, context: str, index: TemplateIndex) -> Target:
@@ -58,6 +91,10 @@ def _single_atom(atom: Atom, text: str, context: str, index: TemplateIndex) -> T
         if context == FUNCTION_NAME:
             return Target(report.UNSUPPORTED, text, detail=f"{atom.name} is not a Lambda function")
         return Target(NOT_LAMBDA, text)
+    if _other_stack(atom, index) is not None:
+        # The value of another stack: a function there in a call's target (a legacy Resource from another
+        # stack is a Lambda function or an activity; either way it is not pinned here).
+        return Target(report.EXTERNAL, text, detail=_external_detail((atom,), index))
     if atom.kind == GET_ATT:
         if kind == FUNCTION and atom.attribute == "Arn":
             return Target(PIN, text, function=atom.name)
@@ -70,8 +107,6 @@ def _single_atom(atom: Atom, text: str, context: str, index: TemplateIndex) -> T
                 report.UNSUPPORTED, text, detail=f"{atom.name}.{atom.attribute} is not a function ARN"
             )
         return Target(NOT_LAMBDA, text)
-    if "Fn::ImportValue" in atom.name:
-        return Target(report.EXTERNAL, text, detail=_external_detail((atom,), index))
     return Target(
         report.UNSUPPORTED,
         text,
@@ -112,8 +147,10 @@ def classify(value: Symbolic | None, context: str, index: TemplateIndex) -> Targ
         return _single_atom(value[0], text, context, index)
     parsed = parse_lambda_reference(value, index.pseudo, allow_bare_name=context == FUNCTION_NAME)
     if parsed is None:
-        if context == FUNCTION_NAME:
-            if any(atom.kind == REF and index.is_parameter(atom.name) for atom in _atoms(value)):
+        if context == FUNCTION_NAME or _from_other_stack(value, index):
+            if _from_other_stack(value, index) or any(
+                atom.kind == REF and index.is_parameter(atom.name) for atom in _atoms(value)
+            ):
                 return Target(report.EXTERNAL, text, detail=_external_detail(value, index))
             return Target(report.UNSUPPORTED, text, detail="the macro cannot read this function reference")
         if ":lambda:" in text and ":function:" in text:

@@ -292,10 +292,17 @@ def _s3_substitutions(work: _Work, definition: Definition, skip: bool, needs: li
     for key, value in definition.s3_substitutions():
         target = classify(value, FUNCTION_NAME, work.index)
         state = f"{S3_STATE} ${{{key}}}"
-        if skip and target.kind in (PIN, PINNED):
+        if skip and target.kind in (PIN, PINNED, reasons.ALIAS, reasons.LATEST):
+            # The same rule as for a definition in the template: every call of a state machine that opts
+            # out is reported opted-out, a version it names is not adopted (no fingerprint, no Retain).
             work.report.left_alone.append(
                 LeftAlone(
-                    logical_id, state, target.text, reasons.OPTED_OUT, "opted out in Metadata", location
+                    logical_id,
+                    state,
+                    target.text,
+                    reasons.OPTED_OUT,
+                    f"{logical_id} sets Metadata.SfnExactVersion.Pin: false",
+                    location,
                 )
             )
             continue
@@ -303,7 +310,12 @@ def _s3_substitutions(work: _Work, definition: Definition, skip: bool, needs: li
             if opted_out(work.index.resources[target.function]):
                 work.report.left_alone.append(
                     LeftAlone(
-                        logical_id, state, target.text, reasons.OPTED_OUT, "opted out in Metadata", location
+                        logical_id,
+                        state,
+                        target.text,
+                        reasons.OPTED_OUT,
+                        f"{target.function} sets Metadata.SfnExactVersion.Pin: false",
+                        location,
                     )
                 )
                 continue

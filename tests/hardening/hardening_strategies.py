@@ -756,7 +756,8 @@ class _Builder:
             outcome = expect.outcome
             if outcome not in (PIN, ALREADY, "alias", "latest", "opted-out"):
                 expect = Expect(NOTHING)
-            elif model.opted_out and outcome == PIN:
+            elif model.opted_out:
+                # An opted-out state machine: every call is opted-out, one already naming a version too.
                 expect = Expect("opted-out")
             substitutions[key] = self.value_of(pieces)
             model.calls.append(CallModel(model.logical_id, f"(DefinitionS3Location) ${{{key}}}", expect))
