@@ -407,6 +407,13 @@ def _version_for(work: _Work, target: Target, state_machine: str, state: str) ->
             f"needs that logical ID for {function}'s version. Rename Resources/{version_id}."
         )
         return None
+    if version_id in work.added:  # another function's created version (only contrived IDs get here)
+        other = work.added[version_id]["Properties"]["FunctionName"]["Ref"]
+        work.errors.append(
+            f"Resources/{function} and Resources/{other}: SfnExactVersion would give both versions the logical "
+            f"ID {version_id}. Rename one of the functions."
+        )
+        return None
     work.added[version_id] = created_version(function, work.index.resources[function], print_)
     work.chosen[function] = version_id
     return version_id

@@ -89,9 +89,17 @@ def fingerprint(function: str, index: TemplateIndex, parameter_values: Mapping[s
 
 
 def created_version_id(function: str, print_: Fingerprint) -> str:
-    """Logical ID of the version the macro creates: ``<Function>Version<12 hex>``."""
+    """Logical ID of the version the macro creates: ``<Function>Version<12 hex>``.
+
+    When that would pass CloudFormation's 255 characters, the function's ID is cut and 8 hex of a hash
+    of the whole ID follow the cut (``<prefix><8 hex>Version<12 hex>``): two functions whose IDs share the
+    kept prefix (CDK cuts its IDs at 240 characters plus a hash) still get distinct versions.
+    """
     suffix = f"Version{print_.digest[:12]}"
-    return function[: LOGICAL_ID_LIMIT - len(suffix)] + suffix
+    if len(function) + len(suffix) <= LOGICAL_ID_LIMIT:
+        return function + suffix
+    whole = hashlib.sha256(function.encode("utf-8")).hexdigest()[:8]
+    return function[: LOGICAL_ID_LIMIT - len(suffix) - len(whole)] + whole + suffix
 
 
 def created_version(function: str, resource: Mapping[str, Any], print_: Fingerprint) -> dict[str, Any]:
