@@ -54,8 +54,11 @@ class TemplateIndex:
     types: dict[str, str] = field(default_factory=dict)
     # function logical ID -> symbolic explicit FunctionName (only functions that set one)
     explicit_names: dict[str, Symbolic] = field(default_factory=dict)
-    # symbolic explicit name -> function logical ID
+    # symbolic explicit name -> function logical ID, for names exactly one function sets
     by_name: dict[Symbolic, str] = field(default_factory=dict)
+    # symbolic explicit name -> the functions that set it, for names several functions set (under
+    # mutually exclusive Conditions, say): a call by such a name cannot be resolved
+    shared_names: dict[Symbolic, list[str]] = field(default_factory=dict)
     versions_of: dict[str, list[str]] = field(default_factory=dict)
     aliases_of: dict[str, list[str]] = field(default_factory=dict)
     function_of: dict[str, str] = field(default_factory=dict)  # version/alias -> function
@@ -99,7 +102,11 @@ class TemplateIndex:
                 explicit = symbolic(name)
                 if explicit:
                     index.explicit_names[logical_id] = explicit
-                    index.by_name.setdefault(explicit, logical_id)
+                    index.shared_names.setdefault(explicit, []).append(logical_id)
+        for explicit, named in list(index.shared_names.items()):
+            if len(named) == 1:
+                index.by_name[explicit] = named[0]
+                del index.shared_names[explicit]
         for logical_id, resource in resources.items():
             if resource["Type"] not in (VERSION, ALIAS):
                 continue

@@ -18,6 +18,7 @@ from sfn_exact_version.intrinsics import GET_ATT, OTHER, REF, Atom, Symbolic, re
 PIN = "pin"  # an unqualified in-template function: pin it
 PINNED = "pinned"  # already an in-template version
 NOT_LAMBDA = "not-lambda"  # not a Lambda call at all (another service, an activity)
+AMBIGUOUS = "ambiguous"  # a name several functions of the template set: a problem, not a report entry
 
 # Contexts: a legacy Task "Resource" must be an ARN; a "FunctionName" may be a name or an ARN.
 RESOURCE = "resource"
@@ -156,10 +157,15 @@ def classify(value: Symbolic | None, context: str, index: TemplateIndex) -> Targ
         if ":lambda:" in text and ":function:" in text:
             return Target(report.UNSUPPORTED, text, detail="the macro cannot read this function ARN")
         return Target(NOT_LAMBDA, text)
+    sharing = [] if parsed.foreign else index.shared_names.get(parsed.name, [])
     function = None if parsed.foreign else index.function_named(parsed.name)
-    if function is None:
+    if function is None and not sharing:
         return Target(report.EXTERNAL, text, detail=_external_detail(value, index))
     if parsed.qualifier is None:
+        if sharing:
+            return Target(
+                AMBIGUOUS, text, detail=f"{' and '.join(sharing)} all set FunctionName {render(parsed.name)}"
+            )
         return Target(PIN, text, function=function)
     qualifier = parsed.qualifier
     if qualifier == ("$LATEST",):

@@ -24,7 +24,7 @@ from sfn_exact_version.index import (
 from sfn_exact_version.intrinsics import NestingTooDeepError, references, render
 from sfn_exact_version.policies import ArnSpace, attached_policies, plan_statement, role_of, statements_of
 from sfn_exact_version.report import LeftAlone, PinnedCall, Report, VersionChange, WidenedStatement
-from sfn_exact_version.targets import FUNCTION_NAME, NOT_LAMBDA, PIN, PINNED, Target, classify
+from sfn_exact_version.targets import AMBIGUOUS, FUNCTION_NAME, NOT_LAMBDA, PIN, PINNED, Target, classify
 from sfn_exact_version.versions import (
     Fingerprint,
     created_version,
@@ -241,6 +241,9 @@ def _state_machine(work: _Work, logical_id: str, resource: Mapping[str, Any]) ->
                 )
             )
             continue
+        if target.kind == AMBIGUOUS:
+            work.errors.append(_ambiguous(logical_id, call.state, target))
+            continue
         if target.kind == PIN:
             version = _version_for(work, target, logical_id, call.state)
             if version is None:
@@ -292,6 +295,9 @@ def _s3_substitutions(work: _Work, definition: Definition, skip: bool, needs: li
     for key, value in definition.s3_substitutions():
         target = classify(value, FUNCTION_NAME, work.index)
         state = f"{S3_STATE} ${{{key}}}"
+        if target.kind == AMBIGUOUS and not skip:
+            work.errors.append(_ambiguous(logical_id, state, target))
+            continue
         if skip and target.kind in (PIN, PINNED, reasons.ALIAS, reasons.LATEST):
             # The same rule as for a definition in the template: every call of a state machine that opts
             # out is reported opted-out, a version it names is not adopted (no fingerprint, no Retain).
@@ -341,6 +347,16 @@ def _s3_substitutions(work: _Work, definition: Definition, skip: bool, needs: li
                 )
         elif target.version is not None:
             work.retain(target.version)  # a version of a function we cannot see: still retained
+
+
+def _ambiguous(state_machine: str, state: str, target: Target) -> str:
+    return (
+        f"Resources/{state_machine}: {state} calls {target.text}, and {target.detail}; SfnExactVersion "
+        "cannot tell which one the call reaches, so it cannot pin it. Give the functions distinct names, or "
+        "write the call as Fn::If on their Condition with GetAtt <Function>.Arn on each side (in a "
+        "Definition object the macro pins each side), or set Metadata.SfnExactVersion.Pin: false on "
+        f"{state_machine}."
+    )
 
 
 def _adopt(work: _Work, function: str, version: str) -> None:
@@ -410,8 +426,8 @@ def _version_for(work: _Work, target: Target, state_machine: str, state: str) ->
     if version_id in work.added:  # another function's created version (only contrived IDs get here)
         other = work.added[version_id]["Properties"]["FunctionName"]["Ref"]
         work.errors.append(
-            f"Resources/{function} and Resources/{other}: SfnExactVersion would give both versions the logical "
-            f"ID {version_id}. Rename one of the functions."
+            f"Resources/{function} and Resources/{other}: SfnExactVersion would give both versions the "
+            f"logical ID {version_id}. Rename one of the functions."
         )
         return None
     work.added[version_id] = created_version(function, work.index.resources[function], print_)
@@ -502,8 +518,13 @@ def _policies(work: _Work) -> None:
                 target = work.writable(statement_ref.resource, statement_ref.path)
                 entries = target["Resource"]
                 entries = entries if isinstance(entries, list) else [entries]
-                # A policy attached to several roles is planned once per role: add each entry once.
-                target["Resource"] = [*entries, *(entry for entry in additions if entry not in entries)]
+                # A policy attached to several roles is planned once per role, and two functions may
+                # share one name (under exclusive Conditions): add each entry once.
+                merged = list(entries)
+                for entry in additions:
+                    if entry not in merged:
+                        merged.append(entry)
+                target["Resource"] = merged
         for function in functions:
             if function not in allowed:
                 work.report.warnings.append(
