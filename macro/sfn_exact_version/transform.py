@@ -182,6 +182,7 @@ def transform(
         _drop_unused(work)
         _versions(work)
         _policies(work)
+        _cycles(work)
     except (NestingTooDeepError, RecursionError):
         raise _too_deep(current) from None
     if work.errors:
@@ -532,3 +533,75 @@ def _policies(work: _Work) -> None:
                     f"{function}'s ARN in a form SfnExactVersion can extend; make sure the role allows "
                     f"<{function} ARN>:* so that executions can call its versions."
                 )
+
+
+def _dependencies(resource: Any) -> list[str]:
+    """The logical IDs and parameters a resource depends on: what its Properties reference (``Ref``,
+    ``GetAtt``, ``${...}``) and its ``DependsOn``, which is what CloudFormation orders resources by."""
+    if not isinstance(resource, dict):
+        return []
+    found = list(references(resource.get("Properties")))
+    depends = resource.get("DependsOn")
+    for name in depends if isinstance(depends, list) else [depends]:
+        if isinstance(name, str):
+            found.append(name)
+    return found
+
+
+def _cycles(work: _Work) -> None:
+    """Fail when a pinned call closes a dependency cycle: the state machine now depends on a version,
+    which depends on its function, which (through whatever it references or ``DependsOn``) depends on
+    the state machine. A template that called the function by name avoided exactly this; CloudFormation
+    would refuse the output."""
+    resources = work.fragment["Resources"]
+
+    def output(name: str) -> Any:
+        return work.added.get(name) or work.resources.get(name) or resources.get(name)
+
+    cache: dict[str, list[str]] = {}
+
+    def edges(name: str) -> list[str]:
+        if name not in cache:
+            cache[name] = [
+                item for item in dict.fromkeys(_dependencies(output(name))) if output(item) is not None
+            ]
+        return cache[name]
+
+    new_edges: dict[tuple[str, str], list[str]] = {}
+    for call in work.report.pinned:
+        if not call.already:
+            new_edges.setdefault((call.state_machine, call.version), []).append(call.state)
+    for (state_machine, version), states in new_edges.items():
+        if version in _dependencies(work.fragment["Resources"][state_machine]):
+            continue  # the state machine depended on that version before: nothing new
+        path = _path_to(version, state_machine, edges)
+        if path is None:
+            continue
+        cycle = " -> ".join([state_machine, *path])
+        function = path[1] if len(path) > 1 else version
+        work.errors.append(
+            f"Resources/{state_machine}: pinning {', '.join(states)} to {version} makes a dependency cycle, "
+            f"which CloudFormation refuses: {cycle}. Break it where {function}'s side reaches "
+            f"{state_machine}: give {state_machine} a StateMachineName and build its ARN with Fn::Sub "
+            "(arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:<name>) instead of "
+            f"Ref/GetAtt/DependsOn, or set Metadata.SfnExactVersion.Pin: false on {function} to leave its "
+            "calls unpinned."
+        )
+
+
+def _path_to(start: str, goal: str, edges: Any) -> list[str] | None:
+    """The first dependency path from ``start`` to ``goal`` (depth first, in template order), or None."""
+    parents: dict[str, str | None] = {start: None}
+    stack = [start]
+    while stack:
+        node = stack.pop()
+        if node == goal:
+            path = [node]
+            while parents[path[-1]] is not None:
+                path.append(parents[path[-1]])  # type: ignore[arg-type]
+            return path[::-1]
+        for child in reversed(edges(node)):
+            if child not in parents:
+                parents[child] = node
+                stack.append(child)
+    return None
