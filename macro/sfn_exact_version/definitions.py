@@ -26,6 +26,7 @@ from sfn_exact_version.errors import TransformError, json_type
 from sfn_exact_version.intrinsics import (
     GET_ATT,
     MAX_DEPTH,
+    MAX_JSON_DEPTH,
     NestingTooDeepError,
     Symbolic,
     concat,
@@ -37,6 +38,7 @@ from sfn_exact_version.intrinsics import (
     sub_name_atom,
     sub_parts,
     symbolic,
+    too_deep_json,
 )
 from sfn_exact_version.targets import FUNCTION_NAME, RESOURCE
 
@@ -199,7 +201,7 @@ def iter_states(
     of a state, a branch or a states object (only a ``Definition`` object can hold one). More than
     :data:`MAX_STATE_DEPTH` nested Parallel/Map levels raise :class:`NestingTooDeepError`."""
     if depth > MAX_STATE_DEPTH:
-        raise NestingTooDeepError
+        raise NestingTooDeepError(f"more than {MAX_STATE_DEPTH} nested Parallel/Map levels")
     for document, document_path, label in _alternatives(definition, json_prefix, "", branches):
         if not isinstance(document, dict):
             continue
@@ -404,7 +406,7 @@ class Definition:
                 f"Metadata.SfnExactVersion.Pin: false on {self.logical_id} to leave it alone."
             ) from None
         except RecursionError:
-            raise NestingTooDeepError from None
+            raise too_deep_json() from None
 
     def _flatten(self, value: Any, path: Path, depth: int) -> None:
         if depth > MAX_DEPTH:
@@ -844,13 +846,19 @@ class Definition:
         return properties
 
 
-def _count_in_strings(value: Any, needle: str, depth: int = 0) -> int:
-    if depth > MAX_DEPTH:
-        raise NestingTooDeepError
-    if isinstance(value, str):
-        return value.count(needle)
-    if isinstance(value, dict):
-        return sum(_count_in_strings(item, needle, depth + 1) for item in value.values())
-    if isinstance(value, list):
-        return sum(_count_in_strings(item, needle, depth + 1) for item in value)
-    return 0
+def _count_in_strings(value: Any, needle: str) -> int:
+    """How often ``needle`` occurs in the strings of ``value`` (walked with a stack, as
+    :func:`~sfn_exact_version.intrinsics.references` is)."""
+    count = 0
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise too_deep_json()
+        if isinstance(item, str):
+            count += item.count(needle)
+        elif isinstance(item, dict):
+            stack.extend((child, depth + 1) for child in item.values())
+        elif isinstance(item, list):
+            stack.extend((child, depth + 1) for child in item)
+    return count

@@ -25,11 +25,22 @@ OTHER = "other"
 # ${Name}, ${Name.Attr}, ${!Literal}; CloudFormation allows no "}" inside.
 SUB_PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
 
-MAX_DEPTH = 100
+MAX_DEPTH = 100  # levels of intrinsic functions within one expression
+MAX_JSON_DEPTH = 1000  # levels of JSON a walk over whole documents (a definition object) reads
 
 
 class NestingTooDeepError(Exception):
-    """An expression nests deeper than :data:`MAX_DEPTH`; callers turn it into a TransformError."""
+    """Input nests deeper than a limit; callers turn it into a TransformError. The message says which
+    limit (``more than 100 levels`` by default)."""
+
+    def __init__(self, limit: str = f"more than {MAX_DEPTH} levels") -> None:
+        super().__init__(limit)
+        self.limit = limit
+
+
+def too_deep_json() -> NestingTooDeepError:
+    """The error for a document nested more than :data:`MAX_JSON_DEPTH` levels."""
+    return NestingTooDeepError(f"more than {MAX_JSON_DEPTH} levels of JSON")
 
 
 @dataclass(frozen=True, order=True)
@@ -259,33 +270,35 @@ def resolve_pseudo(value: Symbolic, known: Mapping[str, str]) -> Symbolic:
     return _merge(pieces)
 
 
-def references(value: Any, depth: int = 0) -> Iterator[str]:
-    """Every name a value refers to: ``Ref`` names, ``GetAtt`` resources and ``${...}`` names."""
-    if depth > MAX_DEPTH:
-        raise NestingTooDeepError
-    if isinstance(value, dict):
-        name = ref_target(value)
-        if name is not None:
-            yield name
-            return
-        target = get_att_target(value)
-        if target is not None:
-            yield target[0]
-            return
-        parts = sub_parts(value)
-        if parts is not None:
-            template, variables = parts
-            for _s, _e, placeholder, _t in iter_sub(template):
-                if placeholder is not None and placeholder.strip() not in variables:
-                    yield sub_name_atom(placeholder).name
-            for item in variables.values():
-                yield from references(item, depth + 1)
-            return
-        for item in value.values():
-            yield from references(item, depth + 1)
-    elif isinstance(value, list):
-        for item in value:
-            yield from references(item, depth + 1)
+def references(value: Any) -> Iterator[str]:
+    """Every name a value refers to: ``Ref`` names, ``GetAtt`` resources and ``${...}`` names, in
+    document order. Walked with a stack rather than recursion: a definition object nests several JSON
+    levels per Parallel/Map level, and reads up to :data:`MAX_JSON_DEPTH`."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise too_deep_json()
+        if isinstance(item, dict):
+            name = ref_target(item)
+            if name is not None:
+                yield name
+                continue
+            target = get_att_target(item)
+            if target is not None:
+                yield target[0]
+                continue
+            parts = sub_parts(item)
+            if parts is not None:
+                template, variables = parts
+                for _s, _e, placeholder, _t in iter_sub(template):
+                    if placeholder is not None and placeholder.strip() not in variables:
+                        yield sub_name_atom(placeholder).name
+                stack.extend((child, depth + 1) for child in reversed(list(variables.values())))
+                continue
+            stack.extend((child, depth + 1) for child in reversed(list(item.values())))
+        elif isinstance(item, list):
+            stack.extend((child, depth + 1) for child in reversed(item))
 
 
 def condition_names(value: Any, depth: int = 0) -> Iterator[str]:

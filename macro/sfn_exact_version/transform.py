@@ -7,6 +7,7 @@ output, and transforming the output again changes nothing.
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,6 +36,10 @@ from sfn_exact_version.versions import (
 )
 
 SERVERLESS_PREFIX = "AWS::Serverless::"
+# CloudFormation's quotas for one stack: resources, and the size of a processed template (1 MB when the
+# template comes from S3, counted as cfn-lint counts it).
+MAX_RESOURCES = 500
+MAX_TEMPLATE_BYTES = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -183,11 +188,65 @@ def transform(
         _versions(work)
         _policies(work)
         _cycles(work)
-    except (NestingTooDeepError, RecursionError):
+    except NestingTooDeepError as error:
+        raise _too_deep(current, error.limit) from None
+    except RecursionError:
         raise _too_deep(current) from None
     if work.errors:
         raise TransformError(" ".join(work.errors))
-    return TransformResult(_assemble(work), work.report)
+    template = _assemble(work)
+    _check_limits(template, len(work.added))
+    return TransformResult(template, work.report)
+
+
+def _check_limits(template: dict[str, Any], added: int) -> None:
+    """Fail, naming the limit, when CloudFormation would refuse the processed template: more than
+    :data:`MAX_RESOURCES` resources, or more than :data:`MAX_TEMPLATE_BYTES` of JSON (measured without
+    whitespace, so only a template that is surely too large fails)."""
+    problems = []
+    count = len(template["Resources"])
+    if count > MAX_RESOURCES:
+        problems.append(
+            f"SfnExactVersion: the processed template would have {count} resources ({added} of them "
+            f"versions the macro creates); CloudFormation allows {MAX_RESOURCES} per stack. Move some "
+            "functions and the state machines that call them into a nested stack (each stack is "
+            "transformed on its own), or set Metadata.SfnExactVersion.Pin: false on state machines whose "
+            "calls need not be pinned."
+        )
+    size = _json_size(template)
+    if size > MAX_TEMPLATE_BYTES:
+        problems.append(
+            f"SfnExactVersion: the processed template would be {size} bytes of JSON; CloudFormation "
+            f"accepts a processed template of at most 1 MB ({MAX_TEMPLATE_BYTES} bytes). Move part of the "
+            "stack into a nested stack, or shorten what the template carries inline (ZipFile code, "
+            "definitions)."
+        )
+    if problems:
+        raise TransformError(" ".join(problems))
+
+
+def _json_size(value: Any) -> int:
+    """Bytes of ``value`` as compact UTF-8 JSON. A template may carry data nested deeper than the JSON
+    encoder recurses (in a part the macro never reads): then counted with a stack."""
+    try:
+        return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
+    except RecursionError:
+        pass
+    size = 0
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            size += 2 + max(len(item) - 1, 0) + len(item)  # braces, commas, colons
+            for key, child in item.items():
+                size += _json_size(str(key))
+                stack.append(child)
+        elif isinstance(item, list):
+            size += 2 + max(len(item) - 1, 0)
+            stack.extend(item)
+        else:
+            size += _json_size(item)
+    return size
 
 
 def _assemble(work: _Work) -> dict[str, Any]:
@@ -445,8 +504,9 @@ def _print(work: _Work, function: str) -> Fingerprint:
     return work.prints[function]
 
 
-def _too_deep(where: str) -> TransformError:
-    return TransformError(f"{where}: nested too deeply for SfnExactVersion to read (more than 100 levels).")
+def _too_deep(where: str, limit: str = "") -> TransformError:
+    limit = limit or NestingTooDeepError().limit
+    return TransformError(f"{where}: nested too deeply for SfnExactVersion to read ({limit}).")
 
 
 def _warn_secrets(work: _Work, function: str, print_: Fingerprint) -> None:

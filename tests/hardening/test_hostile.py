@@ -299,6 +299,51 @@ def test_a_definition_nested_thousands_of_levels_fails_clearly(shape: str) -> No
     )
 
 
+def nested_map(depth: int) -> dict[str, Any]:
+    definition: dict[str, Any] = copy.deepcopy(DEFINITION)
+    for _ in range(depth):
+        definition = {
+            "StartAt": "M",
+            "States": {"M": {"Type": "Map", "End": True, "ItemProcessor": definition}},
+        }
+    return definition
+
+
+def sam_join(depth: int) -> dict[str, Any]:
+    """SAM's shape: pretty-printed lines in a Fn::Join, the function in a substitution."""
+    text = nested_parallel_text(depth).replace("${Fn.Arn}", "${definition_substitution_1}")
+    lines = json.dumps(json.loads(text), indent=2).split("\n")
+    return {
+        "DefinitionString": {"Fn::Join": ["\n", lines]},
+        "DefinitionSubstitutions": {"definition_substitution_1": GETATT},
+    }
+
+
+STATE_NESTING = {
+    "parallel-definition": lambda depth: {"Definition": nested_parallel(depth)},
+    "map-definition": lambda depth: {"Definition": nested_map(depth)},
+    "definition-with-substitution": lambda depth: {
+        "Definition": json.loads(nested_parallel_text(depth).replace("${Fn.Arn}", "${x}")),
+        "DefinitionSubstitutions": {"x": GETATT},
+    },
+    "sub-string": lambda depth: {"DefinitionString": {"Fn::Sub": nested_parallel_text(depth)}},
+    "sam-join": sam_join,
+}
+
+
+@pytest.mark.parametrize("form", sorted(STATE_NESTING))
+def test_the_state_nesting_limit_is_the_same_for_every_form(form: str) -> None:
+    """100 nested Parallel/Map levels are read and pinned whatever the definition's form; 101 fail
+    naming that limit (a Definition object once failed at about 25, counting every JSON level)."""
+    output = succeeds({"Resources": {"Fn": FUNCTION, "Sm": machine(**STATE_NESTING[form](100))}})
+    assert len(pinned(output)) == 1
+    fails(
+        {"Resources": {"Fn": FUNCTION, "Sm": machine(**STATE_NESTING[form](101))}},
+        "Resources/Sm: nested too deeply",
+        "more than 100 nested Parallel/Map levels",
+    )
+
+
 def test_a_definition_nested_60_levels_is_pinned() -> None:
     text = nested_parallel_text(60)
     output = succeeds({"Resources": {"Fn": FUNCTION, "Sm": machine(DefinitionString={"Fn::Sub": text})}})
@@ -352,8 +397,8 @@ def test_deep_nesting_the_macro_never_reads_is_no_problem() -> None:
 
 
 # -------------------------------------------------------------------------------------- size
-def test_a_5_mb_string_in_an_unrelated_resource() -> None:
-    topic = {"Type": "AWS::SNS::Topic", "Properties": {"DisplayName": "é" * 5_000_000}}
+def test_a_900_kb_string_in_an_unrelated_resource() -> None:
+    topic = {"Type": "AWS::SNS::Topic", "Properties": {"DisplayName": "é" * 450_000}}
     started = time.perf_counter()
     output = succeeds({"Resources": {"Fn": FUNCTION, "Topic": topic, "Sm": machine(Definition=DEFINITION)}})
     assert time.perf_counter() - started < 2
@@ -370,17 +415,18 @@ def big_states(count: int, call: str) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("form", ["sub", "sam"])
-def test_a_1_mb_definition(form: str) -> None:
+def test_a_definition_near_1_mb(form: str) -> None:
+    """As large as CloudFormation takes a processed template (1 MB); larger fails on that limit."""
     if form == "sub":
-        text = json.dumps(big_states(4500, "${Fn.Arn}"))
+        text = json.dumps(big_states(650, "${Fn.Arn}"))
         properties: dict[str, Any] = {"DefinitionString": {"Fn::Sub": text}}
     else:
-        text = json.dumps(big_states(4500, "${definition_substitution_1}"), indent=2)
+        text = json.dumps(big_states(650, "${definition_substitution_1}"), indent=2)
         properties = {
             "DefinitionString": {"Fn::Join": ["\n", text.split("\n")]},
             "DefinitionSubstitutions": {"definition_substitution_1": GETATT},
         }
-    assert len(text) > 1_000_000
+    assert len(text) > 760_000
     fragment = {"Resources": {"Fn": FUNCTION, "Sm": machine(**properties)}}
     started = time.perf_counter()
     output = succeeds(fragment)
@@ -395,9 +441,9 @@ def test_a_1_mb_definition(form: str) -> None:
         assert after["DefinitionSubstitutions"] == {"definition_substitution_1": {"Ref": version}}
 
 
-def test_a_template_at_cloudformation_limits() -> None:
-    """500 resources, about 1 MB of JSON: 100 functions, 100 state machines calling two each, one role
-    allowing all of them, 299 other resources."""
+def limits_template(topics: int, padding: int = 0) -> dict[str, Any]:
+    """100 functions, 100 state machines calling two each, one role allowing all of them, ``topics``
+    other resources (the last one carrying ``padding`` more characters)."""
     resources: dict[str, Any] = {}
     for i in range(100):
         resources[f"Fn{i}"] = copy.deepcopy(FUNCTION)
@@ -421,8 +467,9 @@ def test_a_template_at_cloudformation_limits() -> None:
             "Type": "AWS::StepFunctions::StateMachine",
             "Properties": {"RoleArn": role_arn, "Definition": definition},
         }
-    for i in range(299):
-        resources[f"Topic{i}"] = {"Type": "AWS::SNS::Topic", "Properties": {"DisplayName": "t" * 1000}}
+    for i in range(topics):
+        name = "t" * (1000 + (padding if i == topics - 1 else 0))
+        resources[f"Topic{i}"] = {"Type": "AWS::SNS::Topic", "Properties": {"DisplayName": name}}
     statement = {
         "Effect": "Allow",
         "Action": "lambda:InvokeFunction",
@@ -435,13 +482,19 @@ def test_a_template_at_cloudformation_limits() -> None:
             "Policies": [{"PolicyName": "p", "PolicyDocument": {"Statement": [statement]}}],
         },
     }
-    fragment = {"Resources": resources}
-    assert len(resources) == 500 and len(json.dumps(fragment)) > 950_000
+    return {"Resources": resources}
+
+
+def test_a_template_at_cloudformation_limits() -> None:
+    """An output of exactly 500 resources and close to 1 MB: 400 resources in, 100 versions created."""
+    fragment = limits_template(199)
+    assert len(fragment["Resources"]) == 400 and len(json.dumps(fragment)) > 800_000
     started = time.perf_counter()
     output = succeeds(fragment)
     assert time.perf_counter() - started < 5
     assert len(pinned(output)) == 200
-    assert len(output["Resources"]) == 600  # one version per function
+    assert len(output["Resources"]) == 500  # one version per function
+    assert 900_000 < len(json.dumps(output, separators=(",", ":"))) <= 1_000_000
     assert (
         len(
             output["Resources"]["Role"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"][0][
@@ -451,6 +504,24 @@ def test_a_template_at_cloudformation_limits() -> None:
         == 200
     )
     check_invariants(fragment, output, transform_kwargs=TRANSFORM_KWARGS)
+
+
+def test_an_output_over_500_resources_fails_naming_the_limit() -> None:
+    fails(
+        limits_template(200),
+        "would have 501 resources (100 of them versions the macro creates)",
+        "CloudFormation allows 500 per stack",
+        "nested stack",
+    )
+
+
+def test_an_output_over_1_mb_fails_naming_the_limit() -> None:
+    output = succeeds(limits_template(199))
+    room = 1_000_000 - len(json.dumps(output, separators=(",", ":")))
+    assert room > 0
+    assert succeeds(limits_template(199, room))
+    message = fails(limits_template(199, room + 1), "would be 1000001 bytes of JSON", "at most 1 MB")
+    assert "resources" not in message
 
 
 # ---------------------------------------------------------------------------------- collisions
