@@ -39,7 +39,10 @@ from sfn_exact_version.report import ALIAS, DYNAMIC, LATEST, OPTED_OUT, QUALIFIE
 from sfn_exact_version.targets import FUNCTION_NAME, NOT_LAMBDA, PIN, PINNED, classify
 from sfn_exact_version.transform import transform
 
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
+SHARED = Path(__file__).resolve().parents[2].parent / "shared"
+CORPUS = SHARED / "corpus"  # hand-written SAM and CloudFormation templates
+CORPUS2 = SHARED / "corpus2"  # generated: CDK and Serverless Framework output
+CORPORA = (CORPUS, CORPUS2)
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 TRANSFORM_KWARGS: dict[str, Any] = {"region": REGION, "account_id": ACCOUNT}
@@ -52,23 +55,34 @@ class Row:
     path: str
     kind: str  # "sam" or "cfn"
     features: tuple[str, ...]
+    root: Path = CORPUS  # the corpus the template belongs to
+
+    @property
+    def file(self) -> Path:
+        """The template's file."""
+        return self.root / self.path
+
+    @property
+    def name(self) -> str:
+        """``path``, prefixed ``corpus2:`` for the generated corpus (test IDs, tables)."""
+        return self.path if self.root == CORPUS else f"{self.root.name}:{self.path}"
 
 
-def manifest() -> list[Row]:
-    """The corpus's templates, in manifest order; empty when the corpus is absent."""
-    file = CORPUS / "MANIFEST.tsv"
+def manifest(root: Path = CORPUS) -> list[Row]:
+    """A corpus's templates, in manifest order; empty when the corpus is absent."""
+    file = root / "MANIFEST.tsv"
     if not file.is_file():
         return []
     with file.open(encoding="utf-8", newline="") as handle:
         return [
-            Row(row["path"], row["kind"], tuple(filter(None, row["features"].split(","))))
+            Row(row["path"], row["kind"], tuple(filter(None, row["features"].split(","))), root)
             for row in csv.DictReader(handle, delimiter="\t")
         ]
 
 
 def load_source(row: Row) -> dict[str, Any]:
     """The template as written; SAM's translator inputs get the ``Transform`` they leave out."""
-    source = load_template(CORPUS / row.path)
+    source = load_template(row.file)
     if row.kind == "sam" and "Transform" not in source:
         source = {"Transform": SAM_TRANSFORM, **source}
     return source
@@ -76,13 +90,13 @@ def load_source(row: Row) -> dict[str, Any]:
 
 def run(row: Row) -> Preview:
     """The CLI's path for one template. Raises ``InputError`` or ``TransformError``."""
-    path = CORPUS / row.path
+    path = row.file
     return preview_template(load_source(row), path.parent, allow_missing=True, **TRANSFORM_KWARGS)
 
 
 def _run_skipping(row: Row) -> Preview:
     source = load_source(row)
-    path = CORPUS / row.path
+    path = row.file
     packaged = package_template(source, path.parent, allow_missing=True).template
     values = parameter_values(source, {})
     translated = sam_translate(
@@ -193,7 +207,7 @@ def function_references(template: Mapping[str, Any]) -> set[tuple[str, str]]:
 
 def local_definitions(row: Row) -> dict[str, Any]:
     """The template's state machine definitions kept in local files, by logical ID."""
-    return read_local_definitions(load_source(row), (CORPUS / row.path).parent, allow_missing=True)
+    return read_local_definitions(load_source(row), row.file.parent, allow_missing=True)
 
 
 # ------------------------------------------------------------------------------------------- cfn-lint
