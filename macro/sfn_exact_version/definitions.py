@@ -662,6 +662,15 @@ class Definition:
         """``(key, target)`` for each substitution, when the definition itself is in S3."""
         return [(key, symbolic(value)) for key, value in self.substitutions.items()]
 
+    def s3_targets(self) -> list[tuple[str, Path, Symbolic | None]]:
+        """``(name, path, target)`` for each substitution, and for each side of one written as
+        ``Fn::If`` (``${key} (Fn::If C: true)``): what :meth:`pin_substitution` can point at a version."""
+        return [
+            ("${" + key + "}" + label, path, symbolic(value))
+            for key, raw in self.substitutions.items()
+            for value, path, label in _alternatives(raw, ("DefinitionSubstitutions", key), "", True)
+        ]
+
     # --------------------------------------------------------------- editing
     def pin(self, call: Call, version: str) -> bool:
         """Plan to point ``call`` at ``version``; False when its shape cannot be rewritten safely."""
@@ -686,9 +695,10 @@ class Definition:
             return True
         return self._plan_container_edit(call, version)
 
-    def pin_substitution(self, key: str, version: str) -> None:
-        """Point substitution ``key`` at ``version`` (definitions kept in S3)."""
-        self._plan.value_edits[("DefinitionSubstitutions", key)] = ref(version)
+    def pin_substitution(self, path: Path, version: str) -> None:
+        """Point the substitution value at ``path`` (from :meth:`s3_targets`) at ``version``
+        (definitions kept in S3)."""
+        self._plan.value_edits[path] = ref(version)
 
     def _single_occurrence(self, value: str) -> Occurrence | None:
         if value.startswith(self._open) and value.endswith(self._close):

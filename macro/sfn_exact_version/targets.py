@@ -108,6 +108,14 @@ def _single_atom(atom: Atom, text: str, context: str, index: TemplateIndex) -> T
                 report.UNSUPPORTED, text, detail=f"{atom.name}.{atom.attribute} is not a function ARN"
             )
         return Target(NOT_LAMBDA, text)
+    if '"Fn::If"' in atom.name:
+        return Target(
+            report.UNSUPPORTED,
+            text,
+            detail="the target is chosen by Fn::If inside a definition string, which cannot name two "
+            "versions; write the definition as a Definition object (the macro pins each side of an Fn::If "
+            "there), or give each side its own state",
+        )
     return Target(
         report.UNSUPPORTED,
         text,

@@ -352,9 +352,9 @@ def _state_machine(work: _Work, logical_id: str, resource: Mapping[str, Any]) ->
 def _s3_substitutions(work: _Work, definition: Definition, skip: bool, needs: list[str]) -> None:
     logical_id = definition.logical_id
     location = definition.location("DefinitionSubstitutions")
-    for key, value in definition.s3_substitutions():
+    for name, path, value in definition.s3_targets():
         target = classify(value, FUNCTION_NAME, work.index)
-        state = f"{S3_STATE} ${{{key}}}"
+        state = f"{S3_STATE} {name}"
         if target.kind == AMBIGUOUS and not skip:
             work.errors.append(_ambiguous(logical_id, state, target))
             continue
@@ -387,7 +387,7 @@ def _s3_substitutions(work: _Work, definition: Definition, skip: bool, needs: li
                 continue
             version = _version_for(work, target, logical_id, state)
             if version is not None:
-                definition.pin_substitution(key, version)
+                definition.pin_substitution(path, version)
                 work.report.pinned.append(PinnedCall(logical_id, state, target.function, version, location))
                 needs.append(target.function)
         elif target.kind == PINNED and target.function is not None and target.version is not None:

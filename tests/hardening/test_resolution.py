@@ -322,3 +322,16 @@ def test_long_function_ids_get_distinct_versions_and_a_second_run_keeps_them() -
     assert versions[first] != versions[second]
     assert all(len(version) <= 255 for version in versions.values())
     assert output["Resources"][versions[first]]["Properties"]["FunctionName"] == {"Ref": first}
+
+
+def test_fn_if_in_an_s3_definitions_substitution_is_pinned_on_each_side() -> None:
+    value = {"Fn::If": ["IsProd", GETATT, {"Fn::GetAtt": ["Other", "Arn"]}]}
+    sm = machine(DefinitionS3Location={"Bucket": "b", "Key": "k"}, DefinitionSubstitutions={"Target": value})
+    output = run({"Fn": function(), "Other": function(), "Sm": sm}, Conditions=IS_PROD)
+    pinned = {item["State"]: item["Function"] for item in report(output)["Pinned"]}
+    assert pinned == {
+        "(DefinitionS3Location) ${!Target} (Fn::If IsProd: true)": "Fn",
+        "(DefinitionS3Location) ${!Target} (Fn::If IsProd: false)": "Other",
+    }
+    after = output["Resources"]["Sm"]["Properties"]["DefinitionSubstitutions"]["Target"]["Fn::If"]
+    assert after[0] == "IsProd" and all(set(side) == {"Ref"} for side in after[1:])
