@@ -22,7 +22,7 @@ from itertools import accumulate, chain
 from json import scanner
 from typing import Any, NamedTuple
 
-from sfn_exact_version.errors import TransformError, json_type
+from sfn_exact_version.errors import ProblemReason, fail, json_type
 from sfn_exact_version.intrinsics import (
     GET_ATT,
     MAX_DEPTH,
@@ -365,9 +365,11 @@ class Definition:
             if key in self.properties
         ]
         if len(present) > 1:
-            raise TransformError(
-                f"Resources/{self.logical_id}/Properties: sets {' and '.join(present)}; a state machine "
-                "takes exactly one of Definition, DefinitionString and DefinitionS3Location."
+            raise fail(
+                ProblemReason.DEFINITION,
+                f"Resources/{self.logical_id}/Properties",
+                f"sets {' and '.join(present)}; a state machine takes exactly one of Definition, "
+                "DefinitionString and DefinitionS3Location.",
             )
         if not present:
             self.form = ""
@@ -378,9 +380,10 @@ class Definition:
         if self.form == "Definition":
             value = self.properties["Definition"]
             if not isinstance(value, dict):
-                raise TransformError(
-                    f"{self.location('Definition')}: must be a JSON object (the state machine definition); "
-                    f"got {json_type(value)}."
+                raise fail(
+                    ProblemReason.DEFINITION,
+                    self.location("Definition"),
+                    f"must be a JSON object (the state machine definition); got {json_type(value)}.",
                 )
             self.document = value
             return
@@ -400,10 +403,13 @@ class Definition:
         except json.JSONDecodeError as error:
             line = self.parse_text.count("\n", 0, error.pos) + 1
             column = error.pos - (self.parse_text.rfind("\n", 0, error.pos) + 1) + 1
-            raise TransformError(
-                f"{self.location('DefinitionString')}: the definition is not valid JSON ({error.msg} at line "
-                f"{line} column {column} of the assembled definition). Fix the JSON, or set "
-                f"Metadata.SfnExactVersion.Pin: false on {self.logical_id} to leave it alone."
+            raise fail(
+                ProblemReason.DEFINITION,
+                self.location("DefinitionString"),
+                f"the definition is not valid JSON ({error.msg} at line {line} column {column} of the "
+                "assembled definition).",
+                f"Fix the JSON, or set Metadata.SfnExactVersion.Pin: false on {self.logical_id} to leave it "
+                "alone.",
             ) from None
         except RecursionError:
             raise too_deep_json() from None
@@ -426,11 +432,12 @@ class Definition:
             delimiter, items = joined
             self._flatten_join(delimiter, items, (*path, "Fn::Join", 1), depth)
             return
-        raise TransformError(
-            f"{self.location('DefinitionString')}: the macro reads a definition given as a string, Fn::Sub "
-            "or Fn::Join (and nestings of these), not "
-            f"{next(iter(value)) if isinstance(value, dict) and value else json_type(value)}. "
-            f"Set Metadata.SfnExactVersion.Pin: false on {self.logical_id} to leave it alone."
+        raise fail(
+            ProblemReason.DEFINITION,
+            self.location("DefinitionString"),
+            "the macro reads a definition given as a string, Fn::Sub or Fn::Join (and nestings of these), "
+            f"not {next(iter(value)) if isinstance(value, dict) and value else json_type(value)}.",
+            f"Set Metadata.SfnExactVersion.Pin: false on {self.logical_id} to leave it alone.",
         )
 
     def _flatten_join(self, delimiter: str, items: list[Any], items_path: Path, depth: int) -> None:
@@ -467,9 +474,11 @@ class Definition:
             elif intrinsic(item) is not None:
                 self._occurrence(ELEMENT, item, path=item_path)
             else:
-                raise TransformError(
-                    f"{self.location('DefinitionString')}: Fn::Join item {position} is a JSON "
-                    f"{json_type(item)}, not a string or an intrinsic function."
+                raise fail(
+                    ProblemReason.DEFINITION,
+                    self.location("DefinitionString"),
+                    f"Fn::Join item {position} is a JSON {json_type(item)}, not a string or an intrinsic "
+                    "function.",
                 )
 
     def _flatten_strings(
@@ -577,10 +586,12 @@ class Definition:
                 self._open, self._close = opening, closing
                 self._sentinel_pattern = re.compile(re.escape(opening) + r"(\d+)" + re.escape(closing))
                 return
-        raise TransformError(
-            f"{self.location('DefinitionString')}: the definition text uses every private-use character, "
-            "which SfnExactVersion needs to mark placeholders while it reads the definition. Set "
-            f"Metadata.SfnExactVersion.Pin: false on {self.logical_id} to leave it alone."
+        raise fail(
+            ProblemReason.DEFINITION,
+            self.location("DefinitionString"),
+            "the definition text uses every private-use character, which SfnExactVersion needs to mark "
+            "placeholders while it reads the definition.",
+            f"Set Metadata.SfnExactVersion.Pin: false on {self.logical_id} to leave it alone.",
         )
 
     def _build_text(self, bare: frozenset[int] = frozenset(), detect_bare: bool = True) -> None:

@@ -4,16 +4,30 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
-# Why a Lambda call was left unpinned. Stable strings: the CLI, the cfn-lint rule and the docs use them.
-DYNAMIC = "dynamic"  # FunctionName.$ or a JSONata expression: chosen at run time
-QUALIFIED = "qualified"  # already names a version ("name:3", Qualifier, Ref of an AWS::Lambda::Version)
-ALIAS = "alias"  # names an alias, which moves when it is updated
-EXTERNAL = "external"  # a function defined outside this template (parameter, import, literal ARN)
-OPTED_OUT = "opted-out"  # the state machine or the function opts out in its Metadata
-UNSUPPORTED = "unsupported"  # a shape the macro cannot rewrite safely (explained in Detail)
-LATEST = "latest"  # qualified with $LATEST: always the newest code
+
+class Reason(StrEnum):
+    """Why a Lambda call was left unpinned. Stable strings (a ``str`` each, so the report's JSON holds the
+    plain value): the CLI, the cfn-lint rule and the docs use them."""
+
+    DYNAMIC = "dynamic"  # FunctionName.$ or a JSONata expression: chosen at run time
+    QUALIFIED = "qualified"  # already names a version ("name:3", Qualifier, Ref of an AWS::Lambda::Version)
+    ALIAS = "alias"  # names an alias, which moves when it is updated
+    EXTERNAL = "external"  # a function defined outside this template (parameter, other stack, literal ARN)
+    OPTED_OUT = "opted-out"  # the state machine or the function opts out in its Metadata
+    UNSUPPORTED = "unsupported"  # a shape the macro cannot rewrite safely (explained in Detail)
+    LATEST = "latest"  # qualified with $LATEST: always the newest code
+
+
+DYNAMIC = Reason.DYNAMIC
+QUALIFIED = Reason.QUALIFIED
+ALIAS = Reason.ALIAS
+EXTERNAL = Reason.EXTERNAL
+OPTED_OUT = Reason.OPTED_OUT
+UNSUPPORTED = Reason.UNSUPPORTED
+LATEST = Reason.LATEST
 
 # "${" that CloudFormation would read as a placeholder (not already the literal "${!").
 LITERAL_PLACEHOLDER = re.compile(r"\$\{(?!!)")
@@ -61,7 +75,7 @@ class LeftAlone:
             "StateMachine": self.state_machine,
             "State": self.state,
             "Target": self.target,
-            "Reason": self.reason,
+            "Reason": str(self.reason),
             "Detail": self.detail,
         }
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from sfn_exact_version import report as reasons
 from sfn_exact_version.definitions import S3_STATE, Call, Definition
-from sfn_exact_version.errors import TransformError, json_type
+from sfn_exact_version.errors import Problem, ProblemReason, TransformError, fail, json_type
 from sfn_exact_version.index import (
     METADATA_KEY,
     STATE_MACHINE,
@@ -60,7 +60,7 @@ class _Work:
     resources: dict[str, Any] = field(default_factory=dict)  # logical ID -> new resource (copy)
     added: dict[str, Any] = field(default_factory=dict)  # created versions
     report: Report = field(default_factory=Report)
-    errors: list[str] = field(default_factory=list)
+    errors: list[Problem] = field(default_factory=list)
     # function -> version chosen for it (existing or created)
     chosen: dict[str, str] = field(default_factory=dict)
     # versions that calls name directly but that are not a function's chosen version (its function has
@@ -117,35 +117,45 @@ class _Work:
 
 def _validate(fragment: Any) -> Mapping[str, Any]:
     if not isinstance(fragment, dict):
-        raise TransformError(
-            f"SfnExactVersion: the template must be a JSON object, got {json_type(fragment)}."
+        raise fail(
+            ProblemReason.TEMPLATE,
+            "",
+            f"SfnExactVersion: the template must be a JSON object, got {json_type(fragment)}.",
         )
     resources = fragment.get("Resources")
     if not isinstance(resources, dict):
-        raise TransformError("SfnExactVersion: the template has no Resources object.")
+        raise fail(ProblemReason.TEMPLATE, "", "SfnExactVersion: the template has no Resources object.")
     problems = []
     for logical_id, resource in resources.items():
+        where = f"Resources/{logical_id}"
         if not isinstance(resource, dict):
-            problems.append(f"Resources/{logical_id}: must be an object, got {json_type(resource)}.")
+            problems.append(
+                Problem.at(ProblemReason.TEMPLATE, where, f"must be an object, got {json_type(resource)}.")
+            )
             continue
         kind = resource.get("Type")
         if not isinstance(kind, str):
-            problems.append(f"Resources/{logical_id}: has no Type string.")
+            problems.append(Problem.at(ProblemReason.TEMPLATE, where, "has no Type string."))
         elif kind.startswith(SERVERLESS_PREFIX):
+            fix = "List it after SAM: Transform: [AWS::Serverless-2016-10-31, SfnExactVersion]."
             problems.append(
-                f"Resources/{logical_id} is {kind}: SfnExactVersion ran before the SAM transform. List it "
-                "after SAM: Transform: [AWS::Serverless-2016-10-31, SfnExactVersion]."
+                Problem(
+                    ProblemReason.SERVERLESS,
+                    where,
+                    f"{where} is {kind}: SfnExactVersion ran before the SAM transform. {fix}",
+                    fix,
+                )
             )
         elif "Properties" in resource and not isinstance(resource["Properties"], dict):
-            problems.append(f"Resources/{logical_id}/Properties: must be an object.")
+            problems.append(Problem.at(ProblemReason.TEMPLATE, f"{where}/Properties", "must be an object."))
     if problems:
-        raise TransformError(" ".join(problems))
+        raise TransformError(problems=problems)
     parameters = fragment.get("Parameters", {})
     if not isinstance(parameters, dict):
-        raise TransformError("SfnExactVersion: Parameters must be an object.")
+        raise fail(ProblemReason.TEMPLATE, "", "SfnExactVersion: Parameters must be an object.")
     metadata = fragment.get("Metadata", {})
     if not isinstance(metadata, dict):
-        raise TransformError("SfnExactVersion: the template's Metadata must be an object.")
+        raise fail(ProblemReason.TEMPLATE, "", "SfnExactVersion: the template's Metadata must be an object.")
     return resources
 
 
@@ -182,7 +192,7 @@ def transform(
                 try:
                     _state_machine(work, logical_id, resource)
                 except TransformError as error:  # reported with every other problem found
-                    work.errors.append(error.message)
+                    work.errors.extend(error.problems)
         current = "Resources"
         _drop_unused(work)
         _versions(work)
@@ -193,7 +203,7 @@ def transform(
     except RecursionError:
         raise _too_deep(current) from None
     if work.errors:
-        raise TransformError(" ".join(work.errors))
+        raise TransformError(problems=work.errors)
     template = _assemble(work)
     _check_limits(template, len(work.added))
     return TransformResult(template, work.report)
@@ -207,22 +217,30 @@ def _check_limits(template: dict[str, Any], added: int) -> None:
     count = len(template["Resources"])
     if count > MAX_RESOURCES:
         problems.append(
-            f"SfnExactVersion: the processed template would have {count} resources ({added} of them "
-            f"versions the macro creates); CloudFormation allows {MAX_RESOURCES} per stack. Move some "
-            "functions and the state machines that call them into a nested stack (each stack is "
-            "transformed on its own), or set Metadata.SfnExactVersion.Pin: false on state machines whose "
-            "calls need not be pinned."
+            Problem.at(
+                ProblemReason.RESOURCE_LIMIT,
+                "",
+                f"SfnExactVersion: the processed template would have {count} resources ({added} of them "
+                f"versions the macro creates); CloudFormation allows {MAX_RESOURCES} per stack.",
+                "Move some functions and the state machines that call them into a nested stack (each stack "
+                "is transformed on its own), or set Metadata.SfnExactVersion.Pin: false on state machines "
+                "whose calls need not be pinned.",
+            )
         )
     size = _json_size(template)
     if size > MAX_TEMPLATE_BYTES:
         problems.append(
-            f"SfnExactVersion: the processed template would be {size} bytes of JSON; CloudFormation "
-            f"accepts a processed template of at most 1 MB ({MAX_TEMPLATE_BYTES} bytes). Move part of the "
-            "stack into a nested stack, or shorten what the template carries inline (ZipFile code, "
-            "definitions)."
+            Problem.at(
+                ProblemReason.SIZE_LIMIT,
+                "",
+                f"SfnExactVersion: the processed template would be {size} bytes of JSON; CloudFormation "
+                f"accepts a processed template of at most 1 MB ({MAX_TEMPLATE_BYTES} bytes).",
+                "Move part of the stack into a nested stack, or shorten what the template carries inline "
+                "(ZipFile code, definitions).",
+            )
         )
     if problems:
-        raise TransformError(" ".join(problems))
+        raise TransformError(problems=problems)
 
 
 def _json_size(value: Any) -> int:
@@ -412,13 +430,15 @@ def _s3_substitutions(work: _Work, definition: Definition, skip: bool, needs: li
             work.retain(target.version)  # a version of a function we cannot see: still retained
 
 
-def _ambiguous(state_machine: str, state: str, target: Target) -> str:
-    return (
-        f"Resources/{state_machine}: {state} calls {target.text}, and {target.detail}; SfnExactVersion "
-        "cannot tell which one the call reaches, so it cannot pin it. Give the functions distinct names, or "
-        "write the call as Fn::If on their Condition with GetAtt <Function>.Arn on each side (in a "
-        "Definition object the macro pins each side), or set Metadata.SfnExactVersion.Pin: false on "
-        f"{state_machine}."
+def _ambiguous(state_machine: str, state: str, target: Target) -> Problem:
+    return Problem.at(
+        ProblemReason.SHARED_NAME,
+        f"Resources/{state_machine}",
+        f"{state} calls {target.text}, and {target.detail}; SfnExactVersion cannot tell which one the call "
+        "reaches, so it cannot pin it.",
+        "Give the functions distinct names, or write the call as Fn::If on their Condition with GetAtt "
+        "<Function>.Arn on each side (in a Definition object the macro pins each side), or set "
+        f"Metadata.SfnExactVersion.Pin: false on {state_machine}.",
     )
 
 
@@ -469,9 +489,13 @@ def _version_for(work: _Work, target: Target, state_machine: str, state: str) ->
     existing = work.index.versions_of.get(function, [])
     if len(existing) > 1:
         work.errors.append(
-            f"Resources/{state_machine}: {state} calls {function}, which has several versions "
-            f"({', '.join(existing)}); SfnExactVersion cannot tell which to pin. Keep one "
-            f"AWS::Lambda::Version for {function}, or point the call at the version you want."
+            Problem.at(
+                ProblemReason.SEVERAL_VERSIONS,
+                f"Resources/{state_machine}",
+                f"{state} calls {function}, which has several versions ({', '.join(existing)}); "
+                "SfnExactVersion cannot tell which to pin.",
+                f"Keep one AWS::Lambda::Version for {function}, or point the call at the version you want.",
+            )
         )
         work.chosen[function] = existing[0]
         return None
@@ -481,16 +505,28 @@ def _version_for(work: _Work, target: Target, state_machine: str, state: str) ->
     print_ = _print(work, function)
     version_id = created_version_id(function, print_)
     if version_id in work.index.resources:
+        fix = f"Rename Resources/{version_id}."
         work.errors.append(
-            f"Resources/{version_id} already exists and is not a version of {function}; SfnExactVersion "
-            f"needs that logical ID for {function}'s version. Rename Resources/{version_id}."
+            Problem(
+                ProblemReason.LOGICAL_ID_TAKEN,
+                f"Resources/{version_id}",
+                f"Resources/{version_id} already exists and is not a version of {function}; SfnExactVersion "
+                f"needs that logical ID for {function}'s version. {fix}",
+                fix,
+            )
         )
         return None
     if version_id in work.added:  # another function's created version (only contrived IDs get here)
         other = work.added[version_id]["Properties"]["FunctionName"]["Ref"]
+        fix = "Rename one of the functions."
         work.errors.append(
-            f"Resources/{function} and Resources/{other}: SfnExactVersion would give both versions the "
-            f"logical ID {version_id}. Rename one of the functions."
+            Problem(
+                ProblemReason.LOGICAL_ID_TAKEN,
+                f"Resources/{function}",
+                f"Resources/{function} and Resources/{other}: SfnExactVersion would give both versions the "
+                f"logical ID {version_id}. {fix}",
+                fix,
+            )
         )
         return None
     work.added[version_id] = created_version(function, work.index.resources[function], print_)
@@ -509,7 +545,7 @@ def _print(work: _Work, function: str) -> Fingerprint:
 
 def _too_deep(where: str, limit: str = "") -> TransformError:
     limit = limit or NestingTooDeepError().limit
-    return TransformError(f"{where}: nested too deeply for SfnExactVersion to read ({limit}).")
+    return fail(ProblemReason.TOO_DEEP, where, f"nested too deeply for SfnExactVersion to read ({limit}).")
 
 
 def _warn_secrets(work: _Work, function: str, print_: Fingerprint) -> None:
@@ -643,12 +679,17 @@ def _cycles(work: _Work) -> None:
         cycle = " -> ".join([state_machine, *path])
         function = path[1] if len(path) > 1 else version
         work.errors.append(
-            f"Resources/{state_machine}: pinning {', '.join(states)} to {version} makes a dependency cycle, "
-            f"which CloudFormation refuses: {cycle}. Break it where {function}'s side reaches "
-            f"{state_machine}: give {state_machine} a StateMachineName and build its ARN with Fn::Sub "
-            "(arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:<name>) instead of "
-            f"Ref/GetAtt/DependsOn, or set Metadata.SfnExactVersion.Pin: false on {function} to leave its "
-            "calls unpinned."
+            Problem.at(
+                ProblemReason.DEPENDENCY_CYCLE,
+                f"Resources/{state_machine}",
+                f"pinning {', '.join(states)} to {version} makes a dependency cycle, which CloudFormation "
+                f"refuses: {cycle}.",
+                f"Break it where {function}'s side reaches {state_machine}: give {state_machine} a "
+                "StateMachineName and build its ARN with Fn::Sub "
+                "(arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:<name>) instead "
+                f"of Ref/GetAtt/DependsOn, or set Metadata.SfnExactVersion.Pin: false on {function} to leave "
+                "its calls unpinned.",
+            )
         )
 
 

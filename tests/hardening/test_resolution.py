@@ -335,3 +335,67 @@ def test_fn_if_in_an_s3_definitions_substitution_is_pinned_on_each_side() -> Non
     }
     after = output["Resources"]["Sm"]["Properties"]["DefinitionSubstitutions"]["Target"]["Fn::If"]
     assert after[0] == "IsProd" and all(set(side) == {"Ref"} for side in after[1:])
+
+
+# ------------------------------------------------------------------------------ problems as data
+def test_every_problem_is_data_with_its_path_reason_and_fix() -> None:
+    from sfn_exact_version.errors import ProblemReason
+
+    resources = {
+        **SHARED,
+        "Sm": machine(states(W=invoke("worker"))),
+        "Broken": machine(DefinitionString="{not json"),
+        "Starter": function(FunctionName="starter", Environment={"Variables": {"NEXT": {"Ref": "Loop"}}}),
+        "Loop": machine(states(A=invoke("starter"))),
+    }
+    with pytest.raises(TransformError) as caught:
+        transform({"Conditions": CONDITIONS, "Resources": resources}, **TRANSFORM_KWARGS)
+    problems = caught.value.problems
+    by_reason = {problem.reason: problem for problem in problems}
+    assert set(by_reason) == {
+        ProblemReason.SHARED_NAME,
+        ProblemReason.DEFINITION,
+        ProblemReason.DEPENDENCY_CYCLE,
+    }
+    assert caught.value.message == " ".join(problem.message for problem in problems)
+    for problem in problems:
+        assert problem.message.startswith(problem.path + ": ")
+        assert problem.fix and problem.message.endswith(problem.fix)
+    assert by_reason[ProblemReason.DEFINITION].path == "Resources/Broken/Properties/DefinitionString"
+    assert by_reason[ProblemReason.DEFINITION].resource == "Broken"
+    assert by_reason[ProblemReason.DEPENDENCY_CYCLE].resource == "Loop"
+    assert by_reason[ProblemReason.SHARED_NAME].to_dict()["Reason"] == "shared-name"
+
+
+def test_template_level_problems_have_no_resource() -> None:
+    from sfn_exact_version.errors import ProblemReason
+
+    with pytest.raises(TransformError) as caught:
+        transform([], **TRANSFORM_KWARGS)
+    (problem,) = caught.value.problems
+    assert (problem.reason, problem.path, problem.resource) == (ProblemReason.TEMPLATE, "", None)
+    assert (
+        problem.message
+        == caught.value.message
+        == "SfnExactVersion: the template must be a JSON object, got array."
+    )
+
+
+def test_a_message_only_error_still_carries_one_problem() -> None:
+    from sfn_exact_version.errors import ProblemReason
+
+    error = TransformError("Resources/X: something")
+    assert error.message == "Resources/X: something"
+    assert [problem.reason for problem in error.problems] == [ProblemReason.OTHER]
+
+
+def test_report_reasons_are_a_str_enum_written_as_plain_strings() -> None:
+    import json
+
+    from sfn_exact_version.report import EXTERNAL, Reason
+
+    assert EXTERNAL is Reason.EXTERNAL and EXTERNAL == "external"
+    output = run({"Nested": NESTED, "Sm": machine(states(A=legacy(OTHER_STACKS["import"])))})
+    (item,) = report(output)["LeftAlone"]
+    assert type(item["Reason"]) is str
+    assert '"Reason": "external"' in json.dumps(item)
