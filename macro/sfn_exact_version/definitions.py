@@ -27,6 +27,8 @@ from sfn_exact_version.intrinsics import (
     GET_ATT,
     MAX_DEPTH,
     MAX_JSON_DEPTH,
+    REF,
+    Atom,
     NestingTooDeepError,
     Symbolic,
     concat,
@@ -668,6 +670,34 @@ class Definition:
         if self.document is None:
             return []
         return find_calls(self.document, self.resolve, branches=self.form == "Definition")
+
+    def named_in_data(self, skip: set[Path]) -> Iterator[tuple[str, Atom]]:
+        """``(place, atom)`` for each ``Ref``/``GetAtt`` the states hold as data: anywhere in a state but
+        the JSON paths in ``skip`` (the call targets) and its nested states. ``place`` is the state path
+        and the key path inside the state, e.g. ``States.Call.Arguments.parameters.FunctionName``."""
+        if self.document is None:
+            return
+        for state_path, json_path, state in iter_states(self.document, branches=self.form == "Definition"):
+            stack: list[tuple[Any, Path]] = [(state, json_path)]
+            while stack:
+                value, path = stack.pop()
+                if path in skip:
+                    continue
+                if isinstance(value, dict) and (self.form != "Definition" or intrinsic(value) is None):
+                    nested = ("Branches", "Iterator", "ItemProcessor") if path == json_path else ()
+                    stack.extend(
+                        ((item, (*path, key)) for key, item in reversed(value.items()) if key not in nested)
+                    )
+                elif isinstance(value, list):
+                    stack.extend(
+                        (item, (*path, position)) for position, item in reversed(list(enumerate(value)))
+                    )
+                else:
+                    resolved = self.resolve(value) if isinstance(value, str | dict) else None
+                    inner = ".".join(str(key) for key in path[len(json_path) :])
+                    for piece in resolved or ():
+                        if isinstance(piece, Atom) and piece.kind in (REF, GET_ATT):
+                            yield f"{state_path}.{inner}", piece
 
     def s3_substitutions(self) -> list[tuple[str, Symbolic | None]]:
         """``(key, target)`` for each substitution, when the definition itself is in S3."""

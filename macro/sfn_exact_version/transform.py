@@ -16,6 +16,7 @@ from sfn_exact_version import report as reasons
 from sfn_exact_version.definitions import S3_STATE, Call, Definition
 from sfn_exact_version.errors import Problem, ProblemReason, TransformError, fail, json_type
 from sfn_exact_version.index import (
+    FUNCTION,
     METADATA_KEY,
     STATE_MACHINE,
     VERSION,
@@ -71,6 +72,8 @@ class _Work:
     role_needs: dict[str, list[str]] = field(default_factory=dict)
     # id -> object, for the shallow copies writable() made (held, so that no id is reused)
     copies: dict[int, Any] = field(default_factory=dict)
+    # state machine -> what its input Properties reference and its DependsOn (see _cycles)
+    depends: dict[str, list[str]] = field(default_factory=dict)
 
     def retain(self, version: str) -> None:
         """Remember that a state machine may call ``version``, so it keeps its Retain policies."""
@@ -290,9 +293,12 @@ def _state_machine(work: _Work, logical_id: str, resource: Mapping[str, Any]) ->
     if not skip:
         # A version the definition names anywhere may be called (state data feeding FunctionName.$, an
         # S3 definition's substitution): retained like the versions of pinned calls.
-        for name in references(properties):
+        names = list(dict.fromkeys(references(properties)))
+        for name in names:
             if work.index.type_of(name) == VERSION:
                 work.retain(name)
+        # Kept for the cycle check, which would otherwise walk the (often large) definition again.
+        work.depends[logical_id] = names + _depends_on(resource)
     try:
         definition.read()
     except TransformError:
@@ -306,7 +312,8 @@ def _state_machine(work: _Work, logical_id: str, resource: Mapping[str, Any]) ->
     needs: list[str] = []
     if definition.form == "DefinitionS3Location":
         _s3_substitutions(work, definition, skip, needs)
-    for call in definition.calls():
+    calls = definition.calls()
+    for call in calls:
         target = _target(call, work.index)
         if target.kind == NOT_LAMBDA:
             continue
@@ -363,11 +370,45 @@ def _state_machine(work: _Work, logical_id: str, resource: Mapping[str, Any]) ->
                     f"{location}: {call.state} calls alias {target.text}, which moves; running executions "
                     "may call new code."
                 )
+    if not skip:
+        _data_references(work, definition, calls, location)
     new_properties = definition.apply()
     if new_properties is not None:
         work.replace_properties(logical_id, new_properties)
     if needs:
         _remember_role(work, logical_id, properties, needs)
+
+
+def _data_references(work: _Work, definition: Definition, calls: list[Call], location: str) -> None:
+    """Report the functions a definition names as data rather than as a call's target (a Pass state's
+    Result feeding a FunctionName.$ call, the arguments of a function that invokes it, as CDK's
+    CallAwsServiceCrossRegion does): whatever calls them from there runs their newest code."""
+    state_machine = definition.logical_id
+    named = {
+        name
+        for name in work.depends.get(state_machine, ())
+        if work.index.type_of(name) == FUNCTION and not opted_out(work.index.resources[name])
+    }
+    if not named:  # the usual case: nothing to look for, no second walk
+        return
+    seen: set[tuple[str, str]] = set()
+    for place, atom in definition.named_in_data({call.json_path for call in calls}):
+        if atom.name not in named or (place, atom.name) in seen:
+            continue
+        seen.add((place, atom.name))
+        work.report.left_alone.append(
+            LeftAlone(
+                state_machine,
+                place,
+                atom.render(),
+                reasons.UNSUPPORTED,
+                f"the definition passes {atom.name} as data, not as a Task's Resource or FunctionName; "
+                "whatever invokes it from there (a FunctionName.$ call, a function that calls it) runs its "
+                "newest code. Pass a version instead (Ref of an AWS::Lambda::Version), or opt the function "
+                "out if nothing calls it",
+                location,
+            )
+        )
 
 
 def _s3_substitutions(work: _Work, definition: Definition, skip: bool, needs: list[str]) -> None:
@@ -639,12 +680,12 @@ def _dependencies(resource: Any) -> list[str]:
     ``GetAtt``, ``${...}``) and its ``DependsOn``, which is what CloudFormation orders resources by."""
     if not isinstance(resource, dict):
         return []
-    found = list(references(resource.get("Properties")))
+    return list(references(resource.get("Properties"))) + _depends_on(resource)
+
+
+def _depends_on(resource: Mapping[str, Any]) -> list[str]:
     depends = resource.get("DependsOn")
-    for name in depends if isinstance(depends, list) else [depends]:
-        if isinstance(name, str):
-            found.append(name)
-    return found
+    return [name for name in (depends if isinstance(depends, list) else [depends]) if isinstance(name, str)]
 
 
 def _cycles(work: _Work) -> None:
@@ -659,17 +700,25 @@ def _cycles(work: _Work) -> None:
 
     cache: dict[str, list[str]] = {}
 
-    def edges(name: str) -> list[str]:
-        if name not in cache:
-            cache[name] = [
-                item for item in dict.fromkeys(_dependencies(output(name))) if output(item) is not None
-            ]
-        return cache[name]
-
     new_edges: dict[tuple[str, str], list[str]] = {}
     for call in work.report.pinned:
         if not call.already:
             new_edges.setdefault((call.state_machine, call.version), []).append(call.state)
+    pinned_by: dict[str, list[str]] = {}
+    for state_machine, version in new_edges:
+        pinned_by.setdefault(state_machine, []).append(version)
+
+    def edges(name: str) -> list[str]:
+        if name not in cache:
+            if name in work.depends:
+                # What the input referenced (a superset of what the output still does: a reference the
+                # pin removed could only close a cycle the input already had) and the pinned versions.
+                found = [*work.depends[name], *pinned_by.get(name, [])]
+            else:
+                found = _dependencies(output(name))
+            cache[name] = [item for item in dict.fromkeys(found) if output(item) is not None]
+        return cache[name]
+
     for (state_machine, version), states in new_edges.items():
         # (A state machine that already depended on the version and is reached from it was a cycle in
         # the input too; CloudFormation names that one itself.)
