@@ -92,6 +92,8 @@ NOTES2 = """What is left alone, and why:
   and export a version ARN from there); an imported function's literal ARN (`fromFunctionArn`); a
   Serverless definition naming a function of another service (`my-fn`).
 - `alias`, `qualified`: CDK calls through an alias and with an explicit `Qualifier`.
+- `unsupported`: CDK's `CallAwsServiceCrossRegion` passes the target function's ARN as data to a helper
+  function that invokes it (the helper's own call is pinned; the target's is not a Step Functions call).
 
 "No role statement to extend": CDK's `LambdaInvoke(fn.currentVersion)` grants the current version's ARN
 alone; the warning names the ARN to allow.
