@@ -423,17 +423,38 @@ def _warn_secrets(work: _Work, function: str, print_: Fingerprint) -> None:
         )
 
 
+def _mark_function(work: _Work, function: str, print_: Fingerprint) -> None:
+    """Write ``print_``'s marker at the end of the function's own Description.
+
+    The Description is version-locked: whenever a version's identity changes because of the macro (a new
+    version, or an existing one replaced for its new Description), the function changes in the same
+    deploy, so Lambda publishes instead of failing with "A version for this Lambda function exists"."""
+    original = work.fragment["Resources"][function].get("Properties")
+    if not isinstance(original, dict):
+        work.replace_properties(function, {"Description": print_.marker})
+        return
+    description, shortened = with_marker(original.get("Description"), print_)
+    if shortened:
+        work.report.warnings.append(
+            f"Resources/{function}/Properties/Description: shortened to make room for the fingerprint."
+        )
+    if original.get("Description") != description:
+        work.writable(function, ("Properties",))["Description"] = description
+
+
 def _versions(work: _Work) -> None:
     for function, version_id in work.chosen.items():
         if version_id in work.added:
             print_ = work.prints[function]
             _warn_secrets(work, function, print_)
+            _mark_function(work, function, print_)
             work.report.versions.append(VersionChange(version_id, function, True, print_.digest))
             continue
         if work.index.versions_of.get(function) != [version_id]:
             continue
         print_ = _print(work, function)
         _warn_secrets(work, function, print_)
+        _mark_function(work, function, print_)
         resource = work.resource(version_id)
         properties = resource.setdefault("Properties", {})
         description, shortened = with_marker(properties.get("Description"), print_)

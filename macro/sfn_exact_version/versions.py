@@ -14,12 +14,15 @@ from sfn_exact_version.intrinsics import canonical, dependencies
 
 # Function properties that do not belong to a published version: changing only these publishes
 # nothing new, so they must not change the fingerprint (a spurious new version fails the deploy).
-NOT_VERSIONED = frozenset({"Tags", "ReservedConcurrentExecutions", "CodeSigningConfigArn", "RecursiveLoop"})
+NOT_VERSIONED = frozenset(
+    {"Tags", "ReservedConcurrentExecutions", "CodeSigningConfigArn", "TenancyConfig", "RecursiveLoop"}
+)
 
 # The marker and the one space written before it; not more: the user's own text may end in whitespace,
 # and taking that along would change the Description on every further run.
 MARKER = re.compile(r" ?\[SfnExactVersion [0-9a-f]{16}\]$")
 DESCRIPTION_LIMIT = 256
+MARKER_LENGTH = len("[SfnExactVersion ]") + 16
 LOGICAL_ID_LIMIT = 255
 
 
@@ -48,6 +51,14 @@ def fingerprint(function: str, index: TemplateIndex, parameter_values: Mapping[s
     properties = resource.get("Properties")
     properties = properties if isinstance(properties, dict) else {}
     versioned = {key: value for key, value in properties.items() if key not in NOT_VERSIONED}
+    # The function's own Description carries the marker this fingerprint produces (see mark_function):
+    # hash the user's text as it is stored, without the marker, so transforming the output changes nothing.
+    if "Description" in versioned:
+        own = own_description(versioned["Description"])
+        if own is None:
+            del versioned["Description"]
+        else:
+            versioned["Description"] = own
     parameters: dict[str, Any] = {}
     secrets: set[str] = set()
     layers: dict[str, Any] = {}
@@ -115,10 +126,34 @@ def with_marker(description: Any, print_: Fingerprint) -> tuple[Any, bool]:
         return print_.marker, False
     if isinstance(description, str):
         own = MARKER.sub("", description)
-        room = DESCRIPTION_LIMIT - len(print_.marker) - 1
+        room = DESCRIPTION_LIMIT - MARKER_LENGTH - 1
         shortened = len(own) >= room
         own = own[:room]
         return (f"{own} {print_.marker}" if own else print_.marker), shortened
+    inner = _joined_with_marker(description)
+    if inner is not None:
+        description = inner
+    return {"Fn::Join": ["", [description, " " + print_.marker]]}, False
+
+
+def own_description(description: Any) -> Any:
+    """The user's part of a Description that :func:`with_marker` may have written: the marker removed,
+    the text cut to the room the marker leaves (as it is stored); ``None`` when nothing is left.
+
+    >>> own_description("Greets [SfnExactVersion 0123456789abcdef]")
+    'Greets'
+    """
+    if description is None or description == "":
+        return None
+    if isinstance(description, str):
+        own = MARKER.sub("", description)[: DESCRIPTION_LIMIT - MARKER_LENGTH - 1]
+        return own or None
+    inner = _joined_with_marker(description)
+    return description if inner is None else inner
+
+
+def _joined_with_marker(description: Any) -> Any:
+    """``X`` when ``description`` is ``{"Fn::Join": ["", [X, " <marker>"]]}``, else ``None``."""
     joined = description.get("Fn::Join") if isinstance(description, dict) else None
     if (
         isinstance(joined, list)
@@ -129,8 +164,21 @@ def with_marker(description: Any, print_: Fingerprint) -> tuple[Any, bool]:
         and isinstance(joined[1][1], str)
         and MARKER.fullmatch(joined[1][1])
     ):
-        description = joined[1][0]
-    return {"Fn::Join": ["", [description, " " + print_.marker]]}, False
+        return joined[1][0]
+    return None
+
+
+def marker_of(description: Any) -> str | None:
+    """The marker at the end of a Description (string or the ``Fn::Join`` form), else ``None``."""
+    if isinstance(description, dict):
+        joined = description.get("Fn::Join")
+        if _joined_with_marker(description) is None or not isinstance(joined, list):
+            return None
+        description = joined[1][1]
+    if not isinstance(description, str):
+        return None
+    found = MARKER.search(description)
+    return found.group(0).strip() if found else None
 
 
 def protect(version_id: str, resource: dict[str, Any]) -> list[str]:
