@@ -20,7 +20,9 @@ What is asserted:
 (f) every version of the output whose Description carries the marker ``[SfnExactVersion <16 hex>]``
     belongs to a function whose own Description ends with the same marker (the function changes whenever
     a version's identity does, so Lambda always has something to publish); a function changes only in its
-    Description (the marker added after the user's text) and its missing retention policies (Retain).
+    Description (the marker added after the user's text) and its missing retention policies (Retain);
+    the function of every version under (e) is retained too, unless it sets ``RetainFunction: false`` or
+    the input chose another policy.
 
 Import it from another suite with the ``tests`` folder on ``sys.path``: ``from invariants import ...``.
 """
@@ -329,6 +331,25 @@ def _check_retention(before: Mapping[str, Any], after: Mapping[str, Any]) -> Non
             assert resources[version].get(policy) == "Retain", (
                 f"{version} is called by a state machine but its {policy} is not Retain"
             )
+        # Deleting or replacing a function deletes all its versions: its function is retained too,
+        # unless it opts out (RetainFunction: false) or the input chose another policy.
+        function = resources[version].get("Properties", {}).get("FunctionName")
+        names = [name for name in references(function) if resources.get(name, {}).get("Type") == FUNCTION]
+        if len(names) != 1 or not _keeps_function(resources[names[0]]):
+            continue
+        original = before["Resources"][names[0]]
+        for policy in RETENTION:
+            if policy in original and original[policy] != "Retain":
+                continue
+            assert resources[names[0]].get(policy) == "Retain", (
+                f"{names[0]}: version {version} is called by a state machine but its {policy} is not Retain"
+            )
+
+
+def _keeps_function(resource: Any) -> bool:
+    metadata = resource.get("Metadata") if isinstance(resource, dict) else None
+    options = metadata.get(METADATA_KEY) if isinstance(metadata, dict) else None
+    return not (isinstance(options, dict) and options.get("RetainFunction") is False)
 
 
 # ----------------------------------------------------------------------------------------- cfn-lint

@@ -15,6 +15,7 @@ from sfn_exact_version import report as reasons
 from sfn_exact_version.definitions import S3_STATE, Call, Definition
 from sfn_exact_version.errors import TransformError, json_type
 from sfn_exact_version.index import (
+    FUNCTION,
     METADATA_KEY,
     STATE_MACHINE,
     VERSION,
@@ -23,14 +24,23 @@ from sfn_exact_version.index import (
 )
 from sfn_exact_version.intrinsics import NestingTooDeepError, references, render
 from sfn_exact_version.policies import ArnSpace, attached_policies, plan_statement, role_of, statements_of
-from sfn_exact_version.report import LeftAlone, PinnedCall, Report, VersionChange, WidenedStatement
+from sfn_exact_version.report import (
+    LeftAlone,
+    PinnedCall,
+    Report,
+    RetainedFunction,
+    VersionChange,
+    WidenedStatement,
+)
 from sfn_exact_version.targets import FUNCTION_NAME, NOT_LAMBDA, PIN, PINNED, Target, classify
 from sfn_exact_version.versions import (
     Fingerprint,
     created_version,
     created_version_id,
     fingerprint,
+    keeps_function,
     protect,
+    protect_function,
     with_marker,
 )
 
@@ -181,6 +191,7 @@ def transform(
         current = "Resources"
         _drop_unused(work)
         _versions(work)
+        _retain_functions(work)
         _policies(work)
     except (NestingTooDeepError, RecursionError):
         raise _too_deep(current) from None
@@ -473,6 +484,38 @@ def _versions(work: _Work) -> None:
         if "DeletionPolicy" not in resource or "UpdateReplacePolicy" not in resource:
             resource = work.resource(version_id)  # protect() adds what is missing: change a copy
         work.report.warnings.extend(protect(version_id, resource))
+
+
+def _retain_functions(work: _Work) -> None:
+    """Retain every function a pinned call targets, and the function of every other version a state
+    machine may call: removing or replacing a function deletes all its versions (their own Retain does
+    not help). Pin: false on a function does not change this (its versions may still be called by
+    name); RetainFunction: false does."""
+    functions: list[str] = []
+    for call in work.report.pinned:
+        if call.function not in functions:
+            functions.append(call.function)
+    for version in work.called:
+        function = work.index.function_of.get(version)
+        if function is not None and function not in functions and work.index.type_of(function) == FUNCTION:
+            functions.append(function)
+    for function in functions:
+        original = work.fragment["Resources"][function]
+        keep = keeps_function(original)
+        if keep and ("DeletionPolicy" not in original or "UpdateReplacePolicy" not in original):
+            resource = work.writable(function, ())
+        else:
+            resource = dict(original)  # protect_function() only reads it: nothing is missing
+        if keep:
+            work.report.warnings.extend(protect_function(function, resource))
+        work.report.functions.append(
+            RetainedFunction(
+                function,
+                str(resource.get("DeletionPolicy", "Delete")),
+                str(resource.get("UpdateReplacePolicy", "Delete")),
+                opted_out=not keep,
+            )
+        )
 
 
 def _remember_role(work: _Work, state_machine: str, properties: Mapping[str, Any], needs: list[str]) -> None:

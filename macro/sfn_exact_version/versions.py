@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sfn_exact_version.index import LAYER_VERSION, VERSION, TemplateIndex
+from sfn_exact_version.index import LAYER_VERSION, METADATA_KEY, VERSION, TemplateIndex
 from sfn_exact_version.intrinsics import canonical, dependencies
 
 # Function properties that do not belong to a published version: changing only these publishes
@@ -192,5 +192,29 @@ def protect(version_id: str, resource: dict[str, Any]) -> list[str]:
             warnings.append(
                 f"Resources/{version_id}: {policy} is {resource[policy]!r}, kept as the template asks; "
                 "executions that still call this version fail once it is deleted. Use Retain."
+            )
+    return warnings
+
+
+def keeps_function(resource: Mapping[str, Any]) -> bool:
+    """False when the function's ``Metadata.SfnExactVersion.RetainFunction`` is ``false``."""
+    metadata = resource.get("Metadata")
+    options = metadata.get(METADATA_KEY) if isinstance(metadata, dict) else None
+    return not (isinstance(options, dict) and options.get("RetainFunction") is False)
+
+
+def protect_function(function: str, resource: dict[str, Any]) -> list[str]:
+    """Like :func:`protect`, for a function whose versions executions may call: deleting or replacing a
+    function deletes every version it has, whatever their own policies."""
+    warnings = []
+    for policy in ("DeletionPolicy", "UpdateReplacePolicy"):
+        if policy not in resource:
+            resource[policy] = "Retain"
+        elif resource[policy] != "Retain":
+            event = "removing it from the template" if policy == "DeletionPolicy" else "replacing it"
+            warnings.append(
+                f"Resources/{function}: {policy} is {resource[policy]!r}, kept as the template asks; "
+                f"{event} deletes all its versions, and running executions that call them fail. Use "
+                "Retain (or Metadata.SfnExactVersion.RetainFunction: false to say the choice is deliberate)."
             )
     return warnings
