@@ -226,6 +226,23 @@ def _marker_of(description: Any) -> str | None:
     return None
 
 
+def _functions_of(version: Mapping[str, Any], resources: Mapping[str, Any]) -> list[str]:
+    """The functions a version's FunctionName denotes: by Ref/GetAtt, or by a literal name or ARN equal
+    to a function's literal FunctionName."""
+    target = version.get("Properties", {}).get("FunctionName")
+    if isinstance(target, dict):
+        return [name for name in references(target) if resources.get(name, {}).get("Type") == FUNCTION]
+    if not isinstance(target, str):
+        return []
+    return [
+        logical_id
+        for logical_id, resource in resources.items()
+        if resource.get("Type") == FUNCTION
+        and isinstance(name := resource.get("Properties", {}).get("FunctionName"), str)
+        and (target == name or target.endswith(":function:" + name))
+    ]
+
+
 def _check_markers(after: Mapping[str, Any]) -> None:
     resources = after["Resources"]
     for logical_id, resource in resources.items():
@@ -234,8 +251,7 @@ def _check_markers(after: Mapping[str, Any]) -> None:
         marker = _marker_of(resource.get("Properties", {}).get("Description"))
         if marker is None:
             continue
-        function = resource["Properties"].get("FunctionName")
-        names = [name for name in references(function) if resources.get(name, {}).get("Type") == FUNCTION]
+        names = _functions_of(resource, resources)
         assert len(names) == 1, f"{logical_id}: a fingerprinted version whose function cannot be found"
         function_marker = _marker_of(resources[names[0]].get("Properties", {}).get("Description"))
         assert function_marker == marker, (
@@ -333,8 +349,7 @@ def _check_retention(before: Mapping[str, Any], after: Mapping[str, Any]) -> Non
             )
         # Deleting or replacing a function deletes all its versions: its function is retained too,
         # unless it opts out (RetainFunction: false) or the input chose another policy.
-        function = resources[version].get("Properties", {}).get("FunctionName")
-        names = [name for name in references(function) if resources.get(name, {}).get("Type") == FUNCTION]
+        names = _functions_of(resources[version], resources)
         if len(names) != 1 or not _keeps_function(resources[names[0]]):
             continue
         original = before["Resources"][names[0]]

@@ -432,6 +432,13 @@ def _warn_secrets(work: _Work, function: str, print_: Fingerprint) -> None:
             f"Resources/{function} uses NoEcho parameter {name}: its value is left out of the version "
             "fingerprint, so a change of it alone publishes no new version."
         )
+    if print_.timestamped_code:
+        work.report.warnings.append(
+            f"Resources/{function}/Properties/Code/S3Key: the code is known only by a timestamped location "
+            "(a new key on every package), so every deploy publishes a new version of "
+            f"{function}, changed or not. Let the template state the code's content: a key named after it, "
+            "or a version with CodeSha256 (Serverless Framework: versionFunctions: true)."
+        )
 
 
 def _mark_function(work: _Work, function: str, print_: Fingerprint) -> None:
