@@ -192,6 +192,7 @@ def transform(
         _drop_unused(work)
         _versions(work)
         _retain_functions(work)
+        _warn_provisioned(work)
         _policies(work)
     except (NestingTooDeepError, RecursionError):
         raise _too_deep(current) from None
@@ -523,6 +524,31 @@ def _retain_functions(work: _Work) -> None:
                 opted_out=not keep,
             )
         )
+
+
+def _warn_provisioned(work: _Work) -> None:
+    """Provisioned concurrency is billed for as long as it is configured: on a version the macro keeps,
+    that is until the version is removed by hand (or by prune), long after a newer version took over."""
+    versions = [*work.chosen.values(), *(v for v in work.called if v not in work.chosen.values())]
+    for version in versions:
+        original = work.fragment["Resources"].get(version)
+        properties = original.get("Properties") if isinstance(original, dict) else None
+        if isinstance(properties, dict) and "ProvisionedConcurrencyConfig" in properties:
+            work.report.warnings.append(
+                f"Resources/{version}/Properties/ProvisionedConcurrencyConfig: the version is retained, and "
+                "keeps its provisioned concurrency (billed) after a newer version replaces it, until it is "
+                "removed; remove old versions no execution needs (sfn-exact-version prune)."
+            )
+    for retained in work.report.functions:
+        for alias in work.index.aliases_of.get(retained.function, []):
+            properties = work.fragment["Resources"][alias].get("Properties")
+            if isinstance(properties, dict) and "ProvisionedConcurrencyConfig" in properties:
+                work.report.warnings.append(
+                    f"Resources/{alias}/Properties/ProvisionedConcurrencyConfig: state machines call the "
+                    f"versions of {retained.function} directly, not through this alias; its provisioned "
+                    "concurrency follows the alias to each new version, and the old versions kept for "
+                    "running executions run without it."
+                )
 
 
 def _remember_role(work: _Work, state_machine: str, properties: Mapping[str, Any], needs: list[str]) -> None:
