@@ -77,9 +77,13 @@ def fingerprint(function: str, index: TemplateIndex, parameter_values: Mapping[s
     conditions: dict[str, Any] = {}
     whole: set[str] = set()  # mappings read with keys that cannot be resolved here: hashed whole
     selected: dict[str, dict[str, dict[str, Any]]] = {}  # mapping -> top key -> second key -> value
+    # An existing version (SAM, CDK, Serverless, hand-written) is replaced, and so published, whenever
+    # its logical ID or its own Description changes, for whatever reason (SAM's hash of the code's
+    # location, CDK's of the function's properties): the function must then change too.
+    adopted = _adopted_identity(function, index)
     # Follow what the properties read, and what that reads in turn: a parameter used only by a
     # condition of an Fn::If, a Mappings entry, a layer whose content comes from a parameter.
-    pending: list[Any] = [versioned]
+    pending: list[Any] = [versioned] if adopted is None else [versioned, adopted]
     while pending:
         value = pending.pop()
         uses = dependencies(value)
@@ -108,6 +112,8 @@ def fingerprint(function: str, index: TemplateIndex, parameter_values: Mapping[s
         mappings.setdefault(name, entries)
     document = {"Properties": versioned, "Parameters": parameters, "Layers": layers}
     # Added only when used, so that the fingerprint of every other function stays what it was.
+    if adopted is not None:
+        document["Version"] = adopted
     if conditions:
         document["Conditions"] = conditions
     if mappings:
@@ -115,6 +121,25 @@ def fingerprint(function: str, index: TemplateIndex, parameter_values: Mapping[s
     payload = canonical(document)
     digest = hashlib.sha256(payload.encode("utf-8")).hexdigest()
     return Fingerprint(digest, tuple(sorted(secrets)), timestamped)
+
+
+def _adopted_identity(function: str, index: TemplateIndex) -> dict[str, Any] | None:
+    """What identifies the function's only version, when it has one: its logical ID and the user's part
+    of its Description (every property of a version requires replacement; CodeSha256 is hashed as the
+    code's content, FunctionName names this function)."""
+    versions = index.versions_of.get(function, [])
+    if len(versions) != 1:
+        return None
+    properties = index.resources[versions[0]].get("Properties")
+    description = properties.get("Description") if isinstance(properties, dict) else None
+    own = own_description(description)
+    marker = marker_of(description)
+    if own is None and marker is not None and marker[len("[SfnExactVersion ") :][:12] in versions[0]:
+        return None  # a version the macro created (its ID follows the fingerprint): a second run
+    identity: dict[str, Any] = {"LogicalId": versions[0]}
+    if own is not None:
+        identity["Description"] = own
+    return identity
 
 
 def _code_sha256(function: str, index: TemplateIndex) -> Any:
