@@ -4,6 +4,7 @@ function changes, create one when there is none, and keep old versions alive."""
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -238,6 +239,7 @@ def with_marker(description: Any, print_: Fingerprint) -> tuple[Any, bool]:
     """The Description carrying ``print_``'s marker, replacing an earlier one; and whether the user's
     own text fills all the room Lambda's limit leaves (it was cut to fit, now or on an earlier run: a
     second run must report what the first did)."""
+    description = _scalar_text(description)
     if description is None or description == "":
         return print_.marker, False
     if isinstance(description, str):
@@ -259,6 +261,7 @@ def own_description(description: Any) -> Any:
     >>> own_description("Greets [SfnExactVersion 0123456789abcdef]")
     'Greets'
     """
+    description = _scalar_text(description)
     if description is None or description == "":
         return None
     if isinstance(description, str):
@@ -266,6 +269,16 @@ def own_description(description: Any) -> Any:
         return own or None
     inner = _joined_with_marker(description)
     return description if inner is None else inner
+
+
+def _scalar_text(description: Any) -> Any:
+    """A number or boolean Description as the text CloudFormation passes on (``Description: 2`` in
+    YAML); anything else as it is."""
+    if isinstance(description, bool):
+        return "true" if description else "false"
+    if isinstance(description, int | float):
+        return json.dumps(description)
+    return description
 
 
 def _joined_with_marker(description: Any) -> Any:

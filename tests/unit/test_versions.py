@@ -418,3 +418,11 @@ def test_a_new_identity_of_an_existing_version_changes_the_function_too() -> Non
     # and an unchanged template keeps everything as it was
     again = _run(_with_version(_template(Code=moved), "HelloVersion1a2b3c4d5e"))
     assert again.template == second.template
+
+
+@pytest.mark.parametrize("description", [2, 1.5, True])
+def test_a_number_or_boolean_description_becomes_text_before_the_marker(description: Any) -> None:
+    result = _run(_template(Description=description))
+    text = _function(result)["Properties"]["Description"]
+    assert isinstance(text, str)
+    assert text.startswith(json.dumps(description) + " [SfnExactVersion ")
