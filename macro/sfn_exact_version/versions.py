@@ -52,16 +52,19 @@ class Fingerprint:
 def fingerprint(function: str, index: TemplateIndex, parameter_values: Mapping[str, Any]) -> Fingerprint:
     """Hash everything that defines what a version of ``function`` runs.
 
-    The function's properties (all but :data:`NOT_VERSIONED`), the values of the template parameters
-    they use (NoEcho ones excluded: a hash of a short secret can be guessed), and the properties of the
-    layer versions they reference; followed through the conditions of ``Fn::If``, the mappings of
-    ``Fn::FindInMap`` and the layers' own properties, so a parameter used only there counts too.
+    The function's properties (all but :data:`NOT_VERSIONED`; its Description without the marker; its
+    code by content where the template states it, see :func:`code_identity`), the values of the template
+    parameters they use (NoEcho ones excluded: a hash of a short secret can be guessed), the properties of
+    the layer versions they reference, and the identity of the function's only existing version;
+    followed through the conditions of ``Fn::If``, the mapping entries ``Fn::FindInMap`` selects (whole
+    mappings where a key cannot be resolved) and the layers' own properties, so a parameter used only
+    there counts too.
     """
     resource = index.resources[function]
     properties = resource.get("Properties")
     properties = properties if isinstance(properties, dict) else {}
     versioned = {key: value for key, value in properties.items() if key not in NOT_VERSIONED}
-    # The function's own Description carries the marker this fingerprint produces (see mark_function):
+    # The function's own Description carries the marker this fingerprint produces (transform writes it):
     # hash the user's text as it is stored, without the marker, so transforming the output changes nothing.
     if "Description" in versioned:
         own = own_description(versioned["Description"])
