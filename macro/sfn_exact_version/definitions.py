@@ -684,7 +684,11 @@ class Definition:
                 if path in skip:
                     continue
                 if isinstance(value, dict) and (self.form != "Definition" or intrinsic(value) is None):
-                    nested = ("Branches", "Iterator", "ItemProcessor") if path == json_path else ()
+                    # Nested states are visited on their own; a state's own Resource is a call's target
+                    # (a Task) or nothing Step Functions reads (another type): never data.
+                    nested = (
+                        ("Branches", "Iterator", "ItemProcessor", "Resource") if path == json_path else ()
+                    )
                     stack.extend(
                         ((item, (*path, key)) for key, item in reversed(value.items()) if key not in nested)
                     )
