@@ -34,7 +34,7 @@ help:
 	@echo "make deploy    sam build + sam deploy (needs AWS credentials)"
 	@echo "make demo      run the demo"
 	@echo "make bench     benchmarks: ratios against a JSON round trip and the SAM translator"
-	@echo "make fuzz      the long property-based run (FUZZ_EXAMPLES=5000 by default)"
+	@echo "make fuzz      the long property-based run (FUZZ_EXAMPLES=10000 by default)"
 	@echo "make clean     remove build output and caches"
 
 install: $(STAMP)
@@ -68,7 +68,7 @@ demo: install
 bench: install
 	$(BIN)/python $(ROOT)/benchmarks/run.py
 
-FUZZ_EXAMPLES ?= 5000
+FUZZ_EXAMPLES ?= 10000
 fuzz: install
 	cd $(ROOT) && SFN_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -q -s -p no:cacheprovider \
 		tests/hardening/test_fuzz.py tests/hardening/test_security.py

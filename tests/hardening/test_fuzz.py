@@ -2,7 +2,7 @@
 
 Bounded run in the normal suite (derandomized, so CI sees the same cases every time). A long run:
 
-    SFN_FUZZ_EXAMPLES=5000 python3 -m pytest -q -s tests/hardening/test_fuzz.py
+    SFN_FUZZ_EXAMPLES=10000 python3 -m pytest -q -s tests/hardening/test_fuzz.py
 
 prints how many cases each property tried.
 """
