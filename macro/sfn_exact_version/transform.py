@@ -21,9 +21,24 @@ from sfn_exact_version.index import (
     TemplateIndex,
     opted_out,
 )
-from sfn_exact_version.intrinsics import NestingTooDeepError, references, render
+from sfn_exact_version.intrinsics import (
+    NestingTooDeepError,
+    get_att_target,
+    ref_target,
+    references,
+    render,
+    symbolic,
+)
 from sfn_exact_version.policies import ArnSpace, attached_policies, plan_statement, role_of, statements_of
-from sfn_exact_version.report import LeftAlone, PinnedCall, Report, VersionChange, WidenedStatement
+from sfn_exact_version.report import (
+    AliasRouting,
+    LeftAlone,
+    PinnedCall,
+    Report,
+    StateMachineVersioning,
+    VersionChange,
+    WidenedStatement,
+)
 from sfn_exact_version.targets import FUNCTION_NAME, NOT_LAMBDA, PIN, PINNED, Target, classify
 from sfn_exact_version.versions import (
     Fingerprint,
@@ -35,6 +50,8 @@ from sfn_exact_version.versions import (
 )
 
 SERVERLESS_PREFIX = "AWS::Serverless::"
+STATE_MACHINE_VERSION = "AWS::StepFunctions::StateMachineVersion"
+STATE_MACHINE_ALIAS = "AWS::StepFunctions::StateMachineAlias"
 
 
 @dataclass(frozen=True)
@@ -182,6 +199,7 @@ def transform(
         _drop_unused(work)
         _versions(work)
         _policies(work)
+        _workflow_versions(work)
     except (NestingTooDeepError, RecursionError):
         raise _too_deep(current) from None
     if work.errors:
@@ -492,3 +510,106 @@ def _policies(work: _Work) -> None:
                     f"{function}'s ARN in a form SfnExactVersion can extend; make sure the role allows "
                     f"<{function} ARN>:* so that executions can call its versions."
                 )
+
+
+def _plain(value: Any) -> Any:
+    """A template value for the report: a reference as the logical ID it names, other intrinsics as text."""
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    target = ref_target(value) or (get_att_target(value) or (None,))[0]
+    if target is not None:
+        return target
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    text = symbolic(value)
+    return render(text) if text is not None else str(value)
+
+
+def _route(target: Any, versions: Mapping[str, str]) -> str:
+    """A version an alias routes to: its logical ID when it is a version of the template, else its text."""
+    name = ref_target(target)
+    if name is not None and name in versions:
+        return name
+    text = symbolic(target)
+    return render(text) if text is not None else str(target)
+
+
+def _workflow_versions(work: _Work) -> None:
+    """Report the state machine versions and aliases of each state machine (left untouched): each version
+    runs the Lambda versions pinned in the definition it was published from; warn when some of its calls
+    are not pinned, since those run the function's current code in every version."""
+    resources = work.fragment["Resources"]
+    versions: dict[str, list[str]] = {}  # state machine -> its StateMachineVersion resources
+    machine_of: dict[str, str] = {}
+    for logical_id, resource in resources.items():
+        properties = resource.get("Properties")
+        if resource["Type"] != STATE_MACHINE_VERSION or not isinstance(properties, dict):
+            continue
+        machine = next(
+            (
+                n
+                for n in references(properties.get("StateMachineArn"))
+                if work.index.type_of(n) == STATE_MACHINE
+            ),
+            None,
+        )
+        if machine is not None:
+            versions.setdefault(machine, []).append(logical_id)
+            machine_of[logical_id] = machine
+    aliases: dict[str, list[AliasRouting]] = {}
+    for logical_id, resource in resources.items():
+        properties = resource.get("Properties")
+        if resource["Type"] != STATE_MACHINE_ALIAS or not isinstance(properties, dict):
+            continue
+        preference = properties.get("DeploymentPreference")
+        preference = preference if isinstance(preference, dict) else {}
+        routing = properties.get("RoutingConfiguration")
+        targets = (
+            [entry.get("StateMachineVersionArn") for entry in routing if isinstance(entry, dict)]
+            if (isinstance(routing, list))
+            else [preference.get("StateMachineVersionArn")]
+        )
+        routes_to = tuple(_route(target, machine_of) for target in targets if target is not None)
+        machine = next((machine_of[t] for t in routes_to if t in machine_of), None)
+        if machine is None:
+            continue
+        alarms = preference.get("Alarms")
+        deployment = {
+            key: _plain(value)
+            for key, value in preference.items()
+            if key not in ("StateMachineVersionArn", "Alarms")
+        }
+        if isinstance(routing, list):
+            weights = [_plain(entry.get("Weight")) for entry in routing if isinstance(entry, dict)]
+            deployment = {"RoutingConfiguration": weights}
+        aliases.setdefault(machine, []).append(
+            AliasRouting(
+                logical_id,
+                str(_plain(properties.get("Name"))),
+                routes_to,
+                deployment,
+                tuple(str(_plain(alarm)) for alarm in alarms) if isinstance(alarms, list) else (),
+            )
+        )
+    for machine in resources:
+        if machine not in versions and machine not in aliases:
+            continue
+        pinned = sum(1 for call in work.report.pinned if call.state_machine == machine)
+        unpinned = [
+            item
+            for item in work.report.left_alone
+            if item.state_machine == machine
+            and (item.reason in reasons.UNPINNED_REASONS or item.reason == reasons.OPTED_OUT)
+        ]
+        entry = StateMachineVersioning(
+            machine, tuple(versions.get(machine, ())), tuple(aliases.get(machine, ())), pinned, len(unpinned)
+        )
+        work.report.state_machine_versions.append(entry)
+        if unpinned:
+            published = ", ".join([*entry.versions, *(alias.alias for alias in entry.aliases)])
+            states = ", ".join(sorted({item.state for item in unpinned}))
+            work.report.warnings.append(
+                f"Resources/{machine} is published as state machine versions or aliases ({published}), but "
+                f"Lambda calls of it are not pinned ({states}): every version calls the current code of "
+                "those functions, so a canary or a rollback of the alias does not cover that code."
+            )
