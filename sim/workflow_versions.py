@@ -262,6 +262,14 @@ class CanaryStack(SimStack):
 
     def _delete(self, gone: Deployed) -> None:
         if gone.type == STATE_MACHINE_VERSION:
+            for alias in (d for d in self.resources.values() if d.type == STATE_MACHINE_ALIAS):
+                routing = self.clients["stepfunctions"].describe_state_machine_alias(
+                    stateMachineAliasArn=alias.physical_id
+                )["routingConfiguration"]
+                if any(r["stateMachineVersionArn"] == gone.physical_id for r in routing):
+                    raise SimulationError(  # DeleteStateMachineVersion refuses a version an alias uses
+                        f"{gone.logical_id}: version {gone.physical_id} is used by alias {alias.logical_id}"
+                    )
             self.deleted_versions.add(gone.physical_id)
             self._op(f"states:DeleteStateMachineVersion {gone.physical_id}")
         elif gone.type == STATE_MACHINE_ALIAS:
