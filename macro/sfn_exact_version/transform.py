@@ -613,3 +613,33 @@ def _workflow_versions(work: _Work) -> None:
                 f"Lambda calls of it are not pinned ({states}): every version calls the current code of "
                 "those functions, so a canary or a rollback of the alias does not cover that code."
             )
+        _warn_replaced_in_place(work, entry)
+
+
+def _warn_replaced_in_place(work: _Work, entry: StateMachineVersioning) -> None:
+    """A gradual alias plus a pinned version whose logical ID does not follow the fingerprint: when the
+    function changes, the version is replaced in place; if an alarm then rolls the deploy back, CloudFormation
+    does not document whether it keeps the new instance, which executions on the new state machine version
+    call. A created version (``<Function>Version<fingerprint>``) is a new resource instead, kept by Retain."""
+    gradual = [
+        alias.alias
+        for alias in entry.aliases
+        if alias.deployment.get("Type") in ("CANARY", "LINEAR") or len(alias.routes_to) > 1
+    ]
+    if not gradual:
+        return
+    created = {change.version for change in work.report.versions if change.created}
+    seen: list[str] = []
+    for call in work.report.pinned:
+        if call.state_machine != entry.state_machine or call.version in created or call.version in seen:
+            continue
+        seen.append(call.version)
+        work.report.warnings.append(
+            f"Resources/{call.version} ({call.function}'s version, called by {entry.state_machine}, which "
+            f"{', '.join(gradual)} shifts gradually) does not carry the fingerprint in its logical ID, so "
+            f"some changes of {call.function} replace it in place. If an alarm rolls such a deploy back, "
+            "CloudFormation does not document whether it keeps the new version, which executions already "
+            "running on the new state machine version call. Let SfnExactVersion create "
+            f"{call.function}'s version (drop AutoPublishAlias or the hand-written version): its logical ID "
+            "follows every change, and a new resource with DeletionPolicy Retain is kept by a rollback."
+        )
