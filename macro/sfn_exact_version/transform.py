@@ -512,17 +512,33 @@ def _policies(work: _Work) -> None:
                 )
 
 
-def _plain(value: Any) -> Any:
-    """A template value for the report: a reference as the logical ID it names, other intrinsics as text."""
+def _text(value: Any) -> str:
+    """Readable text of a template value for the report (intrinsics as ``${...}``); never fails."""
+    try:
+        text = symbolic(value)
+    except (NestingTooDeepError, RecursionError):
+        return "(nested too deeply)"
+    if text is not None:
+        return render(text)
+    return f"({json_type(value)})"
+
+
+def _plain(value: Any, depth: int = 0) -> Any:
+    """A template value for the report: a reference as the logical ID it names, a list item by item (one
+    level), other values as text."""
     if isinstance(value, (str, int, float, bool)) or value is None:
         return value
     target = ref_target(value) or (get_att_target(value) or (None,))[0]
     if target is not None:
         return target
-    if isinstance(value, list):
-        return [_plain(item) for item in value]
-    text = symbolic(value)
-    return render(text) if text is not None else str(value)
+    if isinstance(value, list) and depth == 0:
+        return [_plain(item, 1) for item in value]
+    return _text(value)
+
+
+def _name(value: Any) -> str:
+    """A name for the report: the logical ID a reference names, else the value's text."""
+    return value if isinstance(value, str) else ref_target(value) or _text(value)
 
 
 def _route(target: Any, versions: Mapping[str, str]) -> str:
@@ -530,8 +546,15 @@ def _route(target: Any, versions: Mapping[str, str]) -> str:
     name = ref_target(target)
     if name is not None and name in versions:
         return name
-    text = symbolic(target)
-    return render(text) if text is not None else str(target)
+    return _text(target)
+
+
+def _state_machine_of(version: Mapping[str, Any], index: TemplateIndex) -> str | None:
+    try:
+        names = list(references(version.get("StateMachineArn")))
+    except (NestingTooDeepError, RecursionError):
+        return None
+    return next((name for name in names if index.type_of(name) == STATE_MACHINE), None)
 
 
 def _workflow_versions(work: _Work) -> None:
@@ -545,14 +568,7 @@ def _workflow_versions(work: _Work) -> None:
         properties = resource.get("Properties")
         if resource["Type"] != STATE_MACHINE_VERSION or not isinstance(properties, dict):
             continue
-        machine = next(
-            (
-                n
-                for n in references(properties.get("StateMachineArn"))
-                if work.index.type_of(n) == STATE_MACHINE
-            ),
-            None,
-        )
+        machine = _state_machine_of(properties, work.index)
         if machine is not None:
             versions.setdefault(machine, []).append(logical_id)
             machine_of[logical_id] = machine
@@ -566,7 +582,7 @@ def _workflow_versions(work: _Work) -> None:
         routing = properties.get("RoutingConfiguration")
         targets = (
             [entry.get("StateMachineVersionArn") for entry in routing if isinstance(entry, dict)]
-            if (isinstance(routing, list))
+            if isinstance(routing, list)
             else [preference.get("StateMachineVersionArn")]
         )
         routes_to = tuple(_route(target, machine_of) for target in targets if target is not None)
@@ -585,10 +601,10 @@ def _workflow_versions(work: _Work) -> None:
         aliases.setdefault(machine, []).append(
             AliasRouting(
                 logical_id,
-                str(_plain(properties.get("Name"))),
+                _name(properties.get("Name")),
                 routes_to,
                 deployment,
-                tuple(str(_plain(alarm)) for alarm in alarms) if isinstance(alarms, list) else (),
+                tuple(_name(alarm) for alarm in alarms) if isinstance(alarms, list) else (),
             )
         )
     for machine in resources:
