@@ -21,24 +21,10 @@ from sfn_exact_version.index import (
     TemplateIndex,
     opted_out,
 )
-from sfn_exact_version.intrinsics import (
-    NestingTooDeepError,
-    get_att_target,
-    ref_target,
-    references,
-    render,
-    symbolic,
-)
+from sfn_exact_version.intrinsics import NestingTooDeepError, references, render
 from sfn_exact_version.policies import ArnSpace, attached_policies, plan_statement, role_of, statements_of
-from sfn_exact_version.report import (
-    AliasRouting,
-    LeftAlone,
-    PinnedCall,
-    Report,
-    StateMachineVersioning,
-    VersionChange,
-    WidenedStatement,
-)
+from sfn_exact_version.report import LeftAlone, PinnedCall, Report, VersionChange, WidenedStatement
+from sfn_exact_version.state_machine_versions import report_state_machine_versions
 from sfn_exact_version.targets import FUNCTION_NAME, NOT_LAMBDA, PIN, PINNED, Target, classify
 from sfn_exact_version.versions import (
     Fingerprint,
@@ -50,8 +36,6 @@ from sfn_exact_version.versions import (
 )
 
 SERVERLESS_PREFIX = "AWS::Serverless::"
-STATE_MACHINE_VERSION = "AWS::StepFunctions::StateMachineVersion"
-STATE_MACHINE_ALIAS = "AWS::StepFunctions::StateMachineAlias"
 
 
 @dataclass(frozen=True)
@@ -199,7 +183,7 @@ def transform(
         _drop_unused(work)
         _versions(work)
         _policies(work)
-        _workflow_versions(work)
+        report_state_machine_versions(work.fragment["Resources"], work.index, work.report)
     except (NestingTooDeepError, RecursionError):
         raise _too_deep(current) from None
     if work.errors:
@@ -510,152 +494,3 @@ def _policies(work: _Work) -> None:
                     f"{function}'s ARN in a form SfnExactVersion can extend; make sure the role allows "
                     f"<{function} ARN>:* so that executions can call its versions."
                 )
-
-
-def _text(value: Any) -> str:
-    """Readable text of a template value for the report (intrinsics as ``${...}``); never fails."""
-    try:
-        text = symbolic(value)
-    except (NestingTooDeepError, RecursionError):
-        return "(nested too deeply)"
-    if text is not None:
-        return render(text)
-    return f"({json_type(value)})"
-
-
-def _plain(value: Any, depth: int = 0) -> Any:
-    """A template value for the report: a reference as the logical ID it names, a list item by item (one
-    level), other values as text."""
-    if isinstance(value, (str, int, float, bool)) or value is None:
-        return value
-    target = ref_target(value) or (get_att_target(value) or (None,))[0]
-    if target is not None:
-        return target
-    if isinstance(value, list) and depth == 0:
-        return [_plain(item, 1) for item in value]
-    return _text(value)
-
-
-def _name(value: Any) -> str:
-    """A name for the report: the logical ID a reference names, else the value's text."""
-    return value if isinstance(value, str) else ref_target(value) or _text(value)
-
-
-def _route(target: Any, versions: Mapping[str, str]) -> str:
-    """A version an alias routes to: its logical ID when it is a version of the template, else its text."""
-    name = ref_target(target)
-    if name is not None and name in versions:
-        return name
-    return _text(target)
-
-
-def _state_machine_of(version: Mapping[str, Any], index: TemplateIndex) -> str | None:
-    try:
-        names = list(references(version.get("StateMachineArn")))
-    except (NestingTooDeepError, RecursionError):
-        return None
-    return next((name for name in names if index.type_of(name) == STATE_MACHINE), None)
-
-
-def _workflow_versions(work: _Work) -> None:
-    """Report the state machine versions and aliases of each state machine (left untouched): each version
-    runs the Lambda versions pinned in the definition it was published from; warn when some of its calls
-    are not pinned, since those run the function's current code in every version."""
-    resources = work.fragment["Resources"]
-    versions: dict[str, list[str]] = {}  # state machine -> its StateMachineVersion resources
-    machine_of: dict[str, str] = {}
-    for logical_id, resource in resources.items():
-        properties = resource.get("Properties")
-        if resource["Type"] != STATE_MACHINE_VERSION or not isinstance(properties, dict):
-            continue
-        machine = _state_machine_of(properties, work.index)
-        if machine is not None:
-            versions.setdefault(machine, []).append(logical_id)
-            machine_of[logical_id] = machine
-    aliases: dict[str, list[AliasRouting]] = {}
-    for logical_id, resource in resources.items():
-        properties = resource.get("Properties")
-        if resource["Type"] != STATE_MACHINE_ALIAS or not isinstance(properties, dict):
-            continue
-        preference = properties.get("DeploymentPreference")
-        preference = preference if isinstance(preference, dict) else {}
-        routing = properties.get("RoutingConfiguration")
-        targets = (
-            [entry.get("StateMachineVersionArn") for entry in routing if isinstance(entry, dict)]
-            if isinstance(routing, list)
-            else [preference.get("StateMachineVersionArn")]
-        )
-        routes_to = tuple(_route(target, machine_of) for target in targets if target is not None)
-        machine = next((machine_of[t] for t in routes_to if t in machine_of), None)
-        if machine is None:
-            continue
-        alarms = preference.get("Alarms")
-        deployment = {
-            key: _plain(value)
-            for key, value in preference.items()
-            if key not in ("StateMachineVersionArn", "Alarms")
-        }
-        if isinstance(routing, list):
-            weights = [_plain(entry.get("Weight")) for entry in routing if isinstance(entry, dict)]
-            deployment = {"RoutingConfiguration": weights}
-        aliases.setdefault(machine, []).append(
-            AliasRouting(
-                logical_id,
-                _name(properties.get("Name")),
-                routes_to,
-                deployment,
-                tuple(_name(alarm) for alarm in alarms) if isinstance(alarms, list) else (),
-            )
-        )
-    for machine in resources:
-        if machine not in versions and machine not in aliases:
-            continue
-        pinned = sum(1 for call in work.report.pinned if call.state_machine == machine)
-        unpinned = [
-            item
-            for item in work.report.left_alone
-            if item.state_machine == machine
-            and (item.reason in reasons.UNPINNED_REASONS or item.reason == reasons.OPTED_OUT)
-        ]
-        entry = StateMachineVersioning(
-            machine, tuple(versions.get(machine, ())), tuple(aliases.get(machine, ())), pinned, len(unpinned)
-        )
-        work.report.state_machine_versions.append(entry)
-        if unpinned:
-            published = ", ".join([*entry.versions, *(alias.alias for alias in entry.aliases)])
-            states = ", ".join(sorted({item.state for item in unpinned}))
-            work.report.warnings.append(
-                f"Resources/{machine} is published as state machine versions or aliases ({published}), but "
-                f"Lambda calls of it are not pinned ({states}): every version calls the current code of "
-                "those functions, so a canary or a rollback of the alias does not cover that code."
-            )
-        _warn_replaced_in_place(work, entry)
-
-
-def _warn_replaced_in_place(work: _Work, entry: StateMachineVersioning) -> None:
-    """A gradual alias plus a pinned version whose logical ID does not follow the fingerprint: when the
-    function changes, the version is replaced in place; if an alarm then rolls the deploy back, CloudFormation
-    does not document whether it keeps the new instance, which executions on the new state machine version
-    call. A created version (``<Function>Version<fingerprint>``) is a new resource instead, kept by Retain."""
-    gradual = [
-        alias.alias
-        for alias in entry.aliases
-        if alias.deployment.get("Type") in ("CANARY", "LINEAR") or len(alias.routes_to) > 1
-    ]
-    if not gradual:
-        return
-    created = {change.version for change in work.report.versions if change.created}
-    seen: list[str] = []
-    for call in work.report.pinned:
-        if call.state_machine != entry.state_machine or call.version in created or call.version in seen:
-            continue
-        seen.append(call.version)
-        work.report.warnings.append(
-            f"Resources/{call.version} ({call.function}'s version, called by {entry.state_machine}, which "
-            f"{', '.join(gradual)} shifts gradually) does not carry the fingerprint in its logical ID, so "
-            f"some changes of {call.function} replace it in place. If an alarm rolls such a deploy back, "
-            "CloudFormation does not document whether it keeps the new version, which executions already "
-            "running on the new state machine version call. Let SfnExactVersion create "
-            f"{call.function}'s version (drop AutoPublishAlias or the hand-written version): its logical ID "
-            "follows every change, and a new resource with DeletionPolicy Retain is kept by a rollback."
-        )
