@@ -33,6 +33,7 @@ from sfn_exact_version.report import (
     VersionChange,
     WidenedStatement,
 )
+from sfn_exact_version.state_machine_versions import report_state_machine_versions
 from sfn_exact_version.targets import AMBIGUOUS, FUNCTION_NAME, NOT_LAMBDA, PIN, PINNED, Target, classify
 from sfn_exact_version.versions import (
     Fingerprint,
@@ -212,6 +213,7 @@ def transform(
         _warn_provisioned(work)
         _policies(work)
         _cycles(work)
+        report_state_machine_versions(work.fragment["Resources"], work.index, work.report)
     except NestingTooDeepError as error:
         raise _too_deep(current, error.limit) from None
     except RecursionError:
