@@ -117,9 +117,10 @@ def reach(
                     found.append(Reach(function.name, qualifier, site.state, via))
         limit = "the functions its role may invoke" if role is not None else "every function in scope"
         return found, f"{site.state}: {site.dynamic}; every version of {limit} is counted"
-    function = functions.get(site.function)
-    if function is None:
+    named = functions.get(site.function)
+    if named is None:
         return [], ""
+    function = named
     if not site.qualifier or site.qualifier == LATEST:
         via = "unqualified" if not site.qualifier else LATEST
         return [Reach(function.name, LATEST, site.state, via)], ""

@@ -11,9 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from functools import lru_cache
-from typing import Any
 
-from sfn_exact_version.live.model import Statement
+from sfn_exact_version.live.model import Statement, parse_statements
 
 INVOKE = "lambda:InvokeFunction"
 
@@ -55,29 +54,4 @@ def allows(statements: Iterable[Statement], action: str, resource: str) -> bool:
     return allowed
 
 
-def _strings(value: Any) -> tuple[str, ...]:
-    items = value if isinstance(value, list) else [value] if value is not None else []
-    return tuple(item for item in items if isinstance(item, str))
-
-
-def parse_statements(document: Any) -> list[Statement]:
-    """The statements of a policy document (already decoded from JSON); malformed entries are skipped."""
-    if not isinstance(document, dict):
-        return []
-    raw = document.get("Statement")
-    items = raw if isinstance(raw, list) else [raw]
-    statements = []
-    for item in items:
-        if not isinstance(item, dict):
-            continue
-        statements.append(
-            Statement(
-                effect=str(item.get("Effect", "")),
-                actions=_strings(item.get("Action")),
-                resources=_strings(item.get("Resource")),
-                not_actions=_strings(item.get("NotAction")),
-                not_resources=_strings(item.get("NotResource")),
-                conditional="Condition" in item,
-            )
-        )
-    return statements
+__all__ = ["INVOKE", "allows", "matches", "parse_statements"]

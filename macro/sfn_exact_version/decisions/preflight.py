@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sfn_exact_version.decisions.calls import LATEST, Reach
-from sfn_exact_version.decisions.iam import INVOKE, allows, parse_statements
+from sfn_exact_version.decisions.iam import INVOKE, allows
 from sfn_exact_version.decisions.sources import Reader, sources
 from sfn_exact_version.index import (
     FUNCTION,
@@ -184,12 +184,9 @@ class _Deploy:
         self.deployed = view.deployed_template
         self.new_resolver = _Resolver(view, parameters)
         self.old_resolver = _Resolver(view, view.deployed_parameters)
-        resources = new.get("Resources") if isinstance(new.get("Resources"), dict) else {}
+        resources = _resources(new)
         typed = {k: v for k, v in resources.items() if isinstance(v, dict) and isinstance(v.get("Type"), str)}
         self.index = TemplateIndex.build(typed, new.get("Parameters") or {}, view.region, view.account_id)
-        old = self.deployed.get("Resources") if isinstance(self.deployed.get("Resources"), dict) else {}
-        old_typed = {k: v for k, v in old.items() if isinstance(v, dict) and isinstance(v.get("Type"), str)}
-        self.old_index = TemplateIndex.build(old_typed, {}, view.region, view.account_id)
 
     def _new_type(self, logical_id: str) -> str | None:
         resource = _resource(self.new, logical_id)
@@ -305,10 +302,10 @@ class _Deploy:
         for policy in _list(_properties(self.deployed, role).get("Policies")):
             if isinstance(policy, dict) and policy.get("PolicyName") is not None:
                 owned.add(self.old_resolver.text(policy["PolicyName"]) or "")
-        for logical_id, resource in (self.deployed.get("Resources") or {}).items():
+        for logical_id, resource in _resources(self.deployed).items():
             if not isinstance(resource, dict) or resource.get("Type") not in (POLICY, ROLE_POLICY):
                 continue
-            properties = resource.get("Properties") if isinstance(resource.get("Properties"), dict) else {}
+            properties = _properties(self.deployed, logical_id)
             roles = _list(properties.get("Roles")) + _list(properties.get("RoleName"))
             if not any(symbolic(item) == (Atom(REF, role),) for item in roles):
                 continue
@@ -316,6 +313,11 @@ class _Deploy:
                 continue
             owned.add(self.old_resolver.text(properties.get("PolicyName")) or "")
         return owned
+
+
+def _resources(template: Mapping[str, Any]) -> dict[str, Any]:
+    resources = template.get("Resources")
+    return resources if isinstance(resources, dict) else {}
 
 
 def _list(value: Any) -> list[Any]:
@@ -426,4 +428,4 @@ def _problem(
     return None
 
 
-__all__ = ["Result", "Risk", "check", "parse_statements"]
+__all__ = ["Result", "Risk", "check"]

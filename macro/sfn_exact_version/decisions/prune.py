@@ -133,10 +133,10 @@ def _plan_function(
     newest = set() if function.retained else _newest((v.version for v in function.versions), keep)
     alias_of: dict[str, list[str]] = {}
     for alias in function.aliases:
-        for version in alias.versions:
-            share = alias.weights.get(version)
+        for number in alias.versions:
+            share = alias.weights.get(number)
             label = f"alias {alias.name}" + (f" ({share * 100:g}% of its traffic)" if share else "")
-            alias_of.setdefault(version, []).append(label)
+            alias_of.setdefault(number, []).append(label)
     kept_any = False
     deletable = []
     for version in function.versions:
@@ -168,8 +168,8 @@ def _plan_function(
     if LATEST in function.url_qualifiers:
         latest.append("a function URL points at $LATEST")
     if function.retained and not kept_any and not latest and not function.aliases and not everything:
-        why = "it left the stack (retained) and nothing may call any of its versions"
-        result.delete.append(Item(FUNCTION, function.arn, [why]))
+        gone = "it left the stack (retained) and nothing may call any of its versions"
+        result.delete.append(Item(FUNCTION, function.arn, [gone]))
         return
     if function.retained:
         why = [*latest, *(f"alias {alias.name}" for alias in function.aliases)]

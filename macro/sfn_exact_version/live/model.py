@@ -180,3 +180,31 @@ class AccountView:
             if resource.physical_id == physical_id:
                 return resource
         return None
+
+
+def _strings(value: Any) -> tuple[str, ...]:
+    items = value if isinstance(value, list) else [value] if value is not None else []
+    return tuple(item for item in items if isinstance(item, str))
+
+
+def parse_statements(document: Any) -> list[Statement]:
+    """The statements of a policy document (already decoded from JSON); malformed entries are skipped."""
+    if not isinstance(document, dict):
+        return []
+    raw = document.get("Statement")
+    items = raw if isinstance(raw, list) else [raw]
+    statements = []
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        statements.append(
+            Statement(
+                effect=str(item.get("Effect", "")),
+                actions=_strings(item.get("Action")),
+                resources=_strings(item.get("Resource")),
+                not_actions=_strings(item.get("NotAction")),
+                not_resources=_strings(item.get("NotResource")),
+                conditional="Condition" in item,
+            )
+        )
+    return statements
