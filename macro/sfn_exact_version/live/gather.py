@@ -33,6 +33,7 @@ from sfn_exact_version.live.model import (
     StateMachine,
     StateMachineAlias,
     StateMachineVersion,
+    may_still_run,
     parse_statements,
 )
 
@@ -517,15 +518,14 @@ def _listed(reader: Reader, view: AccountView, **where: str) -> list[dict[str, A
             "stepfunctions", "ListExecutions", "executions", resource, statusFilter=status, **where
         ):
             stop = _time(item.get("stopDate"))
-            if stop is not None and stop < horizon:
-                continue  # redrive window over
+            if stop is None or stop < horizon:
+                continue  # the redrive window is over: no DescribeExecution needed
             described = reader.call(
                 "stepfunctions", "DescribeExecution", item["executionArn"], executionArn=item["executionArn"]
             )
             redrive = str(described.get("redriveStatus", ""))
-            if redrive == "NOT_REDRIVABLE":
-                continue
-            found.append({**item, "redriveStatus": redrive or "unknown"})
+            if may_still_run(status, stop, redrive, view.now):
+                found.append({**item, "redriveStatus": redrive or "unknown"})
     return found
 
 

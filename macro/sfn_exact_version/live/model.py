@@ -7,7 +7,7 @@ Times are timezone-aware ``datetime`` objects; ARNs are strings as AWS returns t
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 # Execution statuses that may still call a Lambda function.
@@ -15,6 +15,17 @@ RUNNING = "RUNNING"
 PENDING_REDRIVE = "PENDING_REDRIVE"
 STOPPED_STATUSES = ("FAILED", "ABORTED", "TIMED_OUT")  # redrivable for 14 days after they stop
 REDRIVE_DAYS = 14
+
+
+def may_still_run(status: str, stop: datetime | None, redrive_status: str, now: datetime) -> bool:
+    """True for an execution that may still call Lambda: RUNNING, PENDING_REDRIVE, or FAILED/ABORTED/
+    TIMED_OUT less than 14 days ago and not NOT_REDRIVABLE (an unknown redrive status counts as
+    redrivable)."""
+    if status in (RUNNING, PENDING_REDRIVE):
+        return True
+    if status not in STOPPED_STATUSES or stop is None:
+        return False
+    return now - stop < timedelta(days=REDRIVE_DAYS) and redrive_status != "NOT_REDRIVABLE"
 
 
 @dataclass(frozen=True)
