@@ -4,15 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sfn_exact_version.decisions.prune import (
-    FUNCTION,
-    LAMBDA_VERSION,
-    ROLE_POLICY,
-    STATE_MACHINE_VERSION,
-    Plan,
-    plan,
-)
-from sfn_exact_version.live.model import StackResource, Statement
 from tests.live.views import (
     FN,
     NOW,
@@ -30,6 +21,16 @@ from tests.live.views import (
     machine,
     view,
 )
+
+from sfn_exact_version.decisions.prune import (
+    FUNCTION,
+    LAMBDA_VERSION,
+    ROLE_POLICY,
+    STATE_MACHINE_VERSION,
+    Plan,
+    plan,
+)
+from sfn_exact_version.live.model import StackResource, Statement
 
 NO_GRACE = {"keep": 0, "min_age": timedelta(0)}
 
