@@ -220,6 +220,8 @@ class _Deploy:
                 "(the macro adds both to every function a pinned call targets) before removing it, or let "
                 "the execution end first",
             )
+        if self._new_type(logical_id) != FUNCTION:
+            return "", ""  # leaves the template, retained
         new_name = _properties(self.new, logical_id).get("FunctionName")
         old_name = _properties(self.deployed, logical_id).get("FunctionName")
         resolved = self.new_resolver.text(new_name) if new_name is not None else None
@@ -249,6 +251,8 @@ class _Deploy:
         why = self.removed(logical_id, VERSION)
         if why:
             return why, fix
+        if self._new_type(logical_id) != VERSION:
+            return "", ""  # leaves the template, retained
         old, new = _properties(self.deployed, logical_id), _properties(self.new, logical_id)
         replaced = self.deployed and _canonical(old) != _canonical(new)
         if replaced and _policy(self.new, logical_id, "UpdateReplacePolicy") not in RETAIN:
@@ -421,7 +425,7 @@ def _problem(
     live = [s for statements in (*role.inline.values(), *role.managed.values()) for s in statements]
     if allows(live, INVOKE, arn) and not allows(after, INVOKE, arn):
         return (
-            f"role {role.name} no longer allows lambda:InvokeFunction on {arn}",
+            f"role {role.name} will no longer allow lambda:InvokeFunction on it",
             f"keep {function.arn}:* in a statement of {role.name} until the execution ends (the macro's "
             "retained grant SfnExactVersion-* does this for a role that allowed the function)",
         )
