@@ -49,6 +49,13 @@ _PREFIX = {
     "iam": "iam",
     "sts": "sts",
 }
+# The page tokens of each API, for operations botocore has no paginator for.
+_TOKENS = {
+    "lambda": ("Marker", "NextMarker"),
+    "cloudformation": ("NextToken", "NextToken"),
+    "iam": ("Marker", "Marker"),
+    "resourcegroupstaggingapi": ("PaginationToken", "PaginationToken"),
+}
 _DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthorizationError"}
 _THROTTLED = {"Throttling", "ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded"}
 _NOT_FOUND = {
@@ -107,9 +114,7 @@ class Reader:
                 for page in client.get_paginator(name).paginate(**kwargs):
                     yield from page.get(key, [])
                 return
-            token_in, token_out = (
-                ("Marker", "NextMarker") if service == "lambda" else ("nextToken", "nextToken")
-            )
+            token_in, token_out = _TOKENS.get(service, ("nextToken", "nextToken"))
             token = None
             while True:
                 page = getattr(client, name)(**kwargs, **({token_in: token} if token else {}))
