@@ -233,3 +233,19 @@ print("prune", code)
     assert done.returncode == 0, done.stderr
     assert "prune 3" in done.stdout
     assert aws_session.INSTALL_HINT in done.stderr
+
+
+def test_preflight_judges_what_cloudformation_will_deploy(
+    aws: dict[str, Any], tmp_path: Path, capsys: Any
+) -> None:
+    """Without the macro in Transform, the role keeps only the unqualified ARNs: pinned executions lose
+    their permission. With it, the macro allows the versions and nothing is at risk."""
+    deployed(aws, None)
+    aws["iam"].delete_role_policy(RoleName="sm-role", PolicyName="SfnExactVersion-aaaa")
+    plain = template("Hello", "Worker")
+    del plain["Transform"]
+    assert main(["preflight", write(tmp_path, plain), "--stack", "app"]) == 1
+    out = capsys.readouterr().out
+    assert "role sm-role will no longer allow lambda:InvokeFunction on it" in out
+    assert "old (RUNNING) at States.Hello calls hello:1" in out
+    assert main(["preflight", write(tmp_path, template("Hello", "Worker")), "--stack", "app"]) == 0

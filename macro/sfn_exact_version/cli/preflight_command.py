@@ -57,8 +57,10 @@ def run(args: argparse.Namespace) -> int:
     aws = session(args, "preflight")
     if aws is None:
         return NO_AWS
+    from sfn_exact_version import MACRO_NAME
     from sfn_exact_version.cli.errors import InputError
     from sfn_exact_version.cli.pipeline import parameter_values, preview
+    from sfn_exact_version.cli.sam import transform_names
     from sfn_exact_version.decisions.preflight import check
     from sfn_exact_version.errors import TransformError
     from sfn_exact_version.live.errors import LiveReadError
@@ -84,7 +86,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"sfn-exact-version: internal error: {type(error).__name__}: {error}", file=sys.stderr)
         return TEMPLATE
     values = parameter_values(result.source, {**current, **overrides})
-    outcome = check(view, result.result.template, values)
+    # What CloudFormation will deploy: the macro's output when the template lists the macro, else SAM's.
+    uses_macro = MACRO_NAME in transform_names(result.source)
+    new_template = result.result.template if uses_macro else result.fragment
+    outcome = check(view, new_template, values)
     for note in view.notes:
         print(f"note: {note}", file=sys.stderr)
     if args.json:
