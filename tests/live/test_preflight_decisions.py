@@ -269,3 +269,34 @@ def test_roles_outside_the_stack_keep_their_policies() -> None:
     roles = {**live_role(), outside.arn: outside}
     assert check(account(template, old, roles=roles), new, {}).risks == []
     assert ROLE + "shared" in roles
+
+
+def test_a_version_an_outside_alias_routes_to_stays_live() -> None:
+    """An alias the deploy does not manage keeps routing new executions to old version 1 (90 %)."""
+    from sfn_exact_version.live.model import StateMachineAlias, StateMachineVersion
+
+    template = deployed()
+    v1, v2 = SM + "approval:1", SM + "approval:2"
+    live_alias = StateMachineAlias(SM + "approval:live", "live", {v1: 90, v2: 10})
+    state = account(template, execution("e2", "rev2"))
+    state.state_machines[0].versions = [
+        StateMachineVersion(v1, None, "rev1"),
+        StateMachineVersion(v2, None, "rev2"),
+    ]
+    state.state_machines[0].aliases = [live_alias]
+    risks = check(state, without(template, "HelloFunction"), {}).risks
+    assert [risk.name for risk in risks] == ["e2", "approval version 1", "approval version 2"]
+    assert (
+        risks[1].line().startswith("approval version 1 (routed by alias live 90%) at States.S0 calls hello:1")
+    )
+    assert (
+        risks[2].line().startswith("approval version 2 (routed by alias live 10%) at States.S0 calls hello:2")
+    )
+    # the same alias as a resource of the stack that the new template keeps: the deploy moves it
+    state.stack_resources.append(
+        StackResource("ApprovalAlias", live_alias.arn, "AWS::StepFunctions::StateMachineAlias")
+    )
+    kept = without(template, "HelloFunction")
+    kept["Resources"]["ApprovalAlias"] = {"Type": "AWS::StepFunctions::StateMachineAlias", "Properties": {}}
+    risks = check(state, kept, {}).risks
+    assert [risk.name for risk in risks] == ["e2"]  # only the execution itself (it calls hello:2)

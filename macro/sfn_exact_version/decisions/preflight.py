@@ -27,7 +27,7 @@ from typing import Any
 
 from sfn_exact_version.decisions.calls import LATEST, Reach
 from sfn_exact_version.decisions.iam import INVOKE, allows
-from sfn_exact_version.decisions.sources import Reader, sources
+from sfn_exact_version.decisions.sources import Reader, Source, sources
 from sfn_exact_version.index import (
     FUNCTION,
     MANAGED_POLICY,
@@ -349,7 +349,19 @@ def check(view: AccountView, new_template: Mapping[str, Any], parameters: Mappin
     for source in sources(view):
         execution = source.execution
         if execution is None:
-            continue
+            if not _stays_routed(view, deploy, source):
+                continue
+            # New executions through the alias keep starting on this version after the deploy.
+            machine = source.version_arn.rsplit(":", 1)[0]
+            name, _, routing = source.label.partition(" (")
+            execution = Execution(
+                source.version_arn,
+                name,
+                routing.rstrip(")"),
+                machine,
+                source.definition_key or "",
+                source.role_arn,
+            )
         result.checked += 1
         reached = reader.reached(source)
         root = execution.parent or execution.arn
@@ -390,7 +402,20 @@ def check(view: AccountView, new_template: Mapping[str, Any], parameters: Mappin
     return result
 
 
+def _stays_routed(view: AccountView, deploy: _Deploy, source: Source) -> bool:
+    """A state machine version an alias routes to, where the deploy does not manage that alias (an alias
+    of the stack that the new template keeps is moved by the deploy itself; executions that started through
+    it are checked as executions)."""
+    for alias_arn in source.routed_by:
+        resource = view.resource(alias_arn)
+        if resource is None or deploy._new_type(resource.logical_id) != resource.type:
+            return True
+    return False
+
+
 def _identity(view: AccountView, execution: Execution) -> tuple[str, str]:
+    if execution.status.startswith("routed by"):
+        return execution.name, execution.status
     if not execution.parent:
         return execution.name, execution.status
     for other in view.executions:

@@ -21,6 +21,8 @@ class Source:
     definition_key: str | None
     role_arn: str
     execution: Execution | None = None
+    routed_by: tuple[str, ...] = ()  # a state machine version: the ARNs of the aliases that route to it
+    version_arn: str = ""
 
 
 @dataclass
@@ -61,9 +63,11 @@ def sources(view: AccountView) -> list[Source]:
                 Source(f"current definition of {machine.name}", machine.definition_key, machine.role_arn)
             )
         routed: dict[str, list[str]] = {}
+        routing_aliases: dict[str, list[str]] = {}
         for alias in machine.aliases:
             for version_arn, weight in alias.routing.items():
                 routed.setdefault(version_arn, []).append(f"alias {alias.name} {weight:g}%")
+                routing_aliases.setdefault(version_arn, []).append(alias.arn)
         for version in machine.versions:
             if version.arn in routed:
                 definition = view.definitions.get(version.definition_key or "")
@@ -72,7 +76,8 @@ def sources(view: AccountView) -> list[Source]:
                     f"{machine.name} version {version.arn.rsplit(':', 1)[-1]} "
                     f"(routed by {', '.join(routed[version.arn])})"
                 )
-                found.append(Source(label, version.definition_key, role))
+                aliases = tuple(routing_aliases[version.arn])
+                found.append(Source(label, version.definition_key, role, None, aliases, version.arn))
     return found
 
 
