@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from tests.live.conftest import FN, NOW
+from tests.live.conftest import DAY, FN, NOW
 from tests.live.fakes import ACCOUNT, REGION, client_error
 
 from sfn_exact_version.decisions.prune import (
@@ -199,3 +199,36 @@ def test_throttling_is_retried_by_botocore(world: dict[str, Any]) -> None:
     view = read_stack(session, "app", now=NOW)
     assert throttled["count"] == 2
     assert {f.name for f in view.functions} == {"hello", "worker", "gone"}
+
+
+def test_definitions_are_read_once_per_revision_not_per_execution() -> None:
+    """300 unversioned executions over three revisions, plus 100 on two versions: a handful of calls."""
+    from tests.live.fakes import FakeStepFunctions, Session
+
+    from sfn_exact_version.live.gather import Reader, _Definitions
+    from sfn_exact_version.live.model import AccountView
+
+    sfn = FakeStepFunctions()
+    machine = sfn.add_machine("busy", "{}", "arn:aws:iam::123456789012:role/r", "rev3")
+    updates = {"rev1": NOW - 30 * DAY, "rev2": NOW - 20 * DAY, "rev3": NOW - 10 * DAY}
+    items = []
+    for n in range(300):
+        start = NOW - timedelta(hours=n * 2 + 1)  # 25 days back: three revisions
+        revision = "rev3" if start > updates["rev3"] else "rev2" if start > updates["rev2"] else "rev1"
+        arn = sfn.add_execution(machine, f"e{n}", "RUNNING", start, _runs=("{}", revision, updates[revision]))
+        items.append({"executionArn": arn, "startDate": start})
+    for n in range(100):
+        version = f"{machine}:{1 + n % 2}"
+        runs = ("{}", f"v{1 + n % 2}", NOW - 40 * DAY)
+        arn = sfn.add_execution(
+            machine, f"v{n}", "RUNNING", NOW - DAY, stateMachineVersionArn=version, _runs=runs
+        )
+        items.append({"executionArn": arn, "startDate": NOW - DAY, "stateMachineVersionArn": version})
+    view = AccountView(REGION, ACCOUNT, "aws", NOW)
+    definitions = _Definitions(Reader(Session({"stepfunctions": sfn})), view)
+    assigned = definitions.assign(items)
+    expected = {item["executionArn"]: item["_runs"][1] for item in sfn.executions}
+    assert {arn: key for arn, (key, _) in assigned.items()} == expected
+    # one per version (2) and one per revision of the unversioned executions (3); none starts within 5
+    # minutes of an update or of the execution that stands for its revision
+    assert sfn.calls["describe_state_machine_for_execution"] == 5, sfn.calls
