@@ -95,7 +95,10 @@ def test_preflight_same_app_nothing_at_risk(aws: dict[str, Any], tmp_path: Path,
     code = main(["preflight", write(tmp_path, template("Hello", "Worker")), "--stack", "app"])
     out, err = capsys.readouterr()
     assert code == 0, err
-    assert out == "ok: 8 execution(s) that may still run checked, none at risk.\n"
+    expected = (
+        "ok: 8 execution(s) that may still run and 2 state machine version(s) an alias routes to checked"
+    )
+    assert out == expected + ", none at risk.\n"
     assert "fast is an EXPRESS state machine" in err
 
 
@@ -111,13 +114,14 @@ def test_preflight_removing_a_function_still_called_exits_1(
         "new1 (RUNNING and 1 Map children)",
         "new2 (RUNNING)",
         "new3 (RUNNING)",
+        "approval version 3 (routed by alias live 10%)",  # the alias is not the stack's: it stays
     ]
     assert all(
         "calls worker:2: WorkerFunction leaves the template without DeletionPolicy: Retain" in line
         for line in lines
     )
     assert all("Fix: deploy once with DeletionPolicy: Retain" in line for line in lines)
-    assert "3 call(s) of running executions at risk" in err
+    assert "4 call(s) of running executions at risk" in err
 
 
 def test_preflight_retained_function_is_safe_and_json(

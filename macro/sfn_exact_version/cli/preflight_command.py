@@ -105,5 +105,8 @@ def run(args: argparse.Namespace) -> int:
         )
         return AT_RISK
     if not args.json:
-        print(f"ok: {outcome.checked} execution(s) that may still run checked, none at risk.")
+        routed = (
+            f" and {outcome.routed} state machine version(s) an alias routes to" if outcome.routed else ""
+        )
+        print(f"ok: {outcome.checked} execution(s) that may still run{routed} checked, none at risk.")
     return OK

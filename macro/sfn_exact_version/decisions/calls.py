@@ -112,7 +112,7 @@ def reach(
         for function in functions.values():
             for qualifier in [*(v.version for v in function.versions), LATEST]:
                 arn = function.arn if qualifier == LATEST else f"{function.arn}:{qualifier}"
-                if role is None or allows(_statements(role), INVOKE, arn):
+                if role is None or allows(role.statements(), INVOKE, arn):
                     via = f"dynamic: {site.dynamic}"
                     found.append(Reach(function.name, qualifier, site.state, via))
         limit = "the functions its role may invoke" if role is not None else "every function in scope"
@@ -131,12 +131,3 @@ def reach(
             return [Reach(function.name, v, site.state, f"alias {alias.name}") for v in alias.versions], ""
     # An alias that does not exist (yet): the call fails today; nothing in scope to keep for it.
     return [], f"{site.state}: alias {site.function}:{site.qualifier} does not exist"
-
-
-def _statements(role: Role) -> list[Any]:
-    return [s for statements in (*role.inline.values(), *role.managed.values()) for s in statements]
-
-
-def role_statements(role: Role) -> list[Any]:
-    """Every statement of a role's inline and managed policies."""
-    return _statements(role)

@@ -90,10 +90,12 @@ class Result:
     risks: list[Risk] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     checked: int = 0  # executions checked
+    routed: int = 0  # state machine versions checked because an alias outside the deploy routes to them
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "checked_executions": self.checked,
+            "checked_routed_versions": self.routed,
             "at_risk": [risk.to_dict() for risk in self.risks],
             "warnings": list(self.warnings),
         }
@@ -265,7 +267,7 @@ class _Deploy:
 
     def role_after(self, role: Role) -> tuple[list[Statement] | None, str]:
         """The role's statements once the deploy is done (None: the role is deleted), and a note."""
-        live = [s for statements in (*role.inline.values(), *role.managed.values()) for s in statements]
+        live = role.statements()
         resource = next(
             (r for r in self.view.stack_resources if r.type == ROLE and r.physical_id == role.name), None
         )
@@ -362,7 +364,9 @@ def check(view: AccountView, new_template: Mapping[str, Any], parameters: Mappin
                 source.definition_key or "",
                 source.role_arn,
             )
-        result.checked += 1
+            result.routed += 1
+        else:
+            result.checked += 1
         reached = reader.reached(source)
         root = execution.parent or execution.arn
         if reached.unreadable:
@@ -447,7 +451,7 @@ def _problem(
             f"keep {role.name} in the template (or give it DeletionPolicy: Retain) until the execution ends",
         )
     arn = function.arn if reach.via == "unqualified" else f"{function.arn}:{reach.qualifier}"
-    live = [s for statements in (*role.inline.values(), *role.managed.values()) for s in statements]
+    live = role.statements()
     if allows(live, INVOKE, arn) and not allows(after, INVOKE, arn):
         return (
             f"role {role.name} will no longer allow lambda:InvokeFunction on it",

@@ -158,6 +158,10 @@ class Role:
     inline: dict[str, list[Statement]] = field(default_factory=dict)  # policy name -> statements
     managed: dict[str, list[Statement]] = field(default_factory=dict)  # policy ARN -> statements
 
+    def statements(self) -> list[Statement]:
+        """Every statement of its inline and managed policies."""
+        return [s for group in (*self.inline.values(), *self.managed.values()) for s in group]
+
 
 @dataclass
 class AccountView:
