@@ -58,7 +58,7 @@ def _function(lam: Any, role: str, name: str, versions: int, tags: dict[str, str
 
 @pytest.fixture
 def world() -> Iterator[dict[str, Any]]:
-    with mock_aws():
+    with mock_aws(config={"lambda": {"use_docker": False}}):  # no Docker: create_function is instant
         iam = boto3.client("iam", region_name=REGION)
         fn_role = iam.create_role(RoleName="fn-role", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
         sm_role = iam.create_role(RoleName="sm-role", AssumeRolePolicyDocument="{}")["Role"]["Arn"]

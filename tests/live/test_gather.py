@@ -169,8 +169,10 @@ def test_missing_stack(world: dict[str, Any]) -> None:
         read_stack(world["session"], "nope", now=NOW)
 
 
-def test_throttling_is_retried_by_botocore(world: dict[str, Any]) -> None:
+def test_throttling_is_retried_by_botocore(world: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
     """A real botocore client with our retry configuration: two 429 answers, then moto's."""
+    slept: list[float] = []
+    monkeypatch.setattr("time.sleep", slept.append)  # botocore's backoff, without the wait
     from botocore.awsrequest import AWSResponse
 
     class Raw:
@@ -198,6 +200,7 @@ def test_throttling_is_retried_by_botocore(world: dict[str, Any]) -> None:
     session.client = client
     view = read_stack(session, "app", now=NOW)
     assert throttled["count"] == 2
+    assert len(slept) >= 2  # botocore backed off before each retry
     assert {f.name for f in view.functions} == {"hello", "worker", "gone"}
 
 
