@@ -155,6 +155,8 @@ def test_prune_dry_run_changes_nothing(aws: dict[str, Any], capsys: Any) -> None
     assert f"delete  function               {FN}gone\n" in out
     assert "delete  role-policy            sm-role: inline policy SfnExactVersion-bbbb" in out
     assert f"keep    lambda-version         {FN}hello:1\n" in out
+    # hello:3 has eight reasons: four shown, then a count
+    assert "and 4 more reasons (--json lists all)" in out
     assert "Dry run: 4 item(s) would be deleted; rerun with --apply to delete them." in out
     versions = aws["lambda"].list_versions_by_function(FunctionName="hello")["Versions"]
     assert len(versions) == 5

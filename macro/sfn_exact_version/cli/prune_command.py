@@ -18,6 +18,7 @@ from sfn_exact_version.cli.aws_session import NO_AWS, USAGE, add_aws_options, se
 from sfn_exact_version.decisions.prune import DEFAULT_KEEP, DEFAULT_MIN_AGE, Item, Plan
 
 OK, REFUSED = 0, 1
+_REASONS = 5  # reasons shown per item in the table
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
@@ -74,8 +75,11 @@ def _table(plan: Plan) -> str:
     for verb, items in (("delete", plan.delete), ("keep", plan.keep)):
         for item in items:
             lines.append(f"{verb:<6}  {item.kind:<21}  {_name(item)}")
-            for reason in item.reasons:
+            shown = item.reasons if len(item.reasons) <= _REASONS else item.reasons[: _REASONS - 1]
+            for reason in shown:
                 lines.append(f"{'':<31}{reason}")
+            if len(shown) < len(item.reasons):
+                lines.append(f"{'':<31}and {len(item.reasons) - len(shown)} more reasons (--json lists all)")
     for note in plan.notes:
         lines.append(f"note: {note}")
     return "\n".join(lines) + ("\n" if lines else "")
