@@ -197,6 +197,7 @@ def test_prune_by_function_warns_without_state_machines(aws: dict[str, Any], cap
 def test_prune_usage(aws: dict[str, Any], capsys: Any) -> None:
     assert main(["prune"]) == 2
     assert main(["prune", "--stack", "app", "--function", "x"]) == 2
+    assert main(["prune", "--state-machine", aws["machine"]]) == 0  # state machine versions only
     assert "give either --stack NAME" in capsys.readouterr().err
     with pytest.raises(SystemExit) as raised:
         main(["prune", "--stack", "app", "--min-age", "soon"])
@@ -255,3 +256,23 @@ def test_preflight_judges_what_cloudformation_will_deploy(
     assert "role sm-role will no longer allow lambda:InvokeFunction on it" in out
     assert "old (RUNNING) at States.Hello calls hello:1" in out
     assert main(["preflight", write(tmp_path, template("Hello", "Worker")), "--stack", "app"]) == 0
+
+
+def test_prune_stack_with_a_state_machine_of_another_stack(aws: dict[str, Any], capsys: Any) -> None:
+    """A state machine outside the stack that calls hello:4 keeps it."""
+    other = aws["sfn"].add_machine(
+        "other",
+        json.dumps(
+            {"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": FN + "hello:4", "End": True}}}
+        ),
+        aws["sm_role"],
+        "other1",
+    )
+    assert main(["prune", "--stack", "app", "--keep", "0", "--min-age", "0", "--json"]) == 0
+    assert FN + "hello:4" in {item["arn"] for item in json.loads(capsys.readouterr().out)["delete"]}
+    assert (
+        main(["prune", "--stack", "app", "--state-machine", other, "--keep", "0", "--min-age", "0", "--json"])
+        == 0
+    )
+    kept = {item["arn"]: item["reasons"] for item in json.loads(capsys.readouterr().out)["keep"]}
+    assert kept[FN + "hello:4"] == ["current definition of other may call it (States.A)"]

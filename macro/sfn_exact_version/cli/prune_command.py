@@ -91,10 +91,12 @@ def _name(item: Item) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``prune``; returns the exit code."""
-    if bool(args.stack) == bool(args.function or args.state_machine):
+    with_stack = bool(args.stack) and not args.function
+    without_stack = not args.stack and bool(args.function or args.state_machine)
+    if not (with_stack or without_stack):
         print(
-            "sfn-exact-version prune: error: give either --stack NAME, or --function NAME... and/or "
-            "--state-machine ARN...",
+            "sfn-exact-version prune: error: give either --stack NAME (and, if other stacks' state machines "
+            "call its functions, --state-machine ARN...), or --function NAME... and --state-machine ARN...",
             file=sys.stderr,
         )
         return USAGE
@@ -110,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         if args.stack:
-            view = read_stack(aws, args.stack)
+            view = read_stack(aws, args.stack, state_machines=args.state_machine)
         else:
             view = read_scope(aws, functions=args.function, state_machines=args.state_machine)
     except LiveReadError as error:

@@ -193,9 +193,12 @@ def _document(value: Any) -> Any:
 
 
 # --------------------------------------------------------------------------- the entry points
-def read_stack(session: Any, stack: str, *, now: datetime | None = None) -> AccountView:
+def read_stack(
+    session: Any, stack: str, *, state_machines: Iterable[str] = (), now: datetime | None = None
+) -> AccountView:
     """The stack ``stack``: its state machines and functions, the functions it retained (tagged with its
-    name, no longer members), and everything that may still call them."""
+    name, no longer members), and everything that may still call them; ``state_machines``: more state
+    machines (of other stacks) whose calls count too."""
     reader = Reader(session)
     described = reader.call("cloudformation", "DescribeStacks", stack, StackName=stack)["Stacks"]
     if not described:
@@ -245,6 +248,7 @@ def read_stack(session: Any, stack: str, *, now: datetime | None = None) -> Acco
             tags = {tag["Key"]: tag["Value"] for tag in item.get("Tags", [])}
             names[name] = (tags.get(LOGICAL_ID_TAG), True)
     machines = [r.physical_id for r in view.stack_resources if r.type == "AWS::StepFunctions::StateMachine"]
+    machines += [arn for arn in state_machines if arn not in machines]
     stack_versions = {
         r.physical_id for r in view.stack_resources if r.type == "AWS::StepFunctions::StateMachineVersion"
     }
