@@ -194,6 +194,19 @@ def test_a_deleted_role_puts_every_call_at_risk() -> None:
     assert "its role sm-role is deleted by the deploy" in line
 
 
+def test_a_renamed_role_is_replaced() -> None:
+    template = deployed(**RETAIN)
+    new = copy.deepcopy(template)
+    new["Resources"]["SmRole"]["Properties"]["RoleName"] = "sm-role-v2"
+    line = only_line(check(account(template), new, {}))
+    assert (
+        "its role sm-role is deleted by the deploy (SmRole gets a new RoleName, which replaces the role)"
+        in line
+    )
+    new["Resources"]["SmRole"]["Properties"]["RoleName"] = "sm-role"  # the name it has: no replacement
+    assert check(account(template), new, {}).risks == []
+
+
 def test_an_execution_three_deploys_old_is_checked_on_its_own_definition() -> None:
     # Day 1's version left the stack two deploys ago (retained): it is no resource of the stack any more,
     # so only the function's fate matters.

@@ -224,13 +224,7 @@ class _Deploy:
             )
         if self._new_type(logical_id) != FUNCTION:
             return "", ""  # leaves the template, retained
-        new_name = _properties(self.new, logical_id).get("FunctionName")
-        old_name = _properties(self.deployed, logical_id).get("FunctionName")
-        resolved = self.new_resolver.text(new_name) if new_name is not None else None
-        renamed = (new_name is None and old_name is not None) or (
-            resolved is not None and "\u27e8" not in resolved and resolved != function.name
-        )
-        if renamed and _policy(self.new, logical_id, "UpdateReplacePolicy") not in RETAIN:
+        if self.replaced(logical_id, "FunctionName", function.name):
             return (
                 f"{logical_id} gets a new FunctionName, which replaces the function; without "
                 "UpdateReplacePolicy: Retain CloudFormation deletes the old one with all its versions",
@@ -238,6 +232,18 @@ class _Deploy:
                 "both to every function a pinned call targets), or keep its FunctionName",
             )
         return "", ""
+
+    def replaced(self, logical_id: str, name_property: str, live_name: str) -> bool:
+        """True when the deploy replaces the resource by giving it another name (the physical name
+        property changes, or goes, which makes CloudFormation generate a new one) without
+        ``UpdateReplacePolicy: Retain``."""
+        new_name = _properties(self.new, logical_id).get(name_property)
+        old_name = _properties(self.deployed, logical_id).get(name_property)
+        resolved = self.new_resolver.text(new_name) if new_name is not None else None
+        renamed = (new_name is None and old_name is not None) or (
+            resolved is not None and "\u27e8" not in resolved and resolved != live_name
+        )
+        return renamed and _policy(self.new, logical_id, "UpdateReplacePolicy") not in RETAIN
 
     def version(self, function: LambdaFunction, version: str) -> tuple[str, str]:
         """Why a version that is a resource of the stack is deleted by the deploy, and the fix."""
@@ -278,6 +284,8 @@ class _Deploy:
             return None, self.removed(logical_id, ROLE)
         if self._new_type(logical_id) != ROLE:
             return live, ""  # retained: stays as it is
+        if self.replaced(logical_id, "RoleName", role.name):
+            return None, f"{logical_id} gets a new RoleName, which replaces the role"
         after: list[Statement] = []
         for _where, raw in statements_of(logical_id, self.index):
             after.append(_statement(raw, self.new_resolver))
@@ -448,7 +456,8 @@ def _problem(
     if after is None:
         return (
             f"its role {role.name} is deleted by the deploy ({role_note})",
-            f"keep {role.name} in the template (or give it DeletionPolicy: Retain) until the execution ends",
+            f"keep {role.name} in the template with its name (or give it DeletionPolicy: Retain and "
+            "UpdateReplacePolicy: Retain) until the execution ends",
         )
     arn = function.arn if reach.via == "unqualified" else f"{function.arn}:{reach.qualifier}"
     live = role.statements()
