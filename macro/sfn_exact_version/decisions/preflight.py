@@ -356,6 +356,13 @@ def check(view: AccountView, new_template: Mapping[str, Any], parameters: Mappin
     functions = {function.name: function for function in view.functions}
     reader = Reader(view, functions)
     found: dict[tuple[str, str, str, str], Risk] = {}
+    roles_after: dict[str, tuple[list[Statement] | None, str]] = {}
+    problems: dict[tuple[str, str, str, str], tuple[str, str] | None] = {}
+    warnings: dict[str, dict[str, None]] = {}  # text -> the executions it applies to, in order
+
+    def warn(text: str, label: str) -> None:
+        warnings.setdefault(text, {})[label] = None
+
     for source in sources(view):
         execution = source.execution
         if execution is None:
@@ -378,22 +385,28 @@ def check(view: AccountView, new_template: Mapping[str, Any], parameters: Mappin
         reached = reader.reached(source)
         root = execution.parent or execution.arn
         if reached.unreadable:
-            result.warnings.append(f"{source.label}: {reached.unreadable}; not checked")
+            warn(f"{reached.unreadable}; not checked", source.label)
             continue
         role = view.roles.get(execution.role_arn)
-        after, role_note = deploy.role_after(role) if role is not None else (None, "")
         if role is None:
-            result.warnings.append(f"{source.label}: its role {execution.role_arn} could not be read")
+            warn(f"its role {execution.role_arn} could not be read", source.label)
+        elif role.arn not in roles_after:
+            roles_after[role.arn] = deploy.role_after(role)
+        after, role_note = roles_after[role.arn] if role is not None else (None, "")
         for reach in reached.reaches:
-            problem = _problem(deploy, functions[reach.function], reach, role, after, role_note)
+            problem_key = (execution.role_arn, reach.function, reach.qualifier, reach.via)
+            if problem_key not in problems:
+                problems[problem_key] = _problem(
+                    deploy, functions[reach.function], reach, role, after, role_note
+                )
+            problem = problems[problem_key]
             if problem is None:
                 if reach.via == "unqualified":
-                    warning = (
-                        f"{source.label} calls {reach.function} unqualified at {reach.state}: after the "
-                        "deploy it runs the new code (pin the call: the macro does)"
+                    warn(
+                        f"calls {reach.function} unqualified at {reach.state}: after the deploy it runs "
+                        "the new code (pin the call: the macro does)",
+                        source.label,
                     )
-                    if warning not in result.warnings:
-                        result.warnings.append(warning)
                 continue
             why, fix = problem
             key = (root, reach.function, why, reach.state)
@@ -407,10 +420,12 @@ def check(view: AccountView, new_template: Mapping[str, Any], parameters: Mappin
                 risk.child_arns.add(execution.arn)
                 risk.children += 1
         for note in reached.notes:
-            text = f"{source.label}: {note}"
-            if text not in result.warnings:
-                result.warnings.append(text)
+            warn(note, source.label)
     result.risks = list(found.values())
+    for text, labels in warnings.items():
+        first, *others = labels
+        more = f" and {len(others)} more" if others else ""
+        result.warnings.append(f"{first}{more}: {text}")
     return result
 
 

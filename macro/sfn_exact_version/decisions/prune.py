@@ -91,25 +91,26 @@ def plan(view: AccountView, *, keep: int = DEFAULT_KEEP, min_age: timedelta = DE
     functions = {function.name: function for function in view.functions}
     reader = Reader(view, functions)
     # (function, qualifier) -> reasons; qualifier is a version number or $LATEST
-    needed: dict[tuple[str, str], list[str]] = {}
-    grants_needed: dict[tuple[str, str], list[str]] = {}  # (role ARN, function name) -> reasons
+    # (function, qualifier) -> reasons, and (role ARN, function name) -> sources; dicts as ordered sets
+    needed: dict[tuple[str, str], dict[str, None]] = {}
+    grants_needed: dict[tuple[str, str], dict[str, None]] = {}
     everything = ""
+    noted: dict[str, dict[str, None]] = {}  # note -> the sources it applies to
     for source in sources(view):
         reached = reader.reached(source)
         if reached.unreadable:
             everything = everything or f"{source.label}: {reached.unreadable}"
             continue
         for note in reached.notes:
-            if f"{source.label}: {note}" not in result.notes:
-                result.notes.append(f"{source.label}: {note}")
+            noted.setdefault(note, {})[source.label] = None
         for found in reached.reaches:
             reason = f"{source.label} may call it ({found.state}{', ' + found.via if found.via else ''})"
-            bucket = needed.setdefault((found.function, found.qualifier), [])
-            if reason not in bucket:
-                bucket.append(reason)
-            grant = grants_needed.setdefault((source.role_arn, found.function), [])
-            if source.label not in grant:
-                grant.append(source.label)
+            needed.setdefault((found.function, found.qualifier), {})[reason] = None
+            grants_needed.setdefault((source.role_arn, found.function), {})[source.label] = None
+    for note, labels in noted.items():
+        first, *others = labels
+        more = f" and {len(others)} more" if others else ""
+        result.notes.append(f"{first}{more}: {note}")
     if everything:
         result.notes.append(f"{everything}: every version in scope is kept")
     stack_versions = {r.physical_id: r.logical_id for r in view.stack_resources}
@@ -123,7 +124,7 @@ def plan(view: AccountView, *, keep: int = DEFAULT_KEEP, min_age: timedelta = DE
 def _plan_function(
     view: AccountView,
     function: LambdaFunction,
-    needed: dict[tuple[str, str], list[str]],
+    needed: dict[tuple[str, str], dict[str, None]],
     everything: str,
     stack_versions: dict[str, str],
     keep: int,
@@ -140,7 +141,7 @@ def _plan_function(
     kept_any = False
     deletable = []
     for version in function.versions:
-        reasons = list(needed.get((function.name, version.version), []))
+        reasons = list(needed.get((function.name, version.version), {}))
         reasons += [f"target of {label}" for label in alias_of.get(version.version, [])]
         if version.version in function.mapping_qualifiers:
             reasons.append("an event source mapping invokes it")
@@ -162,7 +163,7 @@ def _plan_function(
             deletable.append(version)
     # $LATEST: unqualified calls, mappings and URLs on the function itself (URLs and mappings on an
     # alias are covered by the alias's versions above)
-    latest = list(needed.get((function.name, LATEST), []))
+    latest = list(needed.get((function.name, LATEST), {}))
     if LATEST in function.mapping_qualifiers:
         latest.append("an event source mapping invokes $LATEST")
     if LATEST in function.url_qualifiers:
@@ -185,14 +186,14 @@ def _plan_function(
 def _report_provisioned(
     function: LambdaFunction,
     version: str,
-    needed: dict[tuple[str, str], list[str]],
+    needed: dict[tuple[str, str], dict[str, None]],
     alias_of: dict[str, list[str]],
     result: Plan,
 ) -> None:
     concurrency = function.provisioned.get(version)
     if not concurrency:
         return
-    current = any("current definition" in reason for reason in needed.get((function.name, version), []))
+    current = any("current definition" in reason for reason in needed.get((function.name, version), {}))
     if current or version in alias_of:
         return
     result.notes.append(
@@ -246,7 +247,7 @@ def grant_functions(statements: Iterable[Statement]) -> set[str]:
 def _plan_grants(
     view: AccountView,
     functions: dict[str, LambdaFunction],
-    grants_needed: dict[tuple[str, str], list[str]],
+    grants_needed: dict[tuple[str, str], dict[str, None]],
     everything: str,
     result: Plan,
 ) -> None:
@@ -265,7 +266,7 @@ def _plan_grants(
             reasons = []
             for function_arn in sorted(grant_functions(statements)):
                 function = by_arn.get(function_arn, function_arn.rsplit(":", 1)[-1])
-                for label in grants_needed.get((role.arn, function), []):
+                for label in grants_needed.get((role.arn, function), {}):
                     reasons.append(f"{label} may call {function} with this role")
             if everything:
                 reasons.append("a definition could not be read, so every grant is kept")
