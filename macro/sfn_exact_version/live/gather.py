@@ -463,6 +463,9 @@ def _read_state_machines(
         {d.role_arn for d in view.definitions.values()} | {e.role_arn for e in view.executions}
     ):
         if role_arn and role_arn not in view.roles:
+            if role_arn.split(":")[4:5] != [view.account_id]:
+                view.notes.append(f"role {role_arn} is in another account: its policies are not read")
+                continue
             found = _read_role(reader, role_arn)
             if found is None:
                 view.notes.append(f"role {role_arn} does not exist (executions running with it fail)")
