@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -93,8 +93,9 @@ def test_read_stack(world: dict[str, Any]) -> None:
 def test_prune_end_to_end_offline(world: dict[str, Any]) -> None:
     from datetime import timedelta as td
 
-    # moto stamps versions with the real clock: read a little later than the fixture's NOW
-    view = read_stack(world["session"], "app", now=NOW + td(minutes=5))
+    # moto stamps versions with the real clock (NOW is taken when the tests are collected, possibly
+    # minutes earlier): read just after now, so that every version is older than --min-age 0
+    view = read_stack(world["session"], "app", now=datetime.now(UTC) + td(minutes=1))
     result = plan(view, keep=0, min_age=td(0))
     deleted = {(item.kind, item.arn) for item in result.delete}
     assert deleted == {
@@ -121,7 +122,7 @@ def test_prune_end_to_end_offline(world: dict[str, Any]) -> None:
 
 
 def test_a_refused_deletion_is_reported_not_fatal(world: dict[str, Any]) -> None:
-    view = read_stack(world["session"], "app", now=NOW + timedelta(minutes=5))
+    view = read_stack(world["session"], "app", now=datetime.now(UTC) + timedelta(minutes=1))
     items = plan(view, keep=0, min_age=timedelta(0)).delete
     world["sfn"].errors["delete_state_machine_version"] = [
         client_error("ConflictException", "DeleteStateMachineVersion", "an alias references it")
