@@ -313,3 +313,17 @@ def test_a_version_an_outside_alias_routes_to_stays_live() -> None:
     kept["Resources"]["ApprovalAlias"] = {"Type": "AWS::StepFunctions::StateMachineAlias", "Properties": {}}
     risks = check(state, kept, {}).risks
     assert [risk.name for risk in risks] == ["e2"]  # only the execution itself (it calls hello:2)
+
+
+def test_calls_through_a_lambda_alias_the_deploy_deletes() -> None:
+    from sfn_exact_version.live.model import LambdaAlias
+
+    template = deployed(**RETAIN)
+    template["Resources"]["HelloAlias"] = {"Type": "AWS::Lambda::Alias", "Properties": {}}
+    through_alias = execution("live-caller", "alias")
+    state = account(template, through_alias, extra_definitions=[("alias", definition(invoke("hello:live")))])
+    state.functions[0].aliases = [LambdaAlias("live", FN + "hello:live", "2")]
+    state.stack_resources.append(StackResource("HelloAlias", FN + "hello:live", "AWS::Lambda::Alias"))
+    line = only_line(check(state, without(template, "HelloAlias"), {}))
+    assert line.startswith("live-caller (RUNNING) at States.S0 calls hello:2: HelloAlias leaves the template")
+    assert check(state, template, {}).risks == []

@@ -29,6 +29,7 @@ from sfn_exact_version.decisions.calls import LATEST, Reach
 from sfn_exact_version.decisions.iam import INVOKE, allows
 from sfn_exact_version.decisions.sources import Reader, Source, sources
 from sfn_exact_version.index import (
+    ALIAS,
     FUNCTION,
     MANAGED_POLICY,
     POLICY,
@@ -466,6 +467,18 @@ def _problem(
         why, fix = deploy.version(function, reach.qualifier)
         if why:
             return why, fix
+    if reach.via.startswith("alias "):
+        name = reach.via.removeprefix("alias ")
+        alias = next((a for a in function.aliases if a.name == name), None)
+        resource = deploy.view.resource(alias.arn) if alias is not None and alias.arn else None
+        if resource is not None and resource.type == ALIAS:
+            why = deploy.removed(resource.logical_id, ALIAS)
+            if why:
+                return (
+                    why,
+                    f"keep {resource.logical_id} (or give it DeletionPolicy: Retain) until the execution "
+                    "ends",
+                )
     if role is None:
         return None
     if after is None:
