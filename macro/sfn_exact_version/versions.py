@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sfn_exact_version.index import LAYER_VERSION, METADATA_KEY, VERSION, TemplateIndex
-from sfn_exact_version.intrinsics import canonical, dependencies, find_in_map_calls, ref_target
+from sfn_exact_version.intrinsics import canonical, dependencies, find_in_map_calls, intrinsic, ref_target
 
 # Function properties that do not belong to a published version: changing only these publishes
 # nothing new, so they must not change the fingerprint (a spurious new version fails the deploy).
@@ -251,10 +251,31 @@ def with_marker(description: Any, print_: Fingerprint) -> tuple[Any, bool]:
         shortened = len(own) >= room
         own = own[:room]
         return (f"{own} {print_.marker}" if own else print_.marker), shortened
+    branches = _if_branches(description)
+    if branches is not None:  # each branch gets the marker: a branch may be AWS::NoValue (no Description)
+        condition, yes, no = branches
+        (yes, short_yes), (no, short_no) = with_marker(yes, print_), with_marker(no, print_)
+        return {"Fn::If": [condition, yes, no]}, short_yes or short_no
     inner = _joined_with_marker(description)
     if inner is not None:
         description = inner
     return {"Fn::Join": ["", [description, " " + print_.marker]]}, False
+
+
+def _if_branches(description: Any) -> tuple[str, Any, Any] | None:
+    """``(condition, value if true, value if false)`` of an ``Fn::If`` Description, ``AWS::NoValue``
+    read as no Description; else ``None``."""
+    found = intrinsic(description)
+    if found is None or found[0] != "Fn::If" or not isinstance(found[1], list) or len(found[1]) != 3:
+        return None
+    condition, yes, no = found[1]
+    if not isinstance(condition, str):
+        return None
+    return (
+        condition,
+        None if ref_target(yes) == "AWS::NoValue" else yes,
+        None if ref_target(no) == "AWS::NoValue" else no,
+    )
 
 
 def own_description(description: Any) -> Any:
@@ -270,6 +291,10 @@ def own_description(description: Any) -> Any:
     if isinstance(description, str):
         own = MARKER.sub("", description)[: DESCRIPTION_LIMIT - MARKER_LENGTH - 1]
         return own or None
+    branches = _if_branches(description)
+    if branches is not None:
+        condition, yes, no = branches
+        return {"Fn::If": [condition, own_description(yes), own_description(no)]}
     inner = _joined_with_marker(description)
     return description if inner is None else inner
 
@@ -301,7 +326,12 @@ def _joined_with_marker(description: Any) -> Any:
 
 
 def marker_of(description: Any) -> str | None:
-    """The marker at the end of a Description (string or the ``Fn::Join`` form), else ``None``."""
+    """The marker at the end of a Description (string, the ``Fn::Join`` form, or the same marker in both
+    branches of an ``Fn::If``), else ``None``."""
+    branches = _if_branches(description)
+    if branches is not None:
+        yes, no = marker_of(branches[1]), marker_of(branches[2])
+        return yes if yes == no else None
     if isinstance(description, dict):
         joined = description.get("Fn::Join")
         if _joined_with_marker(description) is None or not isinstance(joined, list):

@@ -426,3 +426,19 @@ def test_a_number_or_boolean_description_becomes_text_before_the_marker(descript
     text = _function(result)["Properties"]["Description"]
     assert isinstance(text, str)
     assert text.startswith(json.dumps(description) + " [SfnExactVersion ")
+
+
+def test_conditional_description_gets_the_marker_in_each_branch() -> None:
+    """A branch may be AWS::NoValue (no Description at all): it becomes the marker alone, so the
+    function carries the marker whichever way the condition goes."""
+    template = _template(Description={"Fn::If": ["IsProd", "Production greeter", {"Ref": "AWS::NoValue"}]})
+    template["Parameters"] = {"Stage": {"Type": "String", "Default": "dev"}}
+    template["Conditions"] = {"IsProd": {"Fn::Equals": [{"Ref": "Stage"}, "prod"]}}
+    result = _run(template)
+    marker = _version(result)[1]["Properties"]["Description"]
+    assert _function(result)["Properties"]["Description"] == {
+        "Fn::If": ["IsProd", f"Production greeter {marker}", marker]
+    }
+    other = copy.deepcopy(template)
+    other["Resources"]["Hello"]["Properties"]["Description"]["Fn::If"][1] = "Greeter"
+    assert _digest(other) != _digest(template)
