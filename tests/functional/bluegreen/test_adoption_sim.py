@@ -1,11 +1,14 @@
 """Adopting the macro on a stack whose function already has a published version, on the offline
 simulation (which refuses to publish a version of an unchanged function, as CloudFormation does).
 
-Day 0 is deployed without the macro (a hand-written version, as SAM's ``AutoPublishAlias`` and CDK's
-``currentVersion`` write them); Day 1 is the same template through the macro. The adoption deploy
+Day 0 is deployed without the macro (one version, with the retention policies SAM's
+``AutoPublishAlias``, CDK's ``currentVersion`` or a careful hand-written template give it); Day 1 is the
+same template through the macro. The adoption deploy
 succeeds because the function's Description carries the version's marker; without it (negative control)
 it fails with "A version for this Lambda function exists". After adoption, a tags-only change publishes
-nothing and a Timeout-only change publishes a version.
+nothing and a Timeout-only change publishes a version (shown for the hand-written shape: with the SAM
+and CDK shapes, the simulation applies the previous deploy's UpdateReplacePolicy to the adoption's
+replacement and deletes version 1, after which moto numbers the next published version wrongly).
 """
 
 from __future__ import annotations
@@ -49,10 +52,19 @@ def clients() -> Iterator[dict[str, Any]]:
         yield clients
 
 
-def _day0(**function_properties: Any) -> dict[str, Any]:
-    """A function with one version (kept through replacement, as a careful hand-written one is), called
-    unqualified by a state machine whose role allows the function's ARN."""
-    return {
+# The version's retention policies as each tool writes them: SAM AutoPublishAlias (DeletionPolicy only),
+# CDK currentVersion (none by default), and a careful hand-written version (both).
+SHAPES = {
+    "sam": {"DeletionPolicy": "Retain"},
+    "cdk": {},
+    "hand-written": {"DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain"},
+}
+
+
+def _day0(shape: str = "hand-written", **function_properties: Any) -> dict[str, Any]:
+    """A function with one version (SAM's logical ID; the policies of ``shape``), called unqualified by a
+    state machine whose role allows the function's ARN."""
+    template = {
         "Resources": {
             "Role": {
                 "Type": "AWS::IAM::Role",
@@ -70,8 +82,7 @@ def _day0(**function_properties: Any) -> dict[str, Any]:
             },
             "FnVersion0defaefe45": {
                 "Type": "AWS::Lambda::Version",
-                "DeletionPolicy": "Retain",
-                "UpdateReplacePolicy": "Retain",
+                **SHAPES[shape],
                 "Properties": {"FunctionName": {"Ref": "Fn"}},
             },
             "SmRole": {
@@ -114,6 +125,7 @@ def _day0(**function_properties: Any) -> dict[str, Any]:
             },
         }
     }
+    return template
 
 
 def _macro(template: dict[str, Any]) -> dict[str, Any]:
@@ -139,6 +151,18 @@ def test_adoption_is_one_deploy_and_later_changes_publish_as_lambda_does(clients
 
     stack.deploy(_macro(_day0(**tags, Timeout=30)))
     assert _versions(clients, stack) == ["1", "2", "3"]
+
+
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+def test_adoption_is_one_deploy_whatever_tool_wrote_the_version(clients: dict[str, Any], shape: str) -> None:
+    stack = SimStack("adopt", clients)
+    stack.deploy(_day0(shape))
+    report = stack.deploy(_macro(_day0(shape)))
+    assert "FnVersion0defaefe45" in report.replaced
+    assert _versions(clients, stack)[-1] == "2"  # published: the same code, a new version
+    tags = {"Tags": [{"Key": "team", "Value": "payments"}]}
+    stack.deploy(_macro(_day0(shape, **tags)))
+    assert _versions(clients, stack)[-1] == "2"
 
 
 def test_adoption_without_the_function_marker_fails_as_cloudformation_does(clients: dict[str, Any]) -> None:
