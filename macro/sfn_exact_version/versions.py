@@ -11,7 +11,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from sfn_exact_version.index import LAYER_VERSION, METADATA_KEY, VERSION, TemplateIndex
-from sfn_exact_version.intrinsics import canonical, dependencies, find_in_map_calls, intrinsic, ref_target
+from sfn_exact_version.intrinsics import (
+    REF,
+    canonical,
+    dependencies,
+    find_in_map_calls,
+    intrinsic,
+    ref_target,
+    symbolic,
+)
 
 # Function properties that do not belong to a published version: changing only these publishes
 # nothing new, so they must not change the fingerprint (a spurious new version fails the deploy).
@@ -176,6 +184,28 @@ def code_identity(code: Any, code_sha256: Any) -> tuple[Any, bool]:
             return {**rest, "S3Content": content.group(1)}, False
         return code, bool(TIMESTAMPED_KEY.search(key))
     return code, False
+
+
+def known_length(value: Any, index: TemplateIndex, parameter_values: Mapping[str, Any]) -> int | None:
+    """The length ``value`` will have once deployed, when it is text and parameters (their values or
+    Defaults, not NoEcho) and pseudo parameters the transform knows; else ``None``.
+
+    >>> known_length({"Fn::Sub": "v-${AWS::Region}"}, TemplateIndex({}, {}, {"AWS::Region": "eu-west-1"}), {})
+    11
+    """
+    found = symbolic(value)
+    if found is None:
+        return None
+    length = 0
+    for piece in found:
+        if isinstance(piece, str):
+            length += len(piece)
+            continue
+        text = _static_key({"Ref": piece.name}, index, parameter_values) if piece.kind == REF else None
+        if text is None:
+            return None
+        length += len(text)
+    return length
 
 
 def _static_key(key: Any, index: TemplateIndex, parameter_values: Mapping[str, Any]) -> str | None:

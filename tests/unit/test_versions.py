@@ -442,3 +442,21 @@ def test_conditional_description_gets_the_marker_in_each_branch() -> None:
     other = copy.deepcopy(template)
     other["Resources"]["Hello"]["Properties"]["Description"]["Fn::If"][1] = "Greeter"
     assert _digest(other) != _digest(template)
+
+
+def test_computed_description_too_long_with_this_deploys_values_is_warned() -> None:
+    template = _template(Description={"Fn::Sub": "Greets ${Audience}"})
+    template["Parameters"] = {"Audience": {"Type": "String", "Default": "people"}}
+    assert not [w for w in _run(template).report.warnings if "characters with the fingerprint" in w]
+    result = _run(template, parameter_values={"Audience": "x" * 220})
+    (warning,) = [w for w in result.report.warnings if "characters with the fingerprint" in w]
+    assert warning.startswith("Resources/Hello/Properties/Description: with this deploy's parameter values")
+    assert f"it is {len('Greets ') + 220 + 1 + 34} characters" in warning
+    assert "x" * 20 not in warning  # the value itself is never repeated
+    secret = copy.deepcopy(template)
+    secret["Parameters"]["Audience"]["NoEcho"] = True
+    assert not [
+        w
+        for w in _run(secret, parameter_values={"Audience": "x" * 220}).report.warnings
+        if "characters with the fingerprint" in w
+    ]
