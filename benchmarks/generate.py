@@ -25,7 +25,7 @@ has run (500 resources, 1 MB template): see ``limits()``.
 
 The CloudFormation form is what CloudFormation hands the macro for
 ``Transform: [AWS::Serverless-2016-10-31, SfnExactVersion]``: aws-sam-translator run offline on the SAM
-form (``sfn_exact_version.cli.sam.sam_translate`` when it is importable, else the small equivalent in
+form (``sfn_exact_version.offline.sam.sam_translate`` when it is importable, else the small equivalent in
 this module, which calls the translator the way cfn-lint does), then ``Transform`` removed.
 
 Usage::
@@ -518,10 +518,10 @@ def generate_sam(size: int, seed: int = DEFAULT_SEED) -> dict[str, Any]:
 def translator_name() -> str:
     """Which offline SAM translation ``translate`` uses."""
     try:
-        from sfn_exact_version.cli.sam import sam_translate  # noqa: F401
+        from sfn_exact_version.offline.sam import sam_translate  # noqa: F401
     except ImportError:
         return "benchmarks/generate.py (cfn-lint's way)"
-    return "sfn_exact_version.cli.sam.sam_translate"
+    return "sfn_exact_version.offline.sam.sam_translate"
 
 
 def translate(sam: dict[str, Any], *, region: str = REGION, account_id: str = ACCOUNT_ID) -> dict[str, Any]:
@@ -530,7 +530,7 @@ def translate(sam: dict[str, Any], *, region: str = REGION, account_id: str = AC
     ``Transform`` of the result lists the transforms after SAM's (``["SfnExactVersion"]``).
     """
     try:
-        from sfn_exact_version.cli.sam import sam_translate
+        from sfn_exact_version.offline.sam import sam_translate
     except ImportError:
         return _translate_like_cfn_lint(sam, region=region)
     return sam_translate(sam, parameter_values=dict(PARAMETER_VALUES), region=region, account_id=account_id)

@@ -15,7 +15,7 @@ import yaml
 
 from sfn_exact_version.cli import main as main_module
 from sfn_exact_version.cli.main import FINDINGS, OK, USAGE, main
-from sfn_exact_version.cli.template_io import parse_template
+from sfn_exact_version.offline.template_io import parse_template
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 APP = FIXTURES / "app"

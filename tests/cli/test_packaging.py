@@ -14,16 +14,16 @@ from typing import Any
 
 import pytest
 
-from sfn_exact_version.cli.errors import InputError, PackagingError
-from sfn_exact_version.cli.packaging import (
+from sfn_exact_version.offline.errors import InputError, PackagingError
+from sfn_exact_version.offline.packaging import (
     PREVIEW_BUCKET,
     content_digest,
     is_local_path,
     package_template,
     read_local_definitions,
 )
-from sfn_exact_version.cli.sam import SAM_TRANSFORM, sam_translate
-from sfn_exact_version.cli.template_io import load_template
+from sfn_exact_version.offline.sam import SAM_TRANSFORM, sam_translate
+from sfn_exact_version.offline.template_io import load_template
 
 CORPUS = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpus"
 

@@ -14,16 +14,16 @@ from typing import Any
 
 import pytest
 
-from sfn_exact_version.cli.errors import InputError, SamTranslateError
-from sfn_exact_version.cli.packaging import package_template
-from sfn_exact_version.cli.sam import (
+from sfn_exact_version.offline.errors import InputError, SamTranslateError
+from sfn_exact_version.offline.packaging import package_template
+from sfn_exact_version.offline.sam import (
     SAM_TRANSFORM,
     is_sam_template,
     macro_fragment,
     sam_translate,
     transform_names,
 )
-from sfn_exact_version.cli.template_io import load_template
+from sfn_exact_version.offline.template_io import load_template
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 CORPUS = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpus"

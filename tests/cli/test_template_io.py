@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from sfn_exact_version.cli.errors import TemplateLoadError
-from sfn_exact_version.cli.template_io import dump_template, load_template, parse_template, to_plain
+from sfn_exact_version.offline.errors import TemplateLoadError
+from sfn_exact_version.offline.template_io import dump_template, load_template, parse_template, to_plain
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 

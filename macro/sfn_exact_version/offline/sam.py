@@ -31,10 +31,9 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from sfn_exact_version.cli.errors import SamTranslateError
-from sfn_exact_version.cli.template_io import to_plain
-
-SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
+from sfn_exact_version import SAM_TRANSFORM
+from sfn_exact_version.offline.errors import SamTranslateError
+from sfn_exact_version.offline.template_io import to_plain
 
 # Placeholder TemplateURL for a Serverless Application Repository application (see the module docstring).
 SAR_PLACEHOLDER_URL = "https://sfn-exact-version-preview.s3.amazonaws.com/serverlessrepo/{digest}"
