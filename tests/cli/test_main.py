@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from sfn_exact_version.cli import main as main_module
-from sfn_exact_version.cli.main import FINDINGS, OK, USAGE, main
+from sfn_exact_version.cli.main import ERROR, FINDINGS, OK, USAGE, main
 from sfn_exact_version.offline.template_io import parse_template
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -158,7 +158,9 @@ def test_diff_shows_what_is_left_alone_and_exits_0(capsys: pytest.CaptureFixture
 def test_diff_json_is_the_report(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "diff", "--json", FINDINGS_TEMPLATE)
     assert code == OK
-    assert json.loads(out) == transformed(capsys, FINDINGS_TEMPLATE)["Metadata"]["SfnExactVersion"]
+    report = json.loads(out)
+    assert (report.pop("DefinitionFiles"), report.pop("Problems")) == ([], [])
+    assert report == transformed(capsys, FINDINGS_TEMPLATE)["Metadata"]["SfnExactVersion"]
 
 
 # --- check --------------------------------------------------------------------------------------
@@ -246,7 +248,12 @@ def test_bad_parameter_override_is_a_usage_error(capsys: pytest.CaptureFixture[s
     with pytest.raises(SystemExit) as exited:
         main(["diff", str(APP / "template.yaml"), "--parameter-overrides", "Greeting"])
     assert exited.value.code == USAGE
-    assert "--parameter-overrides takes KEY=VALUE pairs, got 'Greeting'" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert err.startswith("usage: sfn-exact-version diff ")  # the subcommand's usage
+    assert (
+        "--parameter-overrides takes KEY=VALUE or ParameterKey=KEY,ParameterValue=VALUE, got 'Greeting'"
+        in err
+    )
 
 
 def test_missing_file_is_one_line_without_traceback(
@@ -254,7 +261,7 @@ def test_missing_file_is_one_line_without_traceback(
 ) -> None:
     missing = tmp_path / "nope.yaml"
     code, out, err = run(capsys, "check", missing)
-    assert (code, out) == (FINDINGS, "")
+    assert (code, out) == (ERROR, "")
     assert err == f"sfn-exact-version: error: {missing}: file not found\n"
 
 
@@ -279,8 +286,9 @@ def test_a_template_the_macro_rejects_is_one_clear_failure(
         encoding="utf-8",
     )
     code, out, err = run(capsys, "transform", template)
-    assert (code, out) == (FINDINGS, "")
+    assert (code, out) == (ERROR, "")
     assert err.startswith("sfn-exact-version: error: Resources/Sm/Properties/DefinitionString: ")
+    assert run(capsys, "check", template)[0] == ERROR  # not FINDINGS: CI can tell them apart
     assert "Traceback" not in err
 
 
@@ -293,7 +301,7 @@ def test_internal_error_is_one_line(
 ) -> None:
     monkeypatch.setattr(main_module, "preview", _boom)
     code, out, err = run(capsys, "diff", APP / "template.yaml")
-    assert (code, out) == (FINDINGS, "")
+    assert (code, out) == (ERROR, "")
     assert err == "sfn-exact-version: internal error: RuntimeError: boom (rerun with --debug)\n"
 
 
@@ -302,7 +310,7 @@ def test_debug_shows_the_traceback(
 ) -> None:
     monkeypatch.setattr(main_module, "preview", _boom)
     code, _, err = run(capsys, "diff", "--debug", APP / "template.yaml")
-    assert code == FINDINGS
+    assert code == ERROR
     assert err.startswith("Traceback (most recent call last):")
     assert "RuntimeError: boom" in err
     assert err.rstrip().splitlines()[-1].startswith("sfn-exact-version: internal error: RuntimeError: boom")
@@ -323,7 +331,7 @@ def test_python_dash_m_runs_the_cli() -> None:
     assert done.returncode == OK
     assert (
         "transform" in done.stdout
-        and "Exit codes: 0 ok, 1 findings or the macro fails, 2 usage" in done.stdout
+        and "exit codes: 0 ok; 1 findings (check); 2 usage error; 3 the template could not" in done.stdout
     )
 
 

@@ -364,7 +364,7 @@ CORPUS_DEFINITION_FAILURES = {
         "'statemachine/StateMachine.asl.json' does not exist"
     ),
     # The template itself does not load (two resources named VPC).
-    "aws-samples__step-functions-workflows-collection/cqrs/template.yaml": "Duplicate found 'VPC'",
+    "aws-samples__step-functions-workflows-collection/cqrs/template.yaml": "duplicate key 'VPC' (first written at line 185)",
 }
 
 

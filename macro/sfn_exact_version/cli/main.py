@@ -137,7 +137,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:  # argparse would show the top-level usage; the subcommand's is the useful one
+        args.usage_error(f"unrecognized arguments: {' '.join(unknown)}")
     try:
         code: int = args.run(args)
     except UsageError as error:
