@@ -110,12 +110,14 @@ def test_macro_name_option(capsys: pytest.CaptureFixture[str], app: Path) -> Non
     code, out, _ = run(capsys, "check", app)
     assert code == FINDINGS
     assert "Transform does not list SfnExactVersion" in out
-    code, out, _ = run(capsys, "check", with_transform(APP_COPY(app), SAM_AND_MACRO), "--macro-name", "Other")
+    code, out, _ = run(
+        capsys, "check", with_transform(fresh_app(app), SAM_AND_MACRO), "--macro-name", "Other"
+    )
     assert code == FINDINGS
     assert "Transform does not list Other" in out
 
 
-def APP_COPY(template: Path) -> Path:  # noqa: N802 - reads as a constant in the test
+def fresh_app(template: Path) -> Path:
     """A fresh copy of the fixture app next to ``template``."""
     copy = template.parent.parent / "fresh"
     shutil.copytree(APP, copy)
@@ -160,7 +162,7 @@ def test_unknown_parameter_is_a_usage_error(capsys: pytest.CaptureFixture[str]) 
     err = usage_error(capsys, "check", APP / "template.yaml", "--parameter-overrides", "Greting=hi")
     assert err.startswith("usage: sfn-exact-version check ")
     assert err.rstrip().endswith(
-        f"--parameter-overrides: {APP / 'template.yaml'} declares no parameter Greting (its parameters: Greeting)"
+        f"{APP / 'template.yaml'} declares no parameter Greting (its parameters: Greeting)"
     )
 
 

@@ -364,7 +364,9 @@ CORPUS_DEFINITION_FAILURES = {
         "'statemachine/StateMachine.asl.json' does not exist"
     ),
     # The template itself does not load (two resources named VPC).
-    "aws-samples__step-functions-workflows-collection/cqrs/template.yaml": "duplicate key 'VPC' (first written at line 185)",
+    "aws-samples__step-functions-workflows-collection/cqrs/template.yaml": (
+        "duplicate key 'VPC' (first written at line 185)"
+    ),
 }
 
 

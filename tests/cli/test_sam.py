@@ -224,7 +224,9 @@ def test_serverless_repository_application_needs_no_network() -> None:
 # Templates of the corpus that are expected not to translate, and why.
 CORPUS_FAILURES = {
     # Two resources named VPC: YAML would silently keep the last one; the loader refuses.
-    "aws-samples__step-functions-workflows-collection/cqrs/template.yaml": "duplicate key 'VPC' (first written at line 185)",
+    "aws-samples__step-functions-workflows-collection/cqrs/template.yaml": (
+        "duplicate key 'VPC' (first written at line 185)"
+    ),
     # AWS::LanguageExtensions runs before SAM in CloudFormation and cannot be run offline.
     "aws-cloudformation__cfn-lint/test/fixtures/templates/good/transform/language_extension.yaml": (
         "AWS::LanguageExtensions before"
