@@ -183,7 +183,8 @@ BAD: dict[str, list[Expected]] = {
             2,
             ("Transform",),
             (
-                "SfnExactVersion is listed before AWS::Serverless-2016-10-31",
+                "Transform lists SfnExactVersion before AWS::Serverless-2016-10-31: CloudFormation runs it "
+                "first, on AWS::Serverless::* resources, and the deploy fails",
                 "Transform: [AWS::Serverless-2016-10-31, SfnExactVersion]",
             ),
         ),
@@ -352,7 +353,7 @@ def test_command_line_error_exit_code() -> None:
     fixture = "tests/lint_rules/templates/bad/sam_macro_before_sam.yaml"
     result = _cli(fixture, "--append-rules", RULES_MODULE)
     assert result.returncode == 2, result.stdout + result.stderr  # an error, no warning
-    assert result.stdout.startswith("E9102 SfnExactVersion is listed before AWS::Serverless-2016-10-31")
+    assert result.stdout.startswith("E9102 Transform lists SfnExactVersion before AWS::Serverless-2016-10-31")
 
 
 def test_unexpected_exception_is_reported_once(monkeypatch: pytest.MonkeyPatch) -> None:

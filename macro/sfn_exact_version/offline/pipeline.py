@@ -135,7 +135,64 @@ def preview(
     )
 
 
+@dataclass
+class MacroInput:
+    """What CloudFormation would hand the macro (``fragment``, ``parameter_values``), and what the
+    pipeline learnt on the way there (see :class:`Preview` for ``notes`` and ``problems``)."""
+
+    source: dict[str, Any]
+    fragment: dict[str, Any]
+    parameter_values: dict[str, Any]
+    sam: bool
+    region: str
+    account_id: str
+    local_definitions: dict[str, dict[str, Any]]
+    notes: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    def file_findings(self) -> list[FileFinding]:
+        """The findings of the local definition files (see ``definition_files``)."""
+        return file_findings(self.fragment, self.local_definitions, self.source, self.region, self.account_id)
+
+
 def preview_template(
+    source: dict[str, Any],
+    base: Path,
+    *,
+    overrides: Mapping[str, str] | None = None,
+    region: str = DEFAULT_REGION,
+    account_id: str = DEFAULT_ACCOUNT,
+    macro_name: str = MACRO_NAME,
+    allow_missing: bool = False,
+) -> Preview:
+    """:func:`preview` of a template already loaded; local paths are relative to ``base``.
+
+    Raises ``InputError`` or ``TransformError`` as :func:`preview` does (see :func:`macro_input`).
+    """
+    received = macro_input(
+        source,
+        base,
+        overrides=overrides,
+        region=region,
+        account_id=account_id,
+        macro_name=macro_name,
+        allow_missing=allow_missing,
+    )
+    result = transform(
+        received.fragment, parameter_values=received.parameter_values, region=region, account_id=account_id
+    )
+    return Preview(
+        source,
+        received.fragment,
+        result,
+        received.sam,
+        received.notes,
+        received.file_findings(),
+        received.problems,
+    )
+
+
+def macro_input(
     source: dict[str, Any],
     base: Path,
     *,
@@ -145,13 +202,17 @@ def preview_template(
     macro_name: str = MACRO_NAME,
     placeholders: bool = False,
     allow_missing: bool = False,
-) -> Preview:
-    """:func:`preview` of a template already loaded; local paths are relative to ``base``.
+) -> MacroInput:
+    """Read local definition files, package local paths, run SAM: what the macro would receive.
 
     Code paths (``CodeUri``...) that do not exist yet get a placeholder location and a note; other
     missing paths are errors, unless ``allow_missing`` (a corpus kept without its files). With
     ``placeholders`` (a linter) no artifact is read or hashed and transforms listed before SAM are left
-    out; local definition files are still read.
+    out; local definition files are still read; parameters without a value get one for SAM (which
+    refuses, say, an ``AutoPublishAlias`` it cannot resolve), and none for the macro. A macro listed
+    before SAM is a problem, and the result shows what it receives once listed after SAM.
+
+    Raises ``InputError`` (packaging, SAM).
     """
     values = parameter_values(source, overrides or {})
     local_definitions = read_local_definitions(source, base, allow_missing=True)
@@ -179,12 +240,11 @@ def preview_template(
     problems = [problem] if problem else []
     sam = SAM_TRANSFORM in names
     if sam and macro_name in names and names.index(macro_name) < names.index(SAM_TRANSFORM):
-        # show what the macro does once listed after SAM (the problem says the deploy would fail)
         template = {**template, "Transform": [name for name in names if name != macro_name] + [macro_name]}
     if sam:
         template = sam_translate(
             template,
-            parameter_values=values,
+            parameter_values={**_placeholder_values(source), **values} if placeholders else values,
             region=region,
             account_id=account_id,
             skip_preceding_transforms=placeholders,
@@ -194,6 +254,20 @@ def preview_template(
         after = remaining[remaining.index(macro_name) + 1 :]
         notes.append(f"transforms after {macro_name} ({', '.join(map(str, after))}) are not run here")
     fragment = macro_fragment(template)
-    result = transform(fragment, parameter_values=values, region=region, account_id=account_id)
-    findings = file_findings(fragment, local_definitions, source, region, account_id)
-    return Preview(source, fragment, result, sam, notes, findings, problems)
+    return MacroInput(source, fragment, values, sam, region, account_id, local_definitions, notes, problems)
+
+
+def _placeholder_values(template: Mapping[str, Any]) -> dict[str, str]:
+    """A value for every declared parameter: its name (``1`` for numbers), for a linter's SAM run.
+
+    >>> _placeholder_values({"Parameters": {"Alias": {"Type": "String"}, "Size": {"Type": "Number"}}})
+    {'Alias': 'Alias', 'Size': '1'}
+    """
+    declared = template.get("Parameters")
+    if not isinstance(declared, dict):
+        return {}
+    values: dict[str, str] = {}
+    for name, declaration in declared.items():
+        kind = declaration.get("Type") if isinstance(declaration, dict) else None
+        values[str(name)] = "1" if isinstance(kind, str) and "Number" in kind else str(name)
+    return values
