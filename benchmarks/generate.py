@@ -514,6 +514,67 @@ def generate_sam(size: int, seed: int = DEFAULT_SEED) -> dict[str, Any]:
     }
 
 
+# ------------------------------------------------------------------------------ call-dense form
+DENSE_MACHINES = 40
+DENSE_STATES = 40
+DENSE_FUNCTIONS = 40
+DENSE_CALLED_PER_MACHINE = 10
+
+
+def generate_dense(
+    machines: int = DENSE_MACHINES,
+    states: int = DENSE_STATES,
+    functions: int = DENSE_FUNCTIONS,
+    called_per_machine: int = DENSE_CALLED_PER_MACHINE,
+) -> dict[str, Any]:
+    """A SAM template where every state calls Lambda: the worst case for reading definitions and IAM.
+
+    ``machines`` state machines of ``states`` Task states each, every one a ``lambda:invoke`` call with
+    ``Parameters.FunctionName: !GetAtt Fn.Arn`` (SAM turns the definition into its ``Fn::Join`` form with
+    one ``DefinitionSubstitutions`` entry per call). Machine ``m`` calls ``called_per_machine`` of the
+    ``functions`` functions, in turn; its role allows each through a ``LambdaInvokePolicy``. No
+    randomness: same arguments, same template. The defaults give 0.8 MB once translated (compact JSON).
+    """
+    resources: dict[str, Any] = {}
+    names = [f"Step{number:02d}Function" for number in range(functions)]
+    for name in names:
+        resources[name] = {
+            "Type": "AWS::Serverless::Function",
+            "Properties": {
+                "CodeUri": {"Bucket": "sfn-exact-version-bench-artifacts", "Key": f"dense/{name}.zip"},
+                "Handler": "app.handler",
+                "Runtime": "python3.12",
+                "MemorySize": 256,
+            },
+        }
+    for machine in range(machines):
+        called = [names[(machine + offset) % functions] for offset in range(called_per_machine)]
+        body: dict[str, Any] = {}
+        for number in range(states):
+            function = called[number % len(called)]
+            body[f"Step{number:02d}"] = {
+                "Type": "Task",
+                "Resource": LAMBDA_INVOKE,
+                "Parameters": {"FunctionName": _arn(function), "Payload.$": "$"},
+                **({"Next": f"Step{number + 1:02d}"} if number + 1 < states else {"End": True}),
+            }
+        body["Failed"] = {"Type": "Fail", "Error": "StepFailed"}
+        resources[f"Flow{machine:02d}StateMachine"] = {
+            "Type": "AWS::Serverless::StateMachine",
+            "Properties": {
+                "Definition": {"Comment": f"flow {machine}", "StartAt": "Step00", "States": body},
+                "Policies": [{"LambdaInvokePolicy": {"FunctionName": _ref(function)}} for function in called],
+            },
+        }
+    return {
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Transform": [SAM_TRANSFORM, MACRO_NAME],
+        "Description": f"sfn-exact-version call-dense benchmark: {machines} x {states} Lambda calls",
+        "Parameters": {"Stage": {"Type": "String", "Default": "prod"}, "LogLevel": {"Type": "String"}},
+        "Resources": resources,
+    }
+
+
 # --------------------------------------------------------------------------------- translation
 def translator_name() -> str:
     """Which offline SAM translation ``translate`` uses."""

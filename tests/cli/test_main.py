@@ -339,7 +339,7 @@ def test_the_lambda_handler_imports_no_cli_dependency() -> None:
     code = (
         "import sys, sfn_exact_version.handler\n"
         "heavy = {'yaml', 'samtranslator', 'cfnlint'}\n"
-        "ours = ('sfn_exact_version.cli', 'sfn_exact_version.lint_rules')\n"
+        "ours = ('sfn_exact_version.cli', 'sfn_exact_version.lint_rules', 'sfn_exact_version.offline')\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy or m.startswith(ours)))\n"
     )
     done = _python("-c", code)
