@@ -58,7 +58,7 @@ class _ReportsFindings:
     config_definition: dict[str, Any]
 
     def __init__(self) -> None:
-        super().__init__()  # type: ignore[call-arg]
+        super().__init__()
         self.config_definition = {"macro_name": {"default": MACRO_NAME, "type": "string"}}
         self.configure()
 

@@ -271,5 +271,9 @@ def _short_tag(loader: _CfnLoader, suffix: str, node: yaml.Node) -> dict[str, An
     return {name: value}
 
 
-_CfnLoader.add_constructor(_TIMESTAMP_TAG, yaml.SafeLoader.construct_yaml_str)
+def _timestamp_as_text(loader: _CfnLoader, node: yaml.Node) -> str:
+    return str(loader.construct_scalar(node))  # type: ignore[arg-type]
+
+
+_CfnLoader.add_constructor(_TIMESTAMP_TAG, _timestamp_as_text)
 _CfnLoader.add_multi_constructor("!", _short_tag)
