@@ -17,13 +17,10 @@ from __future__ import annotations
 import csv
 import functools
 import json
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from invariants import cfn_lint_errors
 from sfn_exact_version.definitions import S3_STATE, Definition

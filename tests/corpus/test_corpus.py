@@ -19,16 +19,11 @@ Per template:
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import NamedTuple
 
-import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 import corpus_support as corpus
+import pytest
 
 from invariants import check_invariants
 from sfn_exact_version.definitions import S3_STATE

@@ -133,8 +133,13 @@ def content_digest(path: str | os.PathLike[str]) -> str:
 
     Example::
 
-        >>> content_digest("src/")
-        '3f2a...'
+        >>> import tempfile
+        >>> folder = Path(tempfile.mkdtemp())
+        >>> _ = (folder / "app.py").write_bytes(b"print('hi')\\n")
+        >>> content_digest(folder / "app.py") == hashlib.sha256(b"print('hi')\\n").hexdigest()
+        True
+        >>> content_digest(folder) == content_digest(folder)  # a tree: paths and contents, sorted
+        True
     """
     root = Path(path)
     if root.is_dir():
@@ -165,9 +170,18 @@ def package_template(
 
     Example::
 
-        >>> packaged = package_template(load_template("template.yaml"), ".")
-        >>> packaged.template["Resources"]["HelloFunction"]["Properties"]["CodeUri"]
-        {'Bucket': 'sfn-exact-version-preview', 'Key': '9c1f...'}
+        >>> import tempfile
+        >>> project = Path(tempfile.mkdtemp())
+        >>> (project / "src").mkdir()
+        >>> _ = (project / "src" / "app.py").write_text("def handler(event, context): ...\\n")
+        >>> template = {"Resources": {"Hello": {"Type": "AWS::Serverless::Function",
+        ...                                      "Properties": {"CodeUri": "src/"}}}}
+        >>> packaged = package_template(template, project)
+        >>> packaged.template["Resources"]["Hello"]["Properties"]["CodeUri"] == {
+        ...     "Bucket": PREVIEW_BUCKET, "Key": content_digest(project / "src")}
+        True
+        >>> template["Resources"]["Hello"]["Properties"]["CodeUri"]  # the input is left alone
+        'src/'
 
     Raises ``PackagingError`` listing every problem.
     """
@@ -227,8 +241,13 @@ def read_local_definitions(
 
     Example::
 
-        >>> read_local_definitions(load_template("template.yaml"), ".")["MySm"]["StartAt"]
-        'Hello'
+        >>> import tempfile
+        >>> project = Path(tempfile.mkdtemp())
+        >>> _ = (project / "sm.asl.json").write_text('{"StartAt": "Hello", "TimeoutSeconds": ${timeout}}')
+        >>> template = {"Resources": {"Sm": {"Type": "AWS::Serverless::StateMachine",
+        ...                                   "Properties": {"DefinitionUri": "sm.asl.json"}}}}
+        >>> read_local_definitions(template, project)["Sm"]
+        {'StartAt': 'Hello', 'TimeoutSeconds': '${timeout}'}
 
     Raises ``PackagingError`` listing every file that is missing or cannot be parsed.
     """

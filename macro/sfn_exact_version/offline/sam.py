@@ -103,9 +103,14 @@ def sam_translate(
 
     Example::
 
+        >>> template = {
+        ...     "Transform": ["AWS::Serverless-2016-10-31", "SfnExactVersion"],
+        ...     "Resources": {"MySm": {"Type": "AWS::Serverless::StateMachine", "Properties": {
+        ...         "Definition": {"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}}}}},
+        ... }
         >>> out = sam_translate(template, parameter_values={}, region="eu-west-1", account_id="123456789012")
-        >>> out["Resources"]["MySm"]["Type"]
-        'AWS::StepFunctions::StateMachine'
+        >>> out["Resources"]["MySm"]["Type"], out["Transform"]
+        ('AWS::StepFunctions::StateMachine', ['SfnExactVersion'])
 
     Raises ``SamTranslateError`` with every message SAM reported.
     """

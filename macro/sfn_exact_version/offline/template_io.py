@@ -38,7 +38,10 @@ def load_template(path: str | os.PathLike[str]) -> dict[str, Any]:
 
     Example::
 
-        >>> load_template("template.yaml")["Resources"]["Sm"]["Properties"]["RoleArn"]
+        >>> import pathlib, tempfile
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "template.yaml"
+        >>> _ = path.write_text("Resources:\\n  Sm:\\n    Properties:\\n      RoleArn: !GetAtt SmRole.Arn\\n")
+        >>> load_template(path)["Resources"]["Sm"]["Properties"]["RoleArn"]
         {'Fn::GetAtt': ['SmRole', 'Arn']}
 
     Raises ``TemplateLoadError`` naming the file (and the line, when known).
