@@ -13,16 +13,12 @@ import pytest
 import sfn_exact_version
 from sfn_exact_version.cli.main import ERROR, FINDINGS, OK, USAGE, main
 
+from .conftest import Cli
+
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 APP = FIXTURES / "app"
 SAM_AND_MACRO = "Transform: [AWS::Serverless-2016-10-31, SfnExactVersion]"
 FIX = "Transform: [AWS::Serverless-2016-10-31, SfnExactVersion]"
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str | Path) -> tuple[int, str, str]:
-    code = main([str(arg) for arg in argv])
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def usage_error(capsys: pytest.CaptureFixture[str], *argv: str | Path) -> str:
@@ -30,13 +26,6 @@ def usage_error(capsys: pytest.CaptureFixture[str], *argv: str | Path) -> str:
         main([str(arg) for arg in argv])
     assert exited.value.code == USAGE
     return capsys.readouterr().err
-
-
-@pytest.fixture
-def app(tmp_path: Path) -> Path:
-    """A private copy of the fixture app, free to edit."""
-    shutil.copytree(APP, tmp_path / "app")
-    return tmp_path / "app" / "template.yaml"
 
 
 def with_transform(template: Path, transform: str) -> Path:
@@ -47,9 +36,9 @@ def with_transform(template: Path, transform: str) -> Path:
 
 
 # --- the macro's place in Transform ------------------------------------------------------------------
-def test_check_fails_when_the_macro_is_not_listed(capsys: pytest.CaptureFixture[str], app: Path) -> None:
+def test_check_fails_when_the_macro_is_not_listed(cli: Cli, app: Path) -> None:
     with_transform(app, "Transform: AWS::Serverless-2016-10-31")
-    code, out, _ = run(capsys, "check", app)
+    code, out, _ = cli("check", app)
     assert code == FINDINGS
     assert out == (
         "problem: Transform does not list SfnExactVersion, so a deploy pins nothing. Add it after SAM: "
@@ -57,11 +46,9 @@ def test_check_fails_when_the_macro_is_not_listed(capsys: pytest.CaptureFixture[
     )
 
 
-def test_check_fails_when_the_macro_is_listed_before_sam(
-    capsys: pytest.CaptureFixture[str], app: Path
-) -> None:
+def test_check_fails_when_the_macro_is_listed_before_sam(cli: Cli, app: Path) -> None:
     with_transform(app, "Transform: [SfnExactVersion, AWS::Serverless-2016-10-31]")
-    code, out, err = run(capsys, "check", app)
+    code, out, err = cli("check", app)
     assert code == FINDINGS
     assert out.startswith(
         "problem: Transform lists SfnExactVersion before AWS::Serverless-2016-10-31: CloudFormation runs it "
@@ -71,48 +58,44 @@ def test_check_fails_when_the_macro_is_listed_before_sam(
     assert "offline" not in out + err
 
 
-def test_plain_cloudformation_without_the_macro_names_the_plain_fix(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path
-) -> None:
+def test_plain_cloudformation_without_the_macro_names_the_plain_fix(cli: Cli, tmp_path: Path) -> None:
     template = tmp_path / "t.json"
     template.write_text(json.dumps({"Resources": {"Q": {"Type": "AWS::SQS::Queue"}}}))
-    code, out, _ = run(capsys, "check", template)
+    code, out, _ = cli("check", template)
     assert code == FINDINGS
     assert out.endswith("Add it: Transform: SfnExactVersion\n")
 
 
-def test_diff_and_transform_say_it_plainly(capsys: pytest.CaptureFixture[str], app: Path) -> None:
+def test_diff_and_transform_say_it_plainly(cli: Cli, app: Path) -> None:
     with_transform(app, "Transform: AWS::Serverless-2016-10-31")
-    code, out, _ = run(capsys, "diff", app)
+    code, out, _ = cli("diff", app)
     assert code == OK
     assert out.splitlines()[0].startswith(
         "problem: Transform does not list SfnExactVersion, so a deploy pins"
     )
-    code, out, err = run(capsys, "transform", app)
+    code, out, err = cli("transform", app)
     assert code == OK
     assert err.startswith("sfn-exact-version: warning: Transform does not list SfnExactVersion")
     assert json.loads(out)["Metadata"]["SfnExactVersion"]["Pinned"]  # what it does once listed
 
 
-def test_check_json_carries_the_problem(capsys: pytest.CaptureFixture[str], app: Path) -> None:
+def test_check_json_carries_the_problem(cli: Cli, app: Path) -> None:
     with_transform(app, "Transform: AWS::Serverless-2016-10-31")
-    code, out, _ = run(capsys, "check", "--json", app)
+    code, out, _ = cli("check", "--json", app)
     assert code == FINDINGS
     (problem,) = json.loads(out)["Problems"]
     assert problem.startswith("Transform does not list SfnExactVersion")
 
 
 # --- a custom macro name -------------------------------------------------------------------------------
-def test_macro_name_option(capsys: pytest.CaptureFixture[str], app: Path) -> None:
+def test_macro_name_option(cli: Cli, app: Path) -> None:
     with_transform(app, "Transform: [AWS::Serverless-2016-10-31, PinLambdaVersions]")
-    code, out, _ = run(capsys, "check", app, "--macro-name", "PinLambdaVersions")
+    code, out, _ = cli("check", app, "--macro-name", "PinLambdaVersions")
     assert (code, out) == (OK, "ok: 1 Lambda call(s) pinned, none left unpinned.\n")
-    code, out, _ = run(capsys, "check", app)
+    code, out, _ = cli("check", app)
     assert code == FINDINGS
     assert "Transform does not list SfnExactVersion" in out
-    code, out, _ = run(
-        capsys, "check", with_transform(fresh_app(app), SAM_AND_MACRO), "--macro-name", "Other"
-    )
+    code, out, _ = cli("check", with_transform(fresh_app(app), SAM_AND_MACRO), "--macro-name", "Other")
     assert code == FINDINGS
     assert "Transform does not list Other" in out
 
@@ -125,20 +108,20 @@ def fresh_app(template: Path) -> Path:
 
 
 # --- arguments ---------------------------------------------------------------------------------------
-def _version_of(capsys: pytest.CaptureFixture[str], *argv: str | Path) -> str:
-    code, out, err = run(capsys, "transform", *argv)
+def _version_of(cli: Cli, *argv: str | Path) -> str:
+    code, out, err = cli("transform", *argv)
     assert code == OK, err
     pinned = json.loads(out)["Metadata"]["SfnExactVersion"]["Pinned"]
     version: str = pinned[0]["Version"]
     return version
 
 
-def test_parameter_overrides_before_the_template(capsys: pytest.CaptureFixture[str]) -> None:
+def test_parameter_overrides_before_the_template(cli: Cli) -> None:
     template = APP / "template.yaml"
-    after = _version_of(capsys, template, "--parameter-overrides", "Greeting=bonjour")
-    before = _version_of(capsys, "--parameter-overrides", "Greeting=bonjour", template)
+    after = _version_of(cli, template, "--parameter-overrides", "Greeting=bonjour")
+    before = _version_of(cli, "--parameter-overrides", "Greeting=bonjour", template)
     assert before == after
-    assert after != _version_of(capsys, template)  # the value reached the fingerprint
+    assert after != _version_of(cli, template)  # the value reached the fingerprint
 
 
 @pytest.mark.parametrize(
@@ -148,14 +131,16 @@ def test_parameter_overrides_before_the_template(capsys: pytest.CaptureFixture[s
         ["Greeting=bonjour Unused=1"],  # one quoted string, as sam deploy takes it (Unused: see below)
     ],
 )
-def test_sam_forms_of_parameter_overrides(capsys: pytest.CaptureFixture[str], values: list[str]) -> None:
+def test_sam_forms_of_parameter_overrides(
+    capsys: pytest.CaptureFixture[str], cli: Cli, values: list[str]
+) -> None:
     template = APP / "template.yaml"
-    expected = _version_of(capsys, template, "--parameter-overrides", "Greeting=bonjour")
+    expected = _version_of(cli, template, "--parameter-overrides", "Greeting=bonjour")
     if "Unused=1" in values[0]:
         err = usage_error(capsys, "transform", template, "--parameter-overrides", *values)
         assert "declares no parameter Unused (its parameters: Greeting)" in err
         values = ["Greeting=bonjour"]
-    assert _version_of(capsys, "--parameter-overrides", *values, template) == expected
+    assert _version_of(cli, "--parameter-overrides", *values, template) == expected
 
 
 def test_unknown_parameter_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
@@ -190,22 +175,20 @@ def test_the_version_lives_in_one_place() -> None:
 
 
 # --- exit codes ------------------------------------------------------------------------------------
-def test_findings_and_failures_have_different_exit_codes(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path
-) -> None:
-    assert run(capsys, "check", FIXTURES / "findings.yaml")[0] == FINDINGS
+def test_findings_and_failures_have_different_exit_codes(cli: Cli, tmp_path: Path) -> None:
+    assert cli("check", FIXTURES / "findings.yaml")[0] == FINDINGS
     unreadable = tmp_path / "broken.yaml"
     unreadable.write_text("Resources: [\n")
     for command in ("check", "diff", "transform"):
-        code, out, err = run(capsys, command, unreadable)
+        code, out, err = cli(command, unreadable)
         assert (code, out) == (ERROR, "")
         assert err.startswith(f"sfn-exact-version: error: {unreadable}:")
 
 
 # --- previewing before a build -------------------------------------------------------------------------
-def test_missing_code_is_a_placeholder_with_a_note(capsys: pytest.CaptureFixture[str], app: Path) -> None:
+def test_missing_code_is_a_placeholder_with_a_note(cli: Cli, app: Path) -> None:
     shutil.rmtree(app.parent / "src")
-    code, out, err = run(capsys, "check", app)
+    code, out, err = cli("check", app)
     assert (code, out) == (OK, "ok: 1 Lambda call(s) pinned, none left unpinned.\n")
     assert err == (
         "sfn-exact-version: note: Resources/HelloFunction/Properties/CodeUri: 'src/' does not exist yet, "
@@ -214,10 +197,10 @@ def test_missing_code_is_a_placeholder_with_a_note(capsys: pytest.CaptureFixture
     )
 
 
-def test_a_missing_definition_file_stays_an_error(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_a_missing_definition_file_stays_an_error(cli: Cli, tmp_path: Path) -> None:
     shutil.copytree(FIXTURES / "definition_file", tmp_path / "project")
     (tmp_path / "project" / "statemachine" / "workflow.asl.json").unlink()
-    code, out, err = run(capsys, "check", tmp_path / "project" / "template.yaml")
+    code, out, err = cli("check", tmp_path / "project" / "template.yaml")
     assert (code, out) == (ERROR, "")
     assert (
         "Resources/Workflow/Properties/DefinitionUri: local path 'statemachine/workflow.asl.json' does "
@@ -225,8 +208,8 @@ def test_a_missing_definition_file_stays_an_error(capsys: pytest.CaptureFixture[
     )
 
 
-def test_check_json_includes_definition_file_findings(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "check", "--json", FIXTURES / "definition_file" / "template.yaml")
+def test_check_json_includes_definition_file_findings(cli: Cli) -> None:
+    code, out, _ = cli("check", "--json", FIXTURES / "definition_file" / "template.yaml")
     assert code == FINDINGS
     findings = json.loads(out)["DefinitionFiles"]
     assert {(item["State"], item["Reason"]) for item in findings} == {

@@ -46,13 +46,6 @@ def transformed(capsys: pytest.CaptureFixture[str], template: Path, *options: st
     return result
 
 
-@pytest.fixture
-def app(tmp_path: Path) -> Path:
-    """A private copy of the fixture app, free to edit."""
-    shutil.copytree(APP, tmp_path / "app")
-    return tmp_path / "app" / "template.yaml"
-
-
 # --- transform ----------------------------------------------------------------------------------
 def _assert_pinned_app(template: dict[str, Any]) -> str:
     """The app as CloudFormation would run it: SAM translated, the one call pinned to a new version."""
@@ -321,8 +314,12 @@ def test_debug_shows_the_traceback(
 
 # --- entry points and the Lambda's import path --------------------------------------------------
 def _python(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT / "macro"), os.environ.get("PYTHONPATH", "")]),
+    }
     return subprocess.run(
-        [sys.executable, *args], cwd=cwd, capture_output=True, text=True, timeout=120, check=False
+        [sys.executable, *args], cwd=cwd, capture_output=True, text=True, timeout=120, check=False, env=env
     )
 
 

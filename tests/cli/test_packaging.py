@@ -8,7 +8,6 @@ import hashlib
 import json
 import os
 import re
-import socket
 from pathlib import Path
 from typing import Any
 
@@ -28,15 +27,6 @@ from sfn_exact_version.offline.template_io import load_template
 CORPUS = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpus"
 
 SM_FILE = "statemachine/sm.asl.json"
-
-
-@pytest.fixture(autouse=True)
-def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
-    def refuse(*args: Any, **kwargs: Any) -> None:
-        raise AssertionError(f"network access attempted: {args!r}")
-
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket, "create_connection", refuse)
 
 
 def write(path: Path, text: str) -> Path:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -153,7 +154,9 @@ def test_cfn_lint_is_not_needed_to_read_yaml() -> None:
         "from sfn_exact_version.offline.template_io import parse_template\n"
         "print(parse_template('A: !GetAtt B.Arn'))\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    macro = str(Path(__file__).resolve().parents[2] / "macro")
+    env = {**os.environ, "PYTHONPATH": macro}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False, env=env)
     assert (done.returncode, done.stdout) == (0, "{'A': {'Fn::GetAtt': ['B', 'Arn']}}\n"), done.stderr
 
 
