@@ -138,7 +138,7 @@ def _problem_path(
     return fallback
 
 
-def _cfn_template(cfn: Any, names: list[str], macro_name: str) -> dict[str, Any]:
+def _cfn_template(cfn: Any, names: list[str]) -> dict[str, Any]:
     """The template as the pipeline reads it: plain data, ``Transform`` as written, or without SAM when
     cfn-lint already applied it."""
     template: dict[str, Any] = to_plain(cfn.template)
@@ -207,7 +207,7 @@ def findings(cfn: Any, macro_name: str = MACRO_NAME) -> list[Finding]:
     base = Path(filename).resolve().parent if filename else Path.cwd()
     try:
         received = macro_input(
-            _cfn_template(cfn, names, macro_name),
+            _cfn_template(cfn, names),
             base,
             region=region,
             macro_name=macro_name,
