@@ -141,7 +141,7 @@ class _DefinitionWriter:
                 "Type": "Task",
                 "Resource": LAMBDA_INVOKE,
                 "OutputPath": "$.Payload",
-                "Parameters": {"FunctionName": _arn(function), "Payload.$": "$"},
+                "Parameters": {"FunctionName": _arn(function)},
             }
         elif style < 0.72:  # legacy: the function ARN as Resource
             state = {"Type": "Task", "Resource": _arn(function), "ResultPath": f"$.results.{function}"}
@@ -533,10 +533,11 @@ def generate_dense(
     ``Parameters.FunctionName: !GetAtt Fn.Arn`` (SAM turns the definition into its ``Fn::Join`` form with
     one ``DefinitionSubstitutions`` entry per call). Machine ``m`` calls ``called_per_machine`` of the
     ``functions`` functions, in turn; its role allows each through a ``LambdaInvokePolicy``. No
-    randomness: same arguments, same template. The defaults give 0.8 MB once translated (compact JSON).
+    randomness: same arguments, same template. The defaults give 0.72 MB once translated (compact JSON), and
+    0.96 MB after the macro: within CloudFormation's 1 MB.
     """
     resources: dict[str, Any] = {}
-    names = [f"Step{number:02d}Function" for number in range(functions)]
+    names = [f"Fn{number:02d}" for number in range(functions)]
     for name in names:
         resources[name] = {
             "Type": "AWS::Serverless::Function",
@@ -555,11 +556,11 @@ def generate_dense(
             body[f"Step{number:02d}"] = {
                 "Type": "Task",
                 "Resource": LAMBDA_INVOKE,
-                "Parameters": {"FunctionName": _arn(function), "Payload.$": "$"},
+                "Parameters": {"FunctionName": _arn(function)},
                 **({"Next": f"Step{number + 1:02d}"} if number + 1 < states else {"End": True}),
             }
         body["Failed"] = {"Type": "Fail", "Error": "StepFailed"}
-        resources[f"Flow{machine:02d}StateMachine"] = {
+        resources[f"Flow{machine:02d}"] = {
             "Type": "AWS::Serverless::StateMachine",
             "Properties": {
                 "Definition": {"Comment": f"flow {machine}", "StartAt": "Step00", "States": body},

@@ -282,12 +282,10 @@ def references(value: Any, depth: int = 0) -> Iterator[str]:
                 yield from references(item, depth + 1)
             return
         for item in value.values():
-            if isinstance(item, dict | list):  # a scalar refers to nothing: no generator for it
-                yield from references(item, depth + 1)
+            yield from references(item, depth + 1)
     elif isinstance(value, list):
         for item in value:
-            if isinstance(item, dict | list):
-                yield from references(item, depth + 1)
+            yield from references(item, depth + 1)
 
 
 def condition_names(value: Any, depth: int = 0) -> Iterator[str]:
