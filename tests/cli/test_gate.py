@@ -59,11 +59,24 @@ def test_check_fails_when_the_macro_is_listed_before_sam(cli: Cli, app: Path) ->
 
 
 def test_plain_cloudformation_without_the_macro_names_the_plain_fix(cli: Cli, tmp_path: Path) -> None:
+    machine = {
+        "Type": "AWS::StepFunctions::StateMachine",
+        "Properties": {
+            "RoleArn": "arn:aws:iam::123456789012:role/r",
+            "Definition": {"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}},
+        },
+    }
     template = tmp_path / "t.json"
-    template.write_text(json.dumps({"Resources": {"Q": {"Type": "AWS::SQS::Queue"}}}))
+    template.write_text(json.dumps({"Resources": {"Sm": machine}}))
     code, out, _ = cli("check", template)
     assert code == FINDINGS
     assert out.endswith("Add it: Transform: SfnExactVersion\n")
+
+
+def test_a_template_without_state_machines_needs_no_macro(cli: Cli, tmp_path: Path) -> None:
+    template = tmp_path / "t.json"
+    template.write_text(json.dumps({"Resources": {"Q": {"Type": "AWS::SQS::Queue"}}}))
+    assert cli("check", template) == (OK, "ok: 0 Lambda call(s) pinned, none left unpinned.\n", "")
 
 
 def test_diff_and_transform_say_it_plainly(cli: Cli, app: Path) -> None:

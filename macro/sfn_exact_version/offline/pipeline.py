@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from sfn_exact_version import MACRO_NAME, SAM_TRANSFORM
+from sfn_exact_version.index import STATE_MACHINE
 from sfn_exact_version.offline.definition_files import FileFinding, file_findings
 from sfn_exact_version.offline.errors import InputError, PackagingError
 from sfn_exact_version.offline.packaging import package_template, read_local_definitions
@@ -254,7 +255,17 @@ def macro_input(
         after = remaining[remaining.index(macro_name) + 1 :]
         notes.append(f"transforms after {macro_name} ({', '.join(map(str, after))}) are not run here")
     fragment = macro_fragment(template)
+    if macro_name not in names and not _has_state_machines(fragment):
+        problems = []  # nothing to pin: the template needs no macro
     return MacroInput(source, fragment, values, sam, region, account_id, local_definitions, notes, problems)
+
+
+def _has_state_machines(fragment: Mapping[str, Any]) -> bool:
+    resources = fragment.get("Resources")
+    return isinstance(resources, dict) and any(
+        isinstance(resource, dict) and resource.get("Type") == STATE_MACHINE
+        for resource in resources.values()
+    )
 
 
 def _placeholder_values(template: Mapping[str, Any]) -> dict[str, str]:
