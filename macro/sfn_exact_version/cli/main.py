@@ -3,8 +3,9 @@
 Exit codes (``EXIT_CODES``): 0 ok; 1 findings (``check``: a call would stay unpinned, or the macro is not
 listed after SAM); 2 usage errors; 3 the template could not be read, packaged, translated or transformed.
 
-Each subcommand is a parser from ``commands.add_parser`` with ``set_defaults(run=<function>)``; ``main``
-calls ``args.run(args)``. A new subcommand registers itself the same way in ``build_parser``.
+Each subcommand is added with :func:`add_command` (a parser whose ``run`` gets the parsed arguments and
+returns the exit code); ``main`` calls it. A new subcommand registers itself in ``build_parser`` with one
+``add_command`` call and adds its own arguments to the parser it gets back.
 """
 
 from __future__ import annotations
@@ -124,27 +125,38 @@ def build_parser() -> argparse.ArgumentParser:
         "check": ("exit 1 if the macro would not pin every Lambda call in a state machine (for CI)", _check),
     }
     for name, (text, show) in previews.items():
-        command = commands.add_parser(name, help=text, description=text, epilog=EXIT_CODES)
+        command = add_command(commands, name, text, _previewing(show))
         _add_preview_options(command)
         if name == "transform":
             command.add_argument("--format", choices=("json", "yaml"), default="json", help="output format")
             command.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
         else:
             command.add_argument("--json", action="store_true", help="print the findings as JSON")
-        command.set_defaults(run=_previewing(show), usage_error=command.error)
     return parser
+
+
+def add_command(
+    commands: Any, name: str, text: str, run: Callable[[argparse.Namespace], int]
+) -> argparse.ArgumentParser:
+    """Add a subcommand: ``run(args)`` returns the exit code and may raise :class:`UsageError`."""
+    command: argparse.ArgumentParser = commands.add_parser(
+        name, help=text, description=text, epilog=EXIT_CODES
+    )
+    command.set_defaults(run=run, usage_error=command.error)
+    return command
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code."""
     parser = build_parser()
     args, unknown = parser.parse_known_args(argv)
+    usage_error = getattr(args, "usage_error", parser.error)
     if unknown:  # argparse would show the top-level usage; the subcommand's is the useful one
-        args.usage_error(f"unrecognized arguments: {' '.join(unknown)}")
+        usage_error(f"unrecognized arguments: {' '.join(unknown)}")
     try:
         code: int = args.run(args)
     except UsageError as error:
-        args.usage_error(str(error))  # prints the subcommand's usage, exits 2
+        usage_error(str(error))  # prints the subcommand's usage, exits 2
     return code
 
 
