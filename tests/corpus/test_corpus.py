@@ -46,9 +46,11 @@ class Expected(NamedTuple):
 
 
 EXPECTED_FAILURES: dict[str, Expected] = {
-    # Two resources under the key VPC: YAML would keep the last one silently; the loader (cfn-lint's,
-    # like `cfn-lint` itself) refuses the template. Broken as published.
-    "aws-samples__step-functions-workflows-collection/cqrs/template.yaml": Expected("Duplicate found 'VPC'"),
+    # Two resources under the key VPC: YAML would keep the last one silently; the loader (like
+    # `cfn-lint`) refuses the template. Broken as published.
+    "aws-samples__step-functions-workflows-collection/cqrs/template.yaml": Expected(
+        "duplicate key 'VPC' (first written at line 185)"
+    ),
     # AWS::LanguageExtensions is listed before SAM: CloudFormation runs it first, and it cannot be run
     # offline. The CLI refuses rather than show a result the macro would not receive.
     "aws-cloudformation__cfn-lint/test/fixtures/templates/good/transform/language_extension.yaml": Expected(
