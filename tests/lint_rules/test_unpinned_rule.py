@@ -383,8 +383,10 @@ def test_unexpected_exception_is_reported_once(monkeypatch: pytest.MonkeyPatch) 
 
 # --- one finding per problem, definition files, the macro name ---------------------------------------
 class _Problem:
-    def __init__(self, message: str, resource: str) -> None:
-        self.message, self.resource = message, resource
+    """The shape of the core's problem records: message, resource, path."""
+
+    def __init__(self, message: str, resource: str, path: str = "") -> None:
+        self.message, self.resource, self.path = message, resource, path
 
 
 def test_each_core_problem_is_its_own_finding_at_its_own_resource(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -395,7 +397,9 @@ def test_each_core_problem_is_its_own_finding_at_its_own_resource(monkeypatch: p
     def failing(*args: Any, **kwargs: Any) -> Any:
         error = TransformError("first. second.")
         error.problems = [  # type: ignore[attr-defined]
-            _Problem("first problem", "HelloStateMachine"),
+            _Problem(
+                "first problem", "HelloStateMachine", "Resources/HelloStateMachine/Properties/Definition"
+            ),
             _Problem("second problem", "HelloFunction"),
         ]
         raise error
@@ -404,7 +408,7 @@ def test_each_core_problem_is_its_own_finding_at_its_own_resource(monkeypatch: p
     text = (TEMPLATES / "bad" / "cfn_macro_two_versions.yaml").read_text(encoding="utf-8")
     ours = _ours(_lint_text(text))
     assert [(m.rule.id, m.linenumber, m.message) for m in ours] == [
-        ("E9102", 55, "SfnExactVersion would fail the deploy: first problem"),
+        ("E9102", 59, "SfnExactVersion would fail the deploy: first problem"),  # at its Definition
         ("E9102", 15, "SfnExactVersion would fail the deploy: second problem"),
     ]
 

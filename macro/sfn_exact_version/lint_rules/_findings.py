@@ -113,28 +113,37 @@ def _file_path(state_machine: str, source: Mapping[str, Any]) -> tuple[str | int
     return ("Resources", state_machine)
 
 
-def _problems(error: TransformError) -> list[tuple[str, str | None]]:
-    """Each problem of a core error as (message, resource when the error names it)."""
+def _problems(error: TransformError) -> list[tuple[str, str | None, str]]:
+    """Each problem of a core error as (message, resource, path), the last two when the error names them
+    (``TransformError.problems``: records with ``message``, ``resource`` and ``path``)."""
     problems = getattr(error, "problems", None)
     if not problems:
-        return [(error.message, None)]
-    out: list[tuple[str, str | None]] = []
+        return [(error.message, None, "")]
+    out: list[tuple[str, str | None, str]] = []
     for problem in problems:
         message = getattr(problem, "message", None) or str(problem)
         resource = getattr(problem, "resource", None)
-        out.append((str(message), resource if isinstance(resource, str) else None))
+        path = getattr(problem, "path", "")
+        out.append(
+            (
+                str(message),
+                resource if isinstance(resource, str) else None,
+                path if isinstance(path, str) else "",
+            )
+        )
     return out
 
 
 def _problem_path(
-    message: str, resource: str | None, source: Mapping[str, Any], fallback: tuple[str, ...]
+    message: str, resource: str | None, location: str, source: Mapping[str, Any], fallback: tuple[str, ...]
 ) -> tuple[str | int, ...]:
-    """The resource a problem names (or its message names first), when cfn-lint's template has it."""
+    """Where a problem points in cfn-lint's template: the property its path names, else the resource it
+    (or its message, first) names, else ``fallback``."""
     if resource is None:
         found = _RESOURCE_IN_MESSAGE.search(message)
         resource = found.group(1) if found else None
     if resource is not None and resource in source:
-        return ("Resources", resource)
+        return _source_path(location, resource, source) if location else ("Resources", resource)
     return fallback
 
 
@@ -224,14 +233,14 @@ def findings(cfn: Any, macro_name: str = MACRO_NAME) -> list[Finding]:
     try:
         result = transform(fragment, parameter_values=received.parameter_values, region=region)
     except TransformError as error:
-        for message, resource in _problems(error):
+        for message, resource, where in _problems(error):
             if with_macro:
-                path = _problem_path(message, resource, source, ("Transform",))
+                path = _problem_path(message, resource, where, source, ("Transform",))
                 location = macro_entry if path == ("Transform",) else None
                 text = f"{macro_name} would fail the deploy: {message}"
                 out.append(Finding(MACRO_WOULD_FAIL, path, text, location))
             else:
-                path = _problem_path(message, resource, source, ("Resources",))
+                path = _problem_path(message, resource, where, source, ("Resources",))
                 text = f"Lambda calls of state machines were not checked: {message}"
                 out.append(Finding(NOT_CHECKED, path, text))
         return out
