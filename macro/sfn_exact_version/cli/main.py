@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from sfn_exact_version import MACRO_NAME, __version__
+from sfn_exact_version.cli import preflight_command, prune_command
 from sfn_exact_version.cli.render import check_text, diff_text
 from sfn_exact_version.errors import TransformError
 from sfn_exact_version.offline.errors import InputError
@@ -132,6 +133,8 @@ def build_parser() -> argparse.ArgumentParser:
             command.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
         else:
             command.add_argument("--json", action="store_true", help="print the findings as JSON")
+    for module in (preflight_command, prune_command):  # commands that read an AWS account
+        module.add_parser(commands)
     return parser
 
 

@@ -112,8 +112,13 @@ def preview(
     region: str = DEFAULT_REGION,
     account_id: str = DEFAULT_ACCOUNT,
     macro_name: str = MACRO_NAME,
+    defaults: Mapping[str, str] | None = None,
 ) -> Preview:
     """Run a template file through SAM (if listed) and the macro, offline.
+
+    ``overrides`` must name parameters the template declares (CloudFormation refuses others);
+    ``defaults`` are values for the declared parameters the overrides leave out, such as a deployed
+    stack's current values (keys the template no longer declares are ignored).
 
     Raises ``InputError`` (unreadable file, unknown parameters, packaging, SAM) or ``TransformError``
     (the macro fails).
@@ -126,10 +131,13 @@ def preview(
         raise ParameterError(
             f"{os.fspath(path)} declares no parameter {', '.join(unknown)} (its parameters: {names})"
         )
+    kept = {
+        key: value for key, value in (defaults or {}).items() if not unknown_parameters(source, {key: value})
+    }
     return preview_template(
         source,
         Path(path).resolve().parent,
-        overrides=overrides,
+        overrides={**kept, **(overrides or {})},
         region=region,
         account_id=account_id,
         macro_name=macro_name,
