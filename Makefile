@@ -75,8 +75,8 @@ fuzz: install
 
 # Called by `sam build` (template.yaml: Metadata.BuildMethod makefile) with
 # ARTIFACTS_DIR set. The Lambda package gets the core modules only: not the
-# cli/ and lint_rules/ subpackages, which need PyYAML, aws-sam-translator and
-# cfn-lint.
+# cli/, offline/ and lint_rules/ subpackages, which need PyYAML,
+# aws-sam-translator and cfn-lint.
 build-MacroFunction:
 	test -n "$(ARTIFACTS_DIR)"
 	mkdir -p "$(ARTIFACTS_DIR)/sfn_exact_version"

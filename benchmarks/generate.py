@@ -25,7 +25,7 @@ has run (500 resources, 1 MB template): see ``limits()``.
 
 The CloudFormation form is what CloudFormation hands the macro for
 ``Transform: [AWS::Serverless-2016-10-31, SfnExactVersion]``: aws-sam-translator run offline on the SAM
-form (``sfn_exact_version.cli.sam.sam_translate`` when it is importable, else the small equivalent in
+form (``sfn_exact_version.offline.sam.sam_translate`` when it is importable, else the small equivalent in
 this module, which calls the translator the way cfn-lint does), then ``Transform`` removed.
 
 Usage::
@@ -141,7 +141,7 @@ class _DefinitionWriter:
                 "Type": "Task",
                 "Resource": LAMBDA_INVOKE,
                 "OutputPath": "$.Payload",
-                "Parameters": {"FunctionName": _arn(function), "Payload.$": "$"},
+                "Parameters": {"FunctionName": _arn(function)},
             }
         elif style < 0.72:  # legacy: the function ARN as Resource
             state = {"Type": "Task", "Resource": _arn(function), "ResultPath": f"$.results.{function}"}
@@ -514,14 +514,76 @@ def generate_sam(size: int, seed: int = DEFAULT_SEED) -> dict[str, Any]:
     }
 
 
+# ------------------------------------------------------------------------------ call-dense form
+DENSE_MACHINES = 40
+DENSE_STATES = 40
+DENSE_FUNCTIONS = 40
+DENSE_CALLED_PER_MACHINE = 10
+
+
+def generate_dense(
+    machines: int = DENSE_MACHINES,
+    states: int = DENSE_STATES,
+    functions: int = DENSE_FUNCTIONS,
+    called_per_machine: int = DENSE_CALLED_PER_MACHINE,
+) -> dict[str, Any]:
+    """A SAM template where every state calls Lambda: the worst case for reading definitions and IAM.
+
+    ``machines`` state machines of ``states`` Task states each, every one a ``lambda:invoke`` call with
+    ``Parameters.FunctionName: !GetAtt Fn.Arn`` (SAM turns the definition into its ``Fn::Join`` form with
+    one ``DefinitionSubstitutions`` entry per call). Machine ``m`` calls ``called_per_machine`` of the
+    ``functions`` functions, in turn; its role allows each through a ``LambdaInvokePolicy``. No
+    randomness: same arguments, same template. The defaults give 0.72 MB once translated (compact JSON), and
+    0.96 MB after the macro: within CloudFormation's 1 MB.
+    """
+    resources: dict[str, Any] = {}
+    names = [f"Fn{number:02d}" for number in range(functions)]
+    for name in names:
+        resources[name] = {
+            "Type": "AWS::Serverless::Function",
+            "Properties": {
+                "CodeUri": {"Bucket": "sfn-exact-version-bench-artifacts", "Key": f"dense/{name}.zip"},
+                "Handler": "app.handler",
+                "Runtime": "python3.12",
+                "MemorySize": 256,
+            },
+        }
+    for machine in range(machines):
+        called = [names[(machine + offset) % functions] for offset in range(called_per_machine)]
+        body: dict[str, Any] = {}
+        for number in range(states):
+            function = called[number % len(called)]
+            body[f"Step{number:02d}"] = {
+                "Type": "Task",
+                "Resource": LAMBDA_INVOKE,
+                "Parameters": {"FunctionName": _arn(function)},
+                **({"Next": f"Step{number + 1:02d}"} if number + 1 < states else {"End": True}),
+            }
+        body["Failed"] = {"Type": "Fail", "Error": "StepFailed"}
+        resources[f"Flow{machine:02d}"] = {
+            "Type": "AWS::Serverless::StateMachine",
+            "Properties": {
+                "Definition": {"Comment": f"flow {machine}", "StartAt": "Step00", "States": body},
+                "Policies": [{"LambdaInvokePolicy": {"FunctionName": _ref(function)}} for function in called],
+            },
+        }
+    return {
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Transform": [SAM_TRANSFORM, MACRO_NAME],
+        "Description": f"sfn-exact-version call-dense benchmark: {machines} x {states} Lambda calls",
+        "Parameters": {"Stage": {"Type": "String", "Default": "prod"}, "LogLevel": {"Type": "String"}},
+        "Resources": resources,
+    }
+
+
 # --------------------------------------------------------------------------------- translation
 def translator_name() -> str:
     """Which offline SAM translation ``translate`` uses."""
     try:
-        from sfn_exact_version.cli.sam import sam_translate  # noqa: F401
+        from sfn_exact_version.offline.sam import sam_translate  # noqa: F401
     except ImportError:
         return "benchmarks/generate.py (cfn-lint's way)"
-    return "sfn_exact_version.cli.sam.sam_translate"
+    return "sfn_exact_version.offline.sam.sam_translate"
 
 
 def translate(sam: dict[str, Any], *, region: str = REGION, account_id: str = ACCOUNT_ID) -> dict[str, Any]:
@@ -530,7 +592,7 @@ def translate(sam: dict[str, Any], *, region: str = REGION, account_id: str = AC
     ``Transform`` of the result lists the transforms after SAM's (``["SfnExactVersion"]``).
     """
     try:
-        from sfn_exact_version.cli.sam import sam_translate
+        from sfn_exact_version.offline.sam import sam_translate
     except ImportError:
         return _translate_like_cfn_lint(sam, region=region)
     return sam_translate(sam, parameter_values=dict(PARAMETER_VALUES), region=region, account_id=account_id)

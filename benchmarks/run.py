@@ -61,6 +61,7 @@ SIZES = (1, 4, 16)
 MB = 1024 * 1024
 
 GOAL_ROUND_TRIP = 1.0  # handler time / JSON round trip
+GOAL_DENSE_ROUND_TRIP = 2.0  # the same on the call-dense template (generate.generate_dense)
 GOAL_SAM = 0.05  # handler time / SAM translation
 GOAL_IMPORT_MS = 80.0
 GOAL_PACKAGE_MB = 10.0
@@ -210,6 +211,41 @@ def measure_times(
             values["growth_per_resource" + suffix] = per_resource / (base[clock] / base["resources_in"])
             values["growth_per_byte" + suffix] = per_byte / (base[clock] / base["bytes_in"])
     return results
+
+
+def dense_event() -> dict[str, Any]:
+    """The macro's event for the call-dense template (every state a Lambda call)."""
+    return generate.macro_event(generate.translate(generate.generate_dense()))
+
+
+def measure_dense(repeat: int) -> dict[str, Any]:
+    """Handler against a JSON round trip on the call-dense template."""
+    from sfn_exact_version.handler import handler
+
+    event = dense_event()
+    fragment = event["fragment"]
+    response = handler(event, None)
+    if response.get("status") != "success":
+        raise SystemExit(f"call-dense: the handler failed: {response.get('errorMessage')}")
+    medians = median_times(
+        {
+            "round_trip": functools.partial(round_trip_json, fragment),
+            "handler": functools.partial(handler, event, None),
+        },
+        {"round_trip": repeat, "handler": repeat},
+    )
+    (round_trip, round_trip_cpu), (handler_time, handler_cpu) = medians["round_trip"], medians["handler"]
+    output = response["fragment"]
+    return {
+        "bytes_in": generate.limits(fragment)["bytes"],
+        "bytes_out": generate.limits(output)["bytes"],
+        "resources_out": generate.limits(output)["resources"],
+        "pinned": len(output["Metadata"]["SfnExactVersion"]["Pinned"]),
+        "handler_s": handler_time,
+        "round_trip_s": round_trip,
+        "vs_round_trip": handler_time / round_trip,
+        "cpu_vs_round_trip": handler_cpu / round_trip_cpu,
+    }
 
 
 # -------------------------------------------------------------------------------- import time
@@ -481,6 +517,16 @@ def print_report(results: dict[str, Any]) -> None:
         )
     )
     largest = times[max(times)]
+    dense = results.get("dense")
+    if dense:
+        print(
+            f"call-dense ({generate.DENSE_MACHINES} state machines x {generate.DENSE_STATES} Lambda calls, "
+            f"{dense['bytes_in'] / 1000:.0f} -> {dense['bytes_out'] / 1000:.0f} kB, "
+            f"{dense['pinned']} pinned): "
+            f"handler / round trip {fmt_ratio(dense['cpu_vs_round_trip'])} CPU "
+            f"({fmt_ratio(dense['vs_round_trip'])} wall); ms {dense['handler_s'] * 1000:.0f} / "
+            f"{dense['round_trip_s'] * 1000:.0f}"
+        )
     print("Ratios of median wall times (in brackets: of median CPU times of this process). Growth: handler")
     print("time per resource or per kB of input, relative to 1x. The last column is for orientation only.")
     print("The goals below are judged on CPU time: the handler is single-threaded and does no I/O, so on an")
@@ -493,6 +539,18 @@ def print_report(results: dict[str, Any]) -> None:
             f"<= {GOAL_ROUND_TRIP:.1f}x",
             verdict(largest["cpu_vs_round_trip"] <= GOAL_ROUND_TRIP),
         ],
+        *(
+            [
+                [
+                    "handler / JSON round trip (call-dense)",
+                    f"{fmt_ratio(dense['cpu_vs_round_trip'])} CPU ({fmt_ratio(dense['vs_round_trip'])} wall)",
+                    f"<= {GOAL_DENSE_ROUND_TRIP:.1f}x",
+                    verdict(dense["cpu_vs_round_trip"] <= GOAL_DENSE_ROUND_TRIP),
+                ]
+            ]
+            if dense
+            else []
+        ),
         [
             "handler / SAM translation (16x)",
             f"{fmt_percent(largest['cpu_vs_sam'])} CPU ({fmt_percent(largest['vs_sam'])} wall)",
@@ -588,6 +646,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--profile", type=int, metavar="SIZE", help="print a cProfile of the handler and stop"
     )
+    parser.add_argument(
+        "--profile-dense", action="store_true", help="print a cProfile on the call-dense template and stop"
+    )
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     parser.add_argument("--memory-child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -601,6 +662,9 @@ def main(argv: list[str] | None = None) -> int:
         inputs = build_inputs((args.profile,), args.seed)
         print(profile(inputs[args.profile]["event"]))
         return 0
+    if args.profile_dense:
+        print(profile(dense_event()))
+        return 0
 
     repeat = args.repeat or (5 if args.quick else 21)
     sam_repeat = 3 if args.quick else 7
@@ -613,6 +677,7 @@ def main(argv: list[str] | None = None) -> int:
 
     inputs = build_inputs(SIZES, args.seed)
     results["times"] = measure_times(inputs, repeat, sam_repeat)
+    results["dense"] = measure_dense(repeat)
 
     results["import"] = {"cached": measure_import(MACRO, import_repeat, no_bytecode=False)}
     sam = None if (args.quick or args.no_build) else find_sam()

@@ -45,10 +45,11 @@ Bridged (each one named, each one small):
       moto's IAM and evaluates them (Allow/Deny, Action/NotAction, Resource/NotResource, ``*``/``?``
       wildcards; statements with a ``Condition`` never allow). A denied call fails the task with
       ``Lambda.AccessDeniedException``.
-    * Packaging and SAM translation (``prepare_template``): the CLI's own offline helpers
-      (``sfn_exact_version.cli``) compute content-hash S3 locations and run aws-sam-translator; the
-      simulation uploads a zip of each code folder to that location in moto's S3. The macro itself is the
-      real ``sfn_exact_version.transform.transform``, called as the Lambda handler would call it.
+    * Packaging and SAM translation (``prepare_template``): the offline pipeline
+      (``sfn_exact_version.offline``, as the CLI uses it) computes content-hash S3 locations and runs
+      aws-sam-translator; the simulation uploads a zip of each code folder to that location in moto's
+      S3. The macro itself is the real ``sfn_exact_version.transform.transform``, called as the Lambda
+      handler would call it.
 
 Example::
 
@@ -106,10 +107,10 @@ MACRO_NAME = "SfnExactVersion"
 def upload_artifacts(packaged: Any, base_dir: Path, s3: Any) -> None:
     """Put the code that ``package_template`` pointed at into (mocked) S3, where Lambda will read it.
 
-    ``sfn_exact_version.cli.packaging`` only computes the locations (content-hash keys in a placeholder
+    ``sfn_exact_version.offline.packaging`` only computes the locations (content-hash keys in a placeholder
     bucket); this uploads a zip of each local ``CodeUri``/``Code`` path to exactly that location.
     """
-    from sfn_exact_version.cli.packaging import PREVIEW_BUCKET
+    from sfn_exact_version.offline.packaging import PREVIEW_BUCKET
 
     buckets = {b["Name"] for b in s3.list_buckets()["Buckets"]}
     if PREVIEW_BUCKET not in buckets:
@@ -159,14 +160,14 @@ def prepare_template(
 ) -> dict[str, Any]:
     """``day_dir/template.yaml`` -> packaged -> SAM -> the macro, as CloudFormation would run them.
 
-    Uses the CLI's own helpers (``sfn_exact_version.cli``: ``load_template``, ``package_template``,
-    ``sam_translate``, ``macro_fragment``). With ``use_macro=False`` the ``SfnExactVersion`` step is
-    skipped and everything else is the same: that is the negative control.
+    Uses the offline pipeline's helpers (``sfn_exact_version.offline``: ``load_template``,
+    ``package_template``, ``sam_translate``, ``macro_fragment``). With ``use_macro=False`` the
+    ``SfnExactVersion`` step is skipped and everything else is the same: that is the negative control.
     """
-    from sfn_exact_version.cli.packaging import package_template
-    from sfn_exact_version.cli.sam import SAM_TRANSFORM as SAM
-    from sfn_exact_version.cli.sam import macro_fragment, sam_translate, transform_names
-    from sfn_exact_version.cli.template_io import load_template
+    from sfn_exact_version.offline.packaging import package_template
+    from sfn_exact_version.offline.sam import SAM_TRANSFORM as SAM
+    from sfn_exact_version.offline.sam import macro_fragment, sam_translate, transform_names
+    from sfn_exact_version.offline.template_io import load_template
 
     template = load_template(day_dir / "template.yaml")
     packaged = package_template(template, day_dir)

@@ -24,7 +24,8 @@ What is asserted:
     the function of every version under (e) is retained too, unless it sets ``RetainFunction: false`` or
     the input chose another policy.
 
-Import it from another suite with the ``tests`` folder on ``sys.path``: ``from invariants import ...``.
+Import it from any suite: ``from invariants import ...`` (pytest's ``pythonpath`` setting puts ``tests``
+on the path).
 """
 
 from __future__ import annotations

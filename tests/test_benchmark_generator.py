@@ -161,3 +161,26 @@ def test_largest_size_stays_within_cloudformation_limits_after_the_macro() -> No
     )
     assert generate.limits(result.template)["within"]
     assert generate.limits(event["fragment"])["resources"] >= 300
+
+
+def test_call_dense_template_calls_lambda_in_every_state() -> None:
+    sam = generate.generate_dense(machines=3, states=5, functions=4, called_per_machine=2)
+    assert sam == generate.generate_dense(machines=3, states=5, functions=4, called_per_machine=2)
+    cfn = generate.translate(sam)
+    machines = [r for r in cfn["Resources"].values() if r["Type"] == "AWS::StepFunctions::StateMachine"]
+    assert len(machines) == 3
+    for machine in machines:  # SAM's Fn::Join form, one substitution per call
+        assert "Fn::Join" in machine["Properties"]["DefinitionString"]
+        assert len(machine["Properties"]["DefinitionSubstitutions"]) == 5
+    report = transform({k: v for k, v in cfn.items() if k != "Transform"}).report
+    assert len(report.pinned) == 3 * 5 and not report.left_alone
+    assert sorted({call.function for call in report.pinned}) == [f"Fn0{n}" for n in range(4)]
+
+
+def test_call_dense_defaults_are_the_documented_size() -> None:
+    cfn = generate.translate(generate.generate_dense())
+    facts = generate.limits(cfn)
+    assert facts["resources"] == 160  # 40 functions and their roles, 40 state machines and their roles
+    assert 650_000 < facts["bytes"] < 800_000
+    out = transform({k: v for k, v in cfn.items() if k != "Transform"}).template
+    assert generate.limits(out)["within"]  # the macro's output stays within 500 resources and 1 MB

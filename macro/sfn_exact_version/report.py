@@ -235,7 +235,7 @@ class Report:
 def _literal(value: Any) -> Any:
     """``value`` with every ``${`` not already literal written ``${!``."""
     if isinstance(value, str):
-        return LITERAL_PLACEHOLDER.sub("${!", value)
+        return LITERAL_PLACEHOLDER.sub("${!", value) if "${" in value else value
     if isinstance(value, dict):
         return {key: _literal(item) for key, item in value.items()}
     if isinstance(value, list):

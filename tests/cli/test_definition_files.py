@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from sfn_exact_version.cli.pipeline import preview
 from sfn_exact_version.cli.render import check_text, diff_text
+from sfn_exact_version.offline.pipeline import preview
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "definition_file"
 

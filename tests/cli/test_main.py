@@ -14,8 +14,8 @@ import pytest
 import yaml
 
 from sfn_exact_version.cli import main as main_module
-from sfn_exact_version.cli.main import FINDINGS, OK, USAGE, main
-from sfn_exact_version.cli.template_io import parse_template
+from sfn_exact_version.cli.main import ERROR, FINDINGS, OK, USAGE, main
+from sfn_exact_version.offline.template_io import parse_template
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 APP = FIXTURES / "app"
@@ -44,13 +44,6 @@ def transformed(capsys: pytest.CaptureFixture[str], template: Path, *options: st
     assert code == OK, err
     result: dict[str, Any] = json.loads(out)
     return result
-
-
-@pytest.fixture
-def app(tmp_path: Path) -> Path:
-    """A private copy of the fixture app, free to edit."""
-    shutil.copytree(APP, tmp_path / "app")
-    return tmp_path / "app" / "template.yaml"
 
 
 # --- transform ----------------------------------------------------------------------------------
@@ -161,7 +154,9 @@ def test_diff_shows_what_is_left_alone_and_exits_0(capsys: pytest.CaptureFixture
 def test_diff_json_is_the_report(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "diff", "--json", FINDINGS_TEMPLATE)
     assert code == OK
-    assert json.loads(out) == transformed(capsys, FINDINGS_TEMPLATE)["Metadata"]["SfnExactVersion"]
+    report = json.loads(out)
+    assert (report.pop("DefinitionFiles"), report.pop("Problems")) == ([], [])
+    assert report == transformed(capsys, FINDINGS_TEMPLATE)["Metadata"]["SfnExactVersion"]
 
 
 # --- check --------------------------------------------------------------------------------------
@@ -249,7 +244,12 @@ def test_bad_parameter_override_is_a_usage_error(capsys: pytest.CaptureFixture[s
     with pytest.raises(SystemExit) as exited:
         main(["diff", str(APP / "template.yaml"), "--parameter-overrides", "Greeting"])
     assert exited.value.code == USAGE
-    assert "--parameter-overrides takes KEY=VALUE pairs, got 'Greeting'" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert err.startswith("usage: sfn-exact-version diff ")  # the subcommand's usage
+    assert (
+        "--parameter-overrides takes KEY=VALUE or ParameterKey=KEY,ParameterValue=VALUE, got 'Greeting'"
+        in err
+    )
 
 
 def test_missing_file_is_one_line_without_traceback(
@@ -257,7 +257,7 @@ def test_missing_file_is_one_line_without_traceback(
 ) -> None:
     missing = tmp_path / "nope.yaml"
     code, out, err = run(capsys, "check", missing)
-    assert (code, out) == (FINDINGS, "")
+    assert (code, out) == (ERROR, "")
     assert err == f"sfn-exact-version: error: {missing}: file not found\n"
 
 
@@ -282,8 +282,9 @@ def test_a_template_the_macro_rejects_is_one_clear_failure(
         encoding="utf-8",
     )
     code, out, err = run(capsys, "transform", template)
-    assert (code, out) == (FINDINGS, "")
+    assert (code, out) == (ERROR, "")
     assert err.startswith("sfn-exact-version: error: Resources/Sm/Properties/DefinitionString: ")
+    assert run(capsys, "check", template)[0] == ERROR  # not FINDINGS: CI can tell them apart
     assert "Traceback" not in err
 
 
@@ -296,7 +297,7 @@ def test_internal_error_is_one_line(
 ) -> None:
     monkeypatch.setattr(main_module, "preview", _boom)
     code, out, err = run(capsys, "diff", APP / "template.yaml")
-    assert (code, out) == (FINDINGS, "")
+    assert (code, out) == (ERROR, "")
     assert err == "sfn-exact-version: internal error: RuntimeError: boom (rerun with --debug)\n"
 
 
@@ -305,7 +306,7 @@ def test_debug_shows_the_traceback(
 ) -> None:
     monkeypatch.setattr(main_module, "preview", _boom)
     code, _, err = run(capsys, "diff", "--debug", APP / "template.yaml")
-    assert code == FINDINGS
+    assert code == ERROR
     assert err.startswith("Traceback (most recent call last):")
     assert "RuntimeError: boom" in err
     assert err.rstrip().splitlines()[-1].startswith("sfn-exact-version: internal error: RuntimeError: boom")
@@ -313,8 +314,12 @@ def test_debug_shows_the_traceback(
 
 # --- entry points and the Lambda's import path --------------------------------------------------
 def _python(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT / "macro"), os.environ.get("PYTHONPATH", "")]),
+    }
     return subprocess.run(
-        [sys.executable, *args], cwd=cwd, capture_output=True, text=True, timeout=120, check=False
+        [sys.executable, *args], cwd=cwd, capture_output=True, text=True, timeout=120, check=False, env=env
     )
 
 
@@ -326,7 +331,7 @@ def test_python_dash_m_runs_the_cli() -> None:
     assert done.returncode == OK
     assert (
         "transform" in done.stdout
-        and "Exit codes: 0 ok, 1 findings or the macro fails, 2 usage" in done.stdout
+        and "exit codes: 0 ok; 1 findings (check); 2 usage error; 3 the template could not" in done.stdout
     )
 
 
@@ -334,7 +339,7 @@ def test_the_lambda_handler_imports_no_cli_dependency() -> None:
     code = (
         "import sys, sfn_exact_version.handler\n"
         "heavy = {'yaml', 'samtranslator', 'cfnlint'}\n"
-        "ours = ('sfn_exact_version.cli', 'sfn_exact_version.lint_rules')\n"
+        "ours = ('sfn_exact_version.cli', 'sfn_exact_version.lint_rules', 'sfn_exact_version.offline')\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy or m.startswith(ours)))\n"
     )
     done = _python("-c", code)

@@ -8,35 +8,25 @@ import hashlib
 import json
 import os
 import re
-import socket
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from sfn_exact_version.cli.errors import InputError, PackagingError
-from sfn_exact_version.cli.packaging import (
+from sfn_exact_version.offline.errors import InputError, PackagingError
+from sfn_exact_version.offline.packaging import (
     PREVIEW_BUCKET,
     content_digest,
     is_local_path,
     package_template,
     read_local_definitions,
 )
-from sfn_exact_version.cli.sam import SAM_TRANSFORM, sam_translate
-from sfn_exact_version.cli.template_io import load_template
+from sfn_exact_version.offline.sam import SAM_TRANSFORM, sam_translate
+from sfn_exact_version.offline.template_io import load_template
 
 CORPUS = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpus"
 
 SM_FILE = "statemachine/sm.asl.json"
-
-
-@pytest.fixture(autouse=True)
-def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
-    def refuse(*args: Any, **kwargs: Any) -> None:
-        raise AssertionError(f"network access attempted: {args!r}")
-
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket, "create_connection", refuse)
 
 
 def write(path: Path, text: str) -> Path:
@@ -364,7 +354,9 @@ CORPUS_DEFINITION_FAILURES = {
         "'statemachine/StateMachine.asl.json' does not exist"
     ),
     # The template itself does not load (two resources named VPC).
-    "aws-samples__step-functions-workflows-collection/cqrs/template.yaml": "Duplicate found 'VPC'",
+    "aws-samples__step-functions-workflows-collection/cqrs/template.yaml": (
+        "duplicate key 'VPC' (first written at line 185)"
+    ),
 }
 
 

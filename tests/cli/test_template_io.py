@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from sfn_exact_version.cli.errors import TemplateLoadError
-from sfn_exact_version.cli.template_io import dump_template, load_template, parse_template, to_plain
+from sfn_exact_version.offline.errors import TemplateLoadError
+from sfn_exact_version.offline.template_io import dump_template, load_template, parse_template, to_plain
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
@@ -132,8 +135,29 @@ def test_duplicate_yaml_keys_are_an_error_with_lines(tmp_path: Path) -> None:
     path.write_text("Resources:\n  Queue:\n    Type: AWS::SQS::Queue\n  Queue:\n    Type: AWS::SNS::Topic\n")
     with pytest.raises(TemplateLoadError) as caught:
         load_template(path)
-    assert caught.value.line == 2
-    assert "'Queue'" in caught.value.message and f"{path}:4:" in caught.value.message
+    assert caught.value.line == 4
+    assert caught.value.message == f"{path}:4:3: duplicate key 'Queue' (first written at line 2)"
+
+
+def test_duplicate_keys_in_a_short_tag_and_merge_keys(tmp_path: Path) -> None:
+    with pytest.raises(
+        TemplateLoadError, match=r"^<string>:3:18: duplicate key 'A' \(first written at line 3\)$"
+    ):
+        parse_template("X: !Sub\n  - x\n  - {A: 1, B: 2, A: 3}\n")
+    # "<<" merges: a key given again next to a merge overrides the merged one, as YAML intends
+    assert parse_template("A: &a {k: v, j: 1}\nB:\n  <<: *a\n  k: w\n")["B"] == {"k": "w", "j": 1}
+
+
+def test_cfn_lint_is_not_needed_to_read_yaml() -> None:
+    code = (
+        "import sys; sys.modules['cfnlint'] = None\n"
+        "from sfn_exact_version.offline.template_io import parse_template\n"
+        "print(parse_template('A: !GetAtt B.Arn'))\n"
+    )
+    macro = str(Path(__file__).resolve().parents[2] / "macro")
+    env = {**os.environ, "PYTHONPATH": macro}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False, env=env)
+    assert (done.returncode, done.stdout) == (0, "{'A': {'Fn::GetAtt': ['B', 'Arn']}}\n"), done.stderr
 
 
 def test_json_syntax_error_names_file_and_line(tmp_path: Path) -> None:

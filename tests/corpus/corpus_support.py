@@ -17,24 +17,21 @@ from __future__ import annotations
 import csv
 import functools
 import json
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 from invariants import cfn_lint_errors
-from sfn_exact_version.cli.errors import InputError
-from sfn_exact_version.cli.packaging import package_template, read_local_definitions
-from sfn_exact_version.cli.pipeline import Preview, parameter_values, preview_template
-from sfn_exact_version.cli.sam import SAM_TRANSFORM, macro_fragment, sam_translate
-from sfn_exact_version.cli.template_io import load_template
 from sfn_exact_version.definitions import S3_STATE, Definition
 from sfn_exact_version.errors import TransformError
 from sfn_exact_version.index import FUNCTION, STATE_MACHINE, TemplateIndex, opted_out
 from sfn_exact_version.intrinsics import references
+from sfn_exact_version.offline.errors import InputError
+from sfn_exact_version.offline.packaging import package_template, read_local_definitions
+from sfn_exact_version.offline.pipeline import Preview, parameter_values, preview_template
+from sfn_exact_version.offline.sam import SAM_TRANSFORM, macro_fragment, sam_translate
+from sfn_exact_version.offline.template_io import load_template
 from sfn_exact_version.report import ALIAS, DYNAMIC, LATEST, OPTED_OUT, QUALIFIED
 from sfn_exact_version.targets import FUNCTION_NAME, NOT_LAMBDA, PIN, PINNED, classify
 from sfn_exact_version.transform import transform

@@ -16,7 +16,9 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+# A script: pytest's pythonpath setting does not apply, so its folders go on the path here.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import corpus_support as corpus
 

@@ -21,16 +21,11 @@ Per template:
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import NamedTuple
 
-import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 import corpus_support as corpus
+import pytest
 
 from invariants import check_invariants
 from sfn_exact_version.definitions import S3_STATE
@@ -56,9 +51,11 @@ CIRCULAR_ENV = (
     "corpus2:generated/sls-package/circular-dependency-env/cloudformation-template-update-stack.json"
 )
 EXPECTED_FAILURES: dict[str, Expected] = {
-    # Two resources under the key VPC: YAML would keep the last one silently; the loader (cfn-lint's,
-    # like `cfn-lint` itself) refuses the template. Broken as published.
-    "aws-samples__step-functions-workflows-collection/cqrs/template.yaml": Expected("Duplicate found 'VPC'"),
+    # Two resources under the key VPC: YAML would keep the last one silently; the loader (like
+    # `cfn-lint`) refuses the template. Broken as published.
+    "aws-samples__step-functions-workflows-collection/cqrs/template.yaml": Expected(
+        "duplicate key 'VPC' (first written at line 185)"
+    ),
     # AWS::LanguageExtensions is listed before SAM: CloudFormation runs it first, and it cannot be run
     # offline. The CLI refuses rather than show a result the macro would not receive.
     "aws-cloudformation__cfn-lint/test/fixtures/templates/good/transform/language_extension.yaml": Expected(

@@ -12,13 +12,10 @@ with the version (Lambda then publishes a version of the same code instead of fa
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from invariants import check_invariants
 from sfn_exact_version.transform import TransformResult, transform

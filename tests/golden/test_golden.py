@@ -8,14 +8,10 @@ from __future__ import annotations
 
 import copy
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 from regenerate import case_dirs, load_input, render, transform_kwargs
 
 from invariants import cfn_lint_errors, check_invariants

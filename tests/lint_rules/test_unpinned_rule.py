@@ -183,7 +183,8 @@ BAD: dict[str, list[Expected]] = {
             2,
             ("Transform",),
             (
-                "SfnExactVersion is listed before AWS::Serverless-2016-10-31",
+                "Transform lists SfnExactVersion before AWS::Serverless-2016-10-31: CloudFormation runs it "
+                "first, on AWS::Serverless::* resources, and the deploy fails",
                 "Transform: [AWS::Serverless-2016-10-31, SfnExactVersion]",
             ),
         ),
@@ -197,6 +198,18 @@ BAD: dict[str, list[Expected]] = {
                 "SfnExactVersion would fail the deploy",
                 "States.Hello calls HelloFunction",
                 "several versions (HelloVersionOne, HelloVersionTwo)",
+            ),
+        ),
+    ],
+    "cfn_without_macro_two_versions.yaml": [
+        Expected(
+            "W9100",
+            58,
+            ("Resources", "HelloStateMachine", "Properties", "Definition"),
+            (
+                "State machine HelloStateMachine",
+                "state States.Hello",
+                "the call to HelloFunction is not pinned to a version; add SfnExactVersion to Transform",
             ),
         ),
     ],
@@ -352,7 +365,7 @@ def test_command_line_error_exit_code() -> None:
     fixture = "tests/lint_rules/templates/bad/sam_macro_before_sam.yaml"
     result = _cli(fixture, "--append-rules", RULES_MODULE)
     assert result.returncode == 2, result.stdout + result.stderr  # an error, no warning
-    assert result.stdout.startswith("E9102 SfnExactVersion is listed before AWS::Serverless-2016-10-31")
+    assert result.stdout.startswith("E9102 Transform lists SfnExactVersion before AWS::Serverless-2016-10-31")
 
 
 def test_unexpected_exception_is_reported_once(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -366,3 +379,75 @@ def test_unexpected_exception_is_reported_once(monkeypatch: pytest.MonkeyPatch) 
     crashes = [match for match in matches if match.rule.id == "E0002"]
     assert len(crashes) == 1 and "boom" in crashes[0].message
     assert _ours(matches) == []
+
+
+# --- one finding per problem, definition files, the macro name ---------------------------------------
+class _Problem:
+    """The shape of the core's problem records: message, resource, path."""
+
+    def __init__(self, message: str, resource: str, path: str = "") -> None:
+        self.message, self.resource, self.path = message, resource, path
+
+
+def test_each_core_problem_is_its_own_finding_at_its_own_resource(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A core error carrying several problems (``problems``: message, resource) gives one E9102 each."""
+    from sfn_exact_version.errors import TransformError
+    from sfn_exact_version.lint_rules import _findings
+
+    def failing(*args: Any, **kwargs: Any) -> Any:
+        error = TransformError("first. second.")
+        error.problems = [  # type: ignore[attr-defined]
+            _Problem(
+                "first problem", "HelloStateMachine", "Resources/HelloStateMachine/Properties/Definition"
+            ),
+            _Problem("second problem", "HelloFunction"),
+        ]
+        raise error
+
+    monkeypatch.setattr(_findings, "transform", failing)
+    text = (TEMPLATES / "bad" / "cfn_macro_two_versions.yaml").read_text(encoding="utf-8")
+    ours = _ours(_lint_text(text))
+    assert [(m.rule.id, m.linenumber, m.message) for m in ours] == [
+        ("E9102", 59, "SfnExactVersion would fail the deploy: first problem"),  # at its Definition
+        ("E9102", 15, "SfnExactVersion would fail the deploy: second problem"),
+    ]
+
+
+def test_calls_written_in_a_local_definition_file_are_read() -> None:
+    fixture = "tests/cli/fixtures/definition_file/template.yaml"
+    result = _cli("--append-rules=" + RULES_MODULE, "--format", "parseable", fixture)
+    lines = result.stdout.splitlines()
+    assert all(line.startswith(f"{fixture}:25:7:25:20:W9101:State machine Workflow, ") for line in lines), (
+        lines
+    )
+    states = sorted(line.split("statemachine/workflow.asl.json: ")[1].split(" ")[0] for line in lines)
+    assert states == ["States.Audit", "States.Enrich", "States.Notify", "States.Route:"]
+
+
+def test_a_pinned_substitution_inside_a_longer_string_of_a_file_is_an_error() -> None:
+    fixture = "tests/cli/fixtures/embedded_substitution/template.yaml"
+    result = _cli("--append-rules=" + RULES_MODULE, "--format", "parseable", fixture)
+    assert result.returncode == 2, result.stdout + result.stderr
+    (line,) = result.stdout.splitlines()
+    assert ":E9102:State machine Machine, definition file statemachine/sm.asl.json: " in line
+    assert "uses ${HelloName} inside a longer string" in line
+
+
+CUSTOM_NAME_TEMPLATE = (TEMPLATES / "good" / "sam_with_macro.yaml").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("rule", ["W9100", "E9102"])
+def test_macro_name_rule_option(tmp_path: Path, rule: str) -> None:
+    template = tmp_path / "custom.yaml"
+    template.write_text(CUSTOM_NAME_TEMPLATE.replace(", SfnExactVersion]", ", PinLambdaVersions]"))
+    assert ", PinLambdaVersions]" in template.read_text()
+    default = _cli(f"--append-rules={RULES_MODULE}", "--format", "parseable", str(template))
+    assert ":W9100:" in default.stdout  # the default name is not listed: the calls are not pinned
+    configured = _cli(
+        f"--append-rules={RULES_MODULE}",
+        "--configure-rule",
+        f"{rule}:macro_name=PinLambdaVersions",
+        "--",
+        str(template),
+    )
+    assert (configured.returncode, configured.stdout) == (0, ""), configured.stdout + configured.stderr

@@ -7,13 +7,9 @@ from __future__ import annotations
 import copy
 import json
 import re
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from invariants import check_invariants
 from sfn_exact_version.transform import TransformResult, transform

@@ -58,13 +58,13 @@ def run(args: argparse.Namespace) -> int:
     if aws is None:
         return NO_AWS
     from sfn_exact_version import MACRO_NAME
-    from sfn_exact_version.cli.errors import InputError
-    from sfn_exact_version.cli.pipeline import parameter_values, preview
-    from sfn_exact_version.cli.sam import transform_names
     from sfn_exact_version.decisions.preflight import check
     from sfn_exact_version.errors import TransformError
     from sfn_exact_version.live.errors import LiveReadError
     from sfn_exact_version.live.gather import read_stack
+    from sfn_exact_version.offline.errors import InputError
+    from sfn_exact_version.offline.pipeline import parameter_values, preview
+    from sfn_exact_version.offline.sam import transform_names
 
     try:
         view = read_stack(aws, args.stack)
@@ -75,7 +75,11 @@ def run(args: argparse.Namespace) -> int:
     current = {k: v for k, v in view.deployed_parameters.items() if v != "****"}
     try:
         result = preview(
-            args.template, overrides={**current, **overrides}, region=view.region, account_id=view.account_id
+            args.template,
+            overrides=overrides,
+            defaults=current,
+            region=view.region,
+            account_id=view.account_id,
         )
     except (InputError, TransformError) as error:
         print(f"sfn-exact-version: error: {error.message}", file=sys.stderr)

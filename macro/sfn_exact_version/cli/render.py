@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sfn_exact_version.cli.pipeline import Preview
 from sfn_exact_version.index import VERSION
 from sfn_exact_version.intrinsics import render as render_symbolic
 from sfn_exact_version.intrinsics import symbolic
+from sfn_exact_version.offline.pipeline import Preview
 from sfn_exact_version.report import DYNAMIC
 from sfn_exact_version.versions import marker_of
 
@@ -42,9 +42,7 @@ def diff_text(preview: Preview) -> str:
     """What the macro changes, grouped by state machine, then versions, IAM and warnings."""
     report = preview.result.report
     before, after = preview.fragment, preview.result.template
-    lines: list[str] = []
-    for note in preview.notes:
-        lines.append(f"note: {note}")
+    lines = [f"problem: {problem}" for problem in preview.problems]
     machines = sorted({p.state_machine for p in report.pinned} | {a.state_machine for a in report.left_alone})
     created = {v.version for v in report.versions if v.created}
     for machine in machines:
@@ -128,15 +126,16 @@ def diff_text(preview: Preview) -> str:
 
 
 def check_text(preview: Preview) -> str:
-    """The calls that would stay unpinned, each with its reason and fix; empty when there are none."""
-    lines = []
+    """Why the deploy would not pin every call (the macro's place in Transform), then the calls that
+    would stay unpinned, each with its reason and fix; empty when there is nothing to say."""
+    lines = [f"problem: {problem}" for problem in preview.problems]
     for item in preview.result.report.unpinned:
         detail = _with_fix(item.reason, item.detail)
         where = f"{item.state_machine} {item.state}: {item.target}"
         lines.append(f"{where} stays unpinned [{item.reason}]: {detail}")
     for finding in preview.file_findings:
         message = _with_fix(finding.reason, finding.message)
-        verdict = "would break" if finding.reason == "embedded-substitution" else "stays unpinned"
+        verdict = "would break" if finding.breaks else "stays unpinned"
         lines.append(f"{finding.state_machine} {finding.state}: {verdict} [{finding.reason}]: {message}")
     return "\n".join(lines) + ("\n" if lines else "")
 

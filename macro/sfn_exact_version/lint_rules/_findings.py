@@ -1,10 +1,11 @@
-"""What the cfn-lint rules report for one template: the macro's core run on what cfn-lint loaded.
+"""What the cfn-lint rules report for one template: the offline pipeline run on what cfn-lint loaded.
 
 cfn-lint up to 1.53 applies the SAM transform before any rule runs, so ``cfn.template`` is plain
 CloudFormation. From 1.54 on, cfn-lint validates SAM templates as written (``AWS::Serverless::*``
-resources, ``Globals`` merged into them); then the SAM transform is run here, offline, with the CLI's
-``sam_translate``, after local artifact paths are replaced by placeholders (nothing is read or hashed:
-a linter runs on every save). Either way the core sees what CloudFormation hands the macro.
+resources, ``Globals`` merged into them); then the offline pipeline (``sfn_exact_version.offline``) runs
+SAM, with local artifact paths given placeholder locations (nothing is hashed: a linter runs on every
+save). Either way the core sees what CloudFormation hands the macro. Local definition files
+(``DefinitionUri``) are read, as the CLI reads them.
 
 Paths point at the state machine's definition property. In a SAM template read as written, the
 property the SAM transform produced is mapped back to the one the user wrote (``DefinitionString`` to
@@ -20,15 +21,19 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from sfn_exact_version import MACRO_NAME
+from sfn_exact_version import MACRO_NAME, SAM_TRANSFORM
 from sfn_exact_version import report as reasons
 from sfn_exact_version.errors import TransformError
-from sfn_exact_version.index import STATE_MACHINE
+from sfn_exact_version.index import STATE_MACHINE, VERSION
+from sfn_exact_version.intrinsics import references
+from sfn_exact_version.offline.errors import InputError, SamTranslateError
+from sfn_exact_version.offline.pipeline import macro_input, macro_placement_problem
+from sfn_exact_version.offline.template_io import to_plain
 from sfn_exact_version.transform import transform
 
-SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
 SERVERLESS_PREFIX = "AWS::Serverless::"
 SAM_STATE_MACHINE = "AWS::Serverless::StateMachine"
 
@@ -40,7 +45,7 @@ NOT_CHECKED = "W9103"
 # The core's detail explains every reason and, except for a dynamic call, also says what to do.
 _DYNAMIC_FIX = (
     "to pin it, make the state input carry version ARNs (Ref of an AWS::Lambda::Version), or name the "
-    "function in the definition so that SfnExactVersion pins it"
+    "function in the definition so that the macro pins it"
 )
 
 _RESOURCE_IN_MESSAGE = re.compile(r"Resources/([A-Za-z0-9]+)")
@@ -51,22 +56,7 @@ _SAM_PROPERTY = {
     "DefinitionS3Location": "DefinitionUri",
     "DefinitionSubstitutions": "DefinitionSubstitutions",
 }
-
-# Placeholders for local artifact paths, which the SAM transform refuses (it wants S3 locations).
-# The lint never deploys, and the version fingerprint the placeholders feed is not reported.
-_PLACEHOLDER_BUCKET = "sfn-exact-version-lint"
-_PLACEHOLDER_S3 = {"Bucket": _PLACEHOLDER_BUCKET, "Key": "local-artifact"}
-_PLACEHOLDER_URL = f"https://{_PLACEHOLDER_BUCKET}.s3.amazonaws.com/local-artifact"
-_LOCAL_PATH_PROPERTIES = {
-    "AWS::Serverless::Function": ("CodeUri", _PLACEHOLDER_S3),
-    "AWS::Serverless::LayerVersion": ("ContentUri", _PLACEHOLDER_S3),
-    "AWS::Serverless::StateMachine": ("DefinitionUri", _PLACEHOLDER_S3),
-    "AWS::Serverless::Api": ("DefinitionUri", _PLACEHOLDER_S3),
-    "AWS::Serverless::HttpApi": ("DefinitionUri", _PLACEHOLDER_S3),
-    "AWS::Serverless::Application": ("Location", _PLACEHOLDER_URL),
-}
-_GLOBAL_LOCAL_PATHS = (("Function", "CodeUri"), ("Api", "DefinitionUri"), ("HttpApi", "DefinitionUri"))
-_REMOTE_PREFIXES = ("s3://", "https://", "http://")
+_FILE_PROPERTIES = ("DefinitionUri", "DefinitionS3Location")
 
 
 @dataclass(frozen=True)
@@ -80,10 +70,6 @@ class Finding:
     location: tuple[int, int, int, int] | None = None
 
 
-class _NotChecked(Exception):
-    """The template could not be brought into the shape the macro receives."""
-
-
 def _transforms(cfn: Any) -> list[Any]:
     """The template-level transforms as written (before cfn-lint processed any)."""
     declared = getattr(cfn, "transform_pre", {}).get("Transform")
@@ -92,11 +78,11 @@ def _transforms(cfn: Any) -> list[Any]:
     return list(declared) if isinstance(declared, list) else [declared]
 
 
-def _macro_entry_location(transforms: Sequence[Any]) -> tuple[int, int, int, int] | None:
-    """Where ``SfnExactVersion`` is written in ``Transform``, from the decoded YAML/JSON node."""
+def _macro_entry_location(transforms: Sequence[Any], macro_name: str) -> tuple[int, int, int, int] | None:
+    """Where the macro is written in ``Transform``, from the decoded YAML/JSON node."""
     for name in transforms:
         start, end = getattr(name, "start_mark", None), getattr(name, "end_mark", None)
-        if name == MACRO_NAME and start is not None and end is not None:
+        if name == macro_name and start is not None and end is not None:
             return (start.line, start.column, end.line, end.column)
     return None
 
@@ -119,87 +105,93 @@ def _source_path(location: str, state_machine: str, source: Mapping[str, Any]) -
     return fallback
 
 
-def _error_path(message: str, source: Mapping[str, Any], fallback: tuple[str, ...]) -> tuple[str | int, ...]:
-    """The resource a core error message names first, when cfn-lint's template has it."""
-    found = _RESOURCE_IN_MESSAGE.search(message)
-    if found and found.group(1) in source:
-        return ("Resources", found.group(1))
+def _file_path(state_machine: str, source: Mapping[str, Any]) -> tuple[str | int, ...]:
+    properties = source.get(state_machine, {}).get("Properties", {})
+    for key in _FILE_PROPERTIES:
+        if isinstance(properties, dict) and key in properties:
+            return ("Resources", state_machine, "Properties", key)
+    return ("Resources", state_machine)
+
+
+def _problems(error: TransformError) -> list[tuple[str, str | None, str]]:
+    """Each problem of a core error as (message, resource, path), the last two when the error names them
+    (``TransformError.problems``: records with ``message``, ``resource`` and ``path``)."""
+    problems = getattr(error, "problems", None)
+    if not problems:
+        return [(error.message, None, "")]
+    out: list[tuple[str, str | None, str]] = []
+    for problem in problems:
+        message = getattr(problem, "message", None) or str(problem)
+        resource = getattr(problem, "resource", None)
+        path = getattr(problem, "path", "")
+        out.append(
+            (
+                str(message),
+                resource if isinstance(resource, str) else None,
+                path if isinstance(path, str) else "",
+            )
+        )
+    return out
+
+
+def _problem_path(
+    message: str, resource: str | None, location: str, source: Mapping[str, Any], fallback: tuple[str, ...]
+) -> tuple[str | int, ...]:
+    """Where a problem points in cfn-lint's template: the property its path names, else the resource it
+    (or its message, first) names, else ``fallback``."""
+    if resource is None:
+        found = _RESOURCE_IN_MESSAGE.search(message)
+        resource = found.group(1) if found else None
+    if resource is not None and resource in source:
+        return _source_path(location, resource, source) if location else ("Resources", resource)
     return fallback
 
 
-def _is_local(value: Any) -> bool:
-    if isinstance(value, str):
-        return not value.startswith(_REMOTE_PREFIXES)
-    # an intrinsic function: SAM cannot resolve it offline either
-    return isinstance(value, dict) and len(value) == 1 and next(iter(value)) in ("Ref", "Fn::Sub", "Fn::Join")
-
-
-def _without_local_paths(template: dict[str, Any]) -> None:
-    """Replace local artifact paths (``CodeUri: src/``) by placeholder S3 locations, in place."""
-    template_globals = template.get("Globals")
-    function_globals: Mapping[str, Any] = {}
-    if isinstance(template_globals, dict):
-        for section, name in _GLOBAL_LOCAL_PATHS:
-            properties = template_globals.get(section)
-            if isinstance(properties, dict) and _is_local(properties.get(name)):
-                properties[name] = dict(_PLACEHOLDER_S3)
-        if isinstance(template_globals.get("Function"), dict):
-            function_globals = template_globals["Function"]
-    for resource in template["Resources"].values():
-        if not isinstance(resource, dict) or resource.get("Type") not in _LOCAL_PATH_PROPERTIES:
-            continue
-        properties = resource.get("Properties")
-        if not isinstance(properties, dict):
-            continue
-        name, placeholder = _LOCAL_PATH_PROPERTIES[resource["Type"]]
-        if _is_local(properties.get(name)):
-            properties[name] = dict(placeholder) if isinstance(placeholder, dict) else placeholder
-        elif (
-            resource["Type"] == "AWS::Serverless::Function"
-            and not any(
-                key in source
-                for source in (properties, function_globals)
-                for key in ("CodeUri", "InlineCode", "ImageUri")
-            )
-            and properties.get("PackageType", function_globals.get("PackageType")) != "Image"
-        ):
-            properties["CodeUri"] = dict(_PLACEHOLDER_S3)  # sam build packages "." then
-
-
-def _as_macro_receives(cfn: Any, transforms: Sequence[Any], region: str) -> dict[str, Any]:
-    """The fragment CloudFormation would send the macro: SAM applied, ``Transform`` left out."""
-    template = cfn.template
+def _cfn_template(cfn: Any, names: list[str]) -> dict[str, Any]:
+    """The template as the pipeline reads it: plain data, ``Transform`` as written, or without SAM when
+    cfn-lint already applied it."""
+    template: dict[str, Any] = to_plain(cfn.template)
     untranslated = any(
         isinstance(resource, dict) and str(resource.get("Type", "")).startswith(SERVERLESS_PREFIX)
         for resource in template["Resources"].values()
     )
-    if SAM_TRANSFORM in transforms and untranslated:
-        try:
-            from sfn_exact_version.cli.errors import InputError
-            from sfn_exact_version.cli.sam import sam_translate
-            from sfn_exact_version.cli.template_io import to_plain
-        except ImportError as error:  # pragma: no cover - the cli extra is missing
-            raise _NotChecked(
-                f"the SAM transform needs aws-sam-translator ({error}); pip install 'sfn-exact-version[cli]'"
-            ) from error
-        try:
-            sam_input = to_plain(template)
-            _without_local_paths(sam_input)
-            translated = sam_translate(
-                sam_input,
-                parameter_values={},
-                region=region,
-                account_id="123456789012",
-                skip_preceding_transforms=True,
-            )
-        except (InputError, ValueError) as error:
-            problem = getattr(error, "message", str(error)).replace("\n", " ")
-            raise _NotChecked(f"the SAM transform failed offline: {problem}") from error
-        template = translated
-    return {key: value for key, value in template.items() if key != "Transform"}
+    listed = [name for name in names if untranslated or name != SAM_TRANSFORM]
+    template["Transform"] = listed
+    return template
 
 
-def findings(cfn: Any) -> list[Finding]:
+def _without_unnamed_versions(fragment: dict[str, Any]) -> dict[str, Any]:
+    """The fragment without the versions no state machine names, of functions that have several.
+
+    Without the macro the question is only which calls are pinned; a version no state machine names
+    plays no part in it, and the core would refuse to choose among several (which matters only when the
+    macro runs).
+    """
+    resources = fragment["Resources"]
+    named: set[str] = set()
+    for resource in resources.values():
+        if isinstance(resource, dict) and resource.get("Type") == STATE_MACHINE:
+            named.update(references(resource.get("Properties")))
+    by_function: dict[str, list[str]] = {}
+    for logical_id, resource in resources.items():
+        if isinstance(resource, dict) and resource.get("Type") == VERSION:
+            properties = resource.get("Properties")
+            function = properties.get("FunctionName") if isinstance(properties, dict) else None
+            by_function.setdefault(repr(function), []).append(logical_id)
+    dropped = {
+        version
+        for versions in by_function.values()
+        if len(versions) > 1
+        for version in versions
+        if version not in named
+    }
+    if not dropped:
+        return fragment
+    kept = {key: value for key, value in resources.items() if key not in dropped}
+    return {**fragment, "Resources": kept}
+
+
+def findings(cfn: Any, macro_name: str = MACRO_NAME) -> list[Finding]:
     """Everything the rules report for the template cfn-lint loaded."""
     template = cfn.template
     if not isinstance(template, dict) or not isinstance(template.get("Resources"), dict):
@@ -207,20 +199,12 @@ def findings(cfn: Any) -> list[Finding]:
     source: Mapping[str, Any] = template["Resources"]
     transforms = _transforms(cfn)
     names = [name for name in transforms if isinstance(name, str)]
-    with_macro = MACRO_NAME in names
-    macro_entry = _macro_entry_location(transforms)
+    with_macro = macro_name in names
+    macro_entry = _macro_entry_location(transforms, macro_name)
     out: list[Finding] = []
-    if with_macro and SAM_TRANSFORM in names and names.index(MACRO_NAME) < names.index(SAM_TRANSFORM):
-        out.append(
-            Finding(
-                MACRO_WOULD_FAIL,
-                ("Transform",),
-                f"{MACRO_NAME} is listed before {SAM_TRANSFORM}, so it would receive AWS::Serverless::* "
-                "resources and fail the deploy; list it after SAM: "
-                f"Transform: [{SAM_TRANSFORM}, {MACRO_NAME}]",
-                macro_entry,
-            )
-        )
+    problem = macro_placement_problem(names, macro_name)
+    if with_macro and problem is not None:  # listed before SAM
+        out.append(Finding(MACRO_WOULD_FAIL, ("Transform",), problem, macro_entry))
     state_machines = any(
         isinstance(resource, dict) and resource.get("Type") in (STATE_MACHINE, SAM_STATE_MACHINE)
         for resource in source.values()
@@ -228,34 +212,40 @@ def findings(cfn: Any) -> list[Finding]:
     if not state_machines:
         return out  # nothing to pin; the macro would change nothing either
     region = (getattr(cfn, "regions", None) or ["us-east-1"])[0]
+    filename = getattr(cfn, "filename", None)
+    base = Path(filename).resolve().parent if filename else Path.cwd()
     try:
-        result = transform(_as_macro_receives(cfn, names, region), region=region)
-    except _NotChecked as problem:
-        message = f"Lambda calls of state machines were not checked: {problem}"
+        received = macro_input(
+            _cfn_template(cfn, names),
+            base,
+            region=region,
+            macro_name=macro_name,
+            placeholders=True,
+        )
+    except InputError as error:
+        problem_text = error.message.replace("\n", " ")
+        if isinstance(error, SamTranslateError):
+            problem_text = f"the SAM transform failed offline: {problem_text}"
+        message = f"Lambda calls of state machines were not checked: {problem_text}"
         out.append(Finding(NOT_CHECKED, ("Resources",), message))
         return out
+    fragment = received.fragment if with_macro else _without_unnamed_versions(received.fragment)
+    try:
+        result = transform(fragment, parameter_values=received.parameter_values, region=region)
     except TransformError as error:
-        if with_macro:
-            path = _error_path(error.message, source, ("Transform",))
-            out.append(
-                Finding(
-                    MACRO_WOULD_FAIL,
-                    path,
-                    f"{MACRO_NAME} would fail the deploy: {error.message}",
-                    macro_entry if path == ("Transform",) else None,
-                )
-            )
-        else:
-            out.append(
-                Finding(
-                    NOT_CHECKED,
-                    _error_path(error.message, source, ("Resources",)),
-                    f"Lambda calls of state machines were not checked: {error.message}",
-                )
-            )
+        for message, resource, where in _problems(error):
+            if with_macro:
+                path = _problem_path(message, resource, where, source, ("Transform",))
+                location = macro_entry if path == ("Transform",) else None
+                text = f"{macro_name} would fail the deploy: {message}"
+                out.append(Finding(MACRO_WOULD_FAIL, path, text, location))
+            else:
+                path = _problem_path(message, resource, where, source, ("Resources",))
+                text = f"Lambda calls of state machines were not checked: {message}"
+                out.append(Finding(NOT_CHECKED, path, text))
         return out
     if not with_macro:
-        fix = f"add {MACRO_NAME} to Transform" + (f" after {SAM_TRANSFORM}" if SAM_TRANSFORM in names else "")
+        fix = f"add {macro_name} to Transform" + (f" after {SAM_TRANSFORM}" if SAM_TRANSFORM in names else "")
         for call in result.report.pinned:
             if not call.already:
                 out.append(
@@ -279,18 +269,24 @@ def findings(cfn: Any) -> list[Finding]:
                 f"pinned to a version ({item.reason}): {detail}",
             )
         )
+    for finding in received.file_findings():
+        if finding.breaks and not with_macro:
+            continue  # without the macro the substitution is not pinned, so nothing breaks
+        rule = MACRO_WOULD_FAIL if finding.breaks else RUNS_NEWEST_CODE
+        text = f"State machine {finding.state_machine}, definition file {finding.message}"
+        out.append(Finding(rule, _file_path(finding.state_machine, source), text))
     return out
 
 
 # The four rules run one after another on the same template: compute the findings once. An unexpected
 # exception (a bug) is raised to the first rule only, which cfn-lint reports once as E0002.
-_last: tuple[Any, Any, list[Finding]] | None = None
+_last: tuple[Any, Any, str, list[Finding]] | None = None
 
 
-def cached_findings(cfn: Any) -> list[Finding]:
-    """``findings(cfn)``, computed once per loaded template."""
+def cached_findings(cfn: Any, macro_name: str = MACRO_NAME) -> list[Finding]:
+    """``findings(cfn, macro_name)``, computed once per loaded template."""
     global _last
-    if _last is None or _last[0] is not cfn or _last[1] is not cfn.template:
-        _last = (cfn, cfn.template, [])
-        _last = (cfn, cfn.template, findings(cfn))
-    return _last[2]
+    if _last is None or _last[0] is not cfn or _last[1] is not cfn.template or _last[2] != macro_name:
+        _last = (cfn, cfn.template, macro_name, [])
+        _last = (cfn, cfn.template, macro_name, findings(cfn, macro_name))
+    return _last[3]

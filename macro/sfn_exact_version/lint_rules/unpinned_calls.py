@@ -24,6 +24,7 @@ from typing import Any, ClassVar
 
 from cfnlint.rules import CloudFormationLintRule, RuleMatch
 
+from sfn_exact_version import MACRO_NAME
 from sfn_exact_version.lint_rules._findings import (
     MACRO_WOULD_FAIL,
     NOT_CHECKED,
@@ -31,6 +32,17 @@ from sfn_exact_version.lint_rules._findings import (
     RUNS_NEWEST_CODE,
     cached_findings,
 )
+
+# The macro name each rule was configured with (``--configure-rule E9102:macro_name=Pin``); cfn-lint
+# configures every rule before each run. The four rules share one analysis, so a name given to any one of
+# them applies to all.
+_CONFIGURED_NAMES: dict[str, str] = {}
+
+
+def macro_name() -> str:
+    """The macro name configured on any of the rules, else ``SfnExactVersion``."""
+    custom = sorted({name for name in _CONFIGURED_NAMES.values() if name != MACRO_NAME})
+    return custom[0] if custom else MACRO_NAME
 
 
 class _ReportsFindings:
@@ -41,13 +53,24 @@ class _ReportsFindings:
     """
 
     id: str
+    config: dict[str, Any]
     tags: ClassVar[list[str]] = ["resources", "stepfunctions", "lambda", "sfn-exact-version"]
+    config_definition: dict[str, Any]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.config_definition = {"macro_name": {"default": MACRO_NAME, "type": "string"}}
+        self.configure()
+
+    def configure(self, configs: Any = None, experimental: bool = False) -> None:
+        super().configure(configs, experimental)  # type: ignore[misc]
+        _CONFIGURED_NAMES[self.id] = self.config.get("macro_name", MACRO_NAME)
 
     def match(self, cfn: Any) -> list[RuleMatch]:
         return list(self._matches(cfn))
 
     def _matches(self, cfn: Any) -> Iterator[RuleMatch]:
-        for finding in cached_findings(cfn):
+        for finding in cached_findings(cfn, macro_name()):
             if finding.rule != self.id:
                 continue
             if finding.location is None:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import copy
 import io
-import sys
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,8 +23,6 @@ from typing import Any
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
 
 from sim.bluegreen_sim import MotoVersionError, SimulationError, require_moto  # noqa: E402
 from sim.stack import SimStack  # noqa: E402

@@ -6,7 +6,6 @@ If these were wrong, the story tests could pass for the wrong reason.
 from __future__ import annotations
 
 import io
-import sys
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,8 +14,6 @@ from typing import Any
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
 
 from sim.bluegreen_sim import MotoVersionError, SimulationError, policy_allows, require_moto  # noqa: E402
 from sim.stack import SimStack, dependency_order, substitute_definition  # noqa: E402

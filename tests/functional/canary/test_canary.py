@@ -11,14 +11,11 @@ deleted. Without the macro (negative control) both state machine versions call t
 from __future__ import annotations
 
 import logging
-import sys
 from pathlib import Path
 
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
 
 from sim.bluegreen_sim import MotoVersionError, require_moto  # noqa: E402
 

@@ -5,17 +5,14 @@ survives Day 2, its promotion and its rollback (Retain on both policies, allowed
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
 
-from sfn_exact_version.cli.pipeline import Preview, preview  # noqa: E402
+from sfn_exact_version.offline.pipeline import Preview, preview  # noqa: E402
 
 EXAMPLE = REPO_ROOT / "examples" / "canary"
 SM_TYPES = ("AWS::StepFunctions::StateMachineVersion", "AWS::StepFunctions::StateMachineAlias")

@@ -31,10 +31,9 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from sfn_exact_version.cli.errors import SamTranslateError
-from sfn_exact_version.cli.template_io import to_plain
-
-SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
+from sfn_exact_version import SAM_TRANSFORM
+from sfn_exact_version.offline.errors import SamTranslateError
+from sfn_exact_version.offline.template_io import to_plain
 
 # Placeholder TemplateURL for a Serverless Application Repository application (see the module docstring).
 SAR_PLACEHOLDER_URL = "https://sfn-exact-version-preview.s3.amazonaws.com/serverlessrepo/{digest}"
@@ -104,9 +103,14 @@ def sam_translate(
 
     Example::
 
+        >>> template = {
+        ...     "Transform": ["AWS::Serverless-2016-10-31", "SfnExactVersion"],
+        ...     "Resources": {"MySm": {"Type": "AWS::Serverless::StateMachine", "Properties": {
+        ...         "Definition": {"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}}}}},
+        ... }
         >>> out = sam_translate(template, parameter_values={}, region="eu-west-1", account_id="123456789012")
-        >>> out["Resources"]["MySm"]["Type"]
-        'AWS::StepFunctions::StateMachine'
+        >>> out["Resources"]["MySm"]["Type"], out["Transform"]
+        ('AWS::StepFunctions::StateMachine', ['SfnExactVersion'])
 
     Raises ``SamTranslateError`` with every message SAM reported.
     """

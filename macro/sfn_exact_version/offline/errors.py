@@ -1,10 +1,10 @@
-"""Errors raised by the CLI's input layer. Each carries a user-facing ``message``."""
+"""Errors of the offline pipeline (read, package, translate). Each carries a user-facing ``message``."""
 
 from __future__ import annotations
 
 
 class InputError(Exception):
-    """Base class: the CLI cannot read, package or translate its input.
+    """Base class: a template cannot be read, packaged or translated offline.
 
     Example::
 

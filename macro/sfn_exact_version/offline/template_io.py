@@ -1,21 +1,22 @@
 """Read CloudFormation templates (YAML or JSON) into plain long-form data, and write them back.
 
-YAML goes through cfn-lint's template loader, which expands the short tags (``!Ref``, ``!GetAtt A.B``,
-``!Sub``...) into their long form. Two things are changed on top of it:
+YAML is read with PyYAML's safe loader plus a small CloudFormation layer:
 
+- the short tags (``!Ref``, ``!GetAtt A.B``, ``!Sub``, ``!If``...) become their long form
+  (``{"Ref": ...}``, ``{"Fn::GetAtt": ["A", "B"]}``, ``{"Fn::Sub": ...}``);
+- a key written twice in one mapping is an error naming both lines (PyYAML would keep the last one
+  silently, and CloudFormation rejects the template);
 - YAML timestamps (``Version: 2012-10-17`` unquoted) stay the text they were written as, as
   CloudFormation reads them, instead of becoming ``datetime.date`` objects;
-- the result is converted to plain ``dict``/``list``/``str``/``int``/``float``/``bool``/``None``
-  (cfn-lint's node subclasses carry line numbers, which nothing downstream needs), so it can be
-  passed to ``json.dumps`` and compared with ``==``.
+- the result is plain ``dict``/``list``/``str``/``int``/``float``/``bool``/``None``, so it can be passed
+  to ``json.dumps`` and compared with ``==``.
 
-cfn-lint is imported on first use: reading a JSON template never pays for it.
+JSON templates are read with the standard library, duplicate keys refused too.
 """
 
 from __future__ import annotations
 
 import datetime
-import functools
 import json
 import os
 from collections.abc import Mapping
@@ -23,7 +24,7 @@ from typing import Any, Literal
 
 import yaml
 
-from sfn_exact_version.cli.errors import TemplateLoadError
+from sfn_exact_version.offline.errors import TemplateLoadError
 
 # YAML aliases are expanded into copies; refuse a document that expands beyond this many nodes
 # (a few nested aliases can otherwise produce an exponentially large structure).
@@ -37,7 +38,10 @@ def load_template(path: str | os.PathLike[str]) -> dict[str, Any]:
 
     Example::
 
-        >>> load_template("template.yaml")["Resources"]["Sm"]["Properties"]["RoleArn"]
+        >>> import pathlib, tempfile
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "template.yaml"
+        >>> _ = path.write_text("Resources:\\n  Sm:\\n    Properties:\\n      RoleArn: !GetAtt SmRole.Arn\\n")
+        >>> load_template(path)["Resources"]["Sm"]["Properties"]["RoleArn"]
         {'Fn::GetAtt': ['SmRole', 'Arn']}
 
     Raises ``TemplateLoadError`` naming the file (and the line, when known).
@@ -196,24 +200,24 @@ class _DuplicateKeyError(ValueError):
 
 
 def _parse_yaml(text: str, source: str) -> Any:
-    loader = _yaml_loader_class()(text, source)
+    loader = _CfnLoader(text)
     try:
         return loader.get_single_data()
+    except _DuplicateYamlKeyError as error:
+        message = (
+            f"{source}:{error.line}:{error.column}: duplicate key {error.key!r} "
+            f"(first written at line {error.first_line})"
+        )
+        raise TemplateLoadError(message, path=source, line=error.line) from None
     except yaml.MarkedYAMLError as error:
         raise _yaml_error(error, source) from None
     except yaml.YAMLError as error:
         raise TemplateLoadError(f"{source}: invalid YAML: {error}", path=source) from None
-    except (ValueError, TypeError) as error:  # e.g. cfn-lint's "Unexpected GetAtt format"
-        raise TemplateLoadError(f"{source}: invalid template: {error}", path=source) from error
     finally:
         loader.dispose()
 
 
 def _yaml_error(error: yaml.MarkedYAMLError, source: str) -> TemplateLoadError:
-    matches = getattr(error, "matches", None)  # cfn-lint's CfnParseError (duplicate or null keys)
-    if matches:
-        lines = [f"{source}:{match.linenumber}: {match.message}" for match in matches]
-        return TemplateLoadError("\n".join(lines), path=source, line=matches[0].linenumber)
     mark = error.problem_mark or error.context_mark
     problem = error.problem or "invalid YAML"
     if error.context:
@@ -224,12 +228,55 @@ def _yaml_error(error: yaml.MarkedYAMLError, source: str) -> TemplateLoadError:
     return TemplateLoadError(f"{source}:{line}:{mark.column + 1}: {problem}", path=source, line=line)
 
 
-@functools.cache
-def _yaml_loader_class() -> Any:
-    """cfn-lint's YAML loader (short tags, duplicate-key check), with timestamps kept as text."""
-    from cfnlint.decode import cfn_yaml
+class _DuplicateYamlKeyError(yaml.YAMLError):
+    def __init__(self, key: Any, first: yaml.Mark, again: yaml.Mark) -> None:
+        super().__init__(f"duplicate key {key!r}")
+        self.key = key
+        self.first_line = first.line + 1
+        self.line = again.line + 1
+        self.column = again.column + 1
 
-    loader: Any = type("CfnTemplateLoader", (cfn_yaml.CfnFullLoader,), {})
-    loader.add_constructor(_TIMESTAMP_TAG, cfn_yaml.NodeConstructor.construct_yaml_str)
-    loader.add_multi_constructor("!", cfn_yaml.multi_constructor)
-    return loader
+
+# The short tags whose long form is not "Fn::<tag>".
+_UNPREFIXED_TAGS = frozenset({"Ref", "Condition"})
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """PyYAML's safe loader with CloudFormation's short tags, timestamps as text, duplicate keys refused."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        first: dict[Any, yaml.Mark] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue  # "<<": merged keys may be overridden, as YAML intends
+            key = self.construct_object(key_node, deep=True)
+            try:
+                seen = key in first
+            except TypeError:  # an unhashable key: the base class reports it
+                continue
+            if seen:
+                raise _DuplicateYamlKeyError(key, first[key], key_node.start_mark)
+            first[key] = key_node.start_mark
+        return super().construct_mapping(node, deep=deep)
+
+
+def _short_tag(loader: _CfnLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
+    name = suffix if suffix in _UNPREFIXED_TAGS else f"Fn::{suffix}"
+    value: Any
+    if isinstance(node, yaml.ScalarNode):
+        value = loader.construct_scalar(node)
+        if name == "Fn::GetAtt":  # !GetAtt Stack.Outputs.Arn: the resource, then the rest
+            value = value.split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+    return {name: value}
+
+
+def _timestamp_as_text(loader: _CfnLoader, node: yaml.Node) -> str:
+    return str(loader.construct_scalar(node))  # type: ignore[arg-type]
+
+
+_CfnLoader.add_constructor(_TIMESTAMP_TAG, _timestamp_as_text)
+_CfnLoader.add_multi_constructor("!", _short_tag)

@@ -12,11 +12,16 @@ unchanged tree gives the same location on every run.
 
 Paths are relative to the template's directory. Values that are already S3 locations, URLs or
 intrinsic functions are left as they are. The input template is never modified.
+
+With ``placeholders=True`` (for a linter, which runs on every save) nothing is read: every local path,
+and every intrinsic function where a path belongs (SAM cannot resolve it offline either), gets the same
+placeholder location.
 """
 
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import os
 import re
@@ -25,10 +30,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sfn_exact_version.cli.errors import PackagingError, TemplateLoadError
-from sfn_exact_version.cli.template_io import parse_template
+from sfn_exact_version.offline.errors import PackagingError, TemplateLoadError
+from sfn_exact_version.offline.template_io import parse_template
 
 PREVIEW_BUCKET = "sfn-exact-version-preview"
+PLACEHOLDER_KEY = "local-artifact"
 SKIPPED_DIRECTORIES = frozenset({"__pycache__", ".aws-sam", ".git"})
 
 _REMOTE_PREFIXES = ("s3://", "https://", "http://")
@@ -67,6 +73,10 @@ _GLOBAL_PROPERTIES: tuple[tuple[str, str], ...] = (
     ("HttpApi", "DefinitionUri"),
 )
 
+# The properties holding a function's or a layer's code: a missing path there can be previewed with a
+# placeholder (the code is built later); other missing paths are read by the preview and stay errors.
+CODE_PROPERTIES = frozenset({"CodeUri", "ContentUri", "Code", "Content"})
+
 # Properties through which an AWS::Serverless::StateMachine or AWS::StepFunctions::StateMachine names
 # a local definition file.
 _DEFINITION_FILE_PROPERTIES = {
@@ -89,6 +99,11 @@ class Artifact:
     key: str
     missing: bool = False
 
+    @property
+    def is_code(self) -> bool:
+        """Whether the path holds a function's or a layer's code (``CodeUri``, ``Code``...)."""
+        return self.location.rsplit("/", 1)[-1] in CODE_PROPERTIES
+
 
 @dataclass
 class PackagedTemplate:
@@ -98,14 +113,18 @@ class PackagedTemplate:
     artifacts: list[Artifact] = field(default_factory=list)
 
 
-def is_local_path(value: Any) -> bool:
+def is_local_path(value: Any, *, intrinsic: bool = False) -> bool:
     """Whether a property value is a local path (a string that is not an S3 URI or a URL).
 
     Example::
 
         >>> is_local_path("src/"), is_local_path("s3://bucket/code.zip"), is_local_path({"Bucket": "b"})
         (True, False, False)
+
+    With ``intrinsic``, an intrinsic function (``Ref``, ``Fn::Sub``, ``Fn::Join``) counts too.
     """
+    if intrinsic and isinstance(value, dict) and len(value) == 1:
+        return next(iter(value)) in ("Ref", "Fn::Sub", "Fn::Join")
     return isinstance(value, str) and not value.startswith(_REMOTE_PREFIXES)
 
 
@@ -114,8 +133,13 @@ def content_digest(path: str | os.PathLike[str]) -> str:
 
     Example::
 
-        >>> content_digest("src/")
-        '3f2a...'
+        >>> import tempfile
+        >>> folder = Path(tempfile.mkdtemp())
+        >>> _ = (folder / "app.py").write_bytes(b"print('hi')\\n")
+        >>> content_digest(folder / "app.py") == hashlib.sha256(b"print('hi')\\n").hexdigest()
+        True
+        >>> content_digest(folder) == content_digest(folder)  # a tree: paths and contents, sorted
+        True
     """
     root = Path(path)
     if root.is_dir():
@@ -128,6 +152,7 @@ def package_template(
     base_dir: str | os.PathLike[str],
     *,
     allow_missing: bool = False,
+    placeholders: bool = False,
 ) -> PackagedTemplate:
     """Return a copy of the template whose local artifact paths are S3 locations named by content.
 
@@ -141,24 +166,35 @@ def package_template(
 
     A path that does not exist is an error naming the resource and the path; with ``allow_missing`` it
     gets the key ``missing/<SHA-256 of the path as written>`` instead, marked in ``artifacts``.
+    With ``placeholders`` nothing is read (see the module docstring).
 
     Example::
 
-        >>> packaged = package_template(load_template("template.yaml"), ".")
-        >>> packaged.template["Resources"]["HelloFunction"]["Properties"]["CodeUri"]
-        {'Bucket': 'sfn-exact-version-preview', 'Key': '9c1f...'}
+        >>> import tempfile
+        >>> project = Path(tempfile.mkdtemp())
+        >>> (project / "src").mkdir()
+        >>> _ = (project / "src" / "app.py").write_text("def handler(event, context): ...\\n")
+        >>> template = {"Resources": {"Hello": {"Type": "AWS::Serverless::Function",
+        ...                                      "Properties": {"CodeUri": "src/"}}}}
+        >>> packaged = package_template(template, project)
+        >>> packaged.template["Resources"]["Hello"]["Properties"]["CodeUri"] == {
+        ...     "Bucket": PREVIEW_BUCKET, "Key": content_digest(project / "src")}
+        True
+        >>> template["Resources"]["Hello"]["Properties"]["CodeUri"]  # the input is left alone
+        'src/'
 
     Raises ``PackagingError`` listing every problem.
     """
     result = copy.deepcopy(dict(template))
-    packer = _Packer(Path(base_dir), allow_missing)
+    packer = _Packer(Path(base_dir), allow_missing, placeholders)
+    local = functools.partial(is_local_path, intrinsic=placeholders)
 
     template_globals = result.get("Globals")
     function_globals: dict[str, Any] = {}
     if isinstance(template_globals, dict):
         for section, name in _GLOBAL_PROPERTIES:
             properties = template_globals.get(section)
-            if isinstance(properties, dict) and is_local_path(properties.get(name)):
+            if isinstance(properties, dict) and local(properties.get(name)):
                 packer.replace(properties, name, f"Globals/{section}/{name}", _bucket_key)
         if isinstance(template_globals.get("Function"), dict):
             function_globals = template_globals["Function"]
@@ -181,7 +217,7 @@ def package_template(
             if not isinstance(properties, dict):
                 continue
             for wanted_type, name, shape in _RESOURCE_PROPERTIES:
-                if resource_type == wanted_type and is_local_path(properties.get(name)):
+                if resource_type == wanted_type and local(properties.get(name)):
                     packer.replace(properties, name, f"Resources/{logical_id}/Properties/{name}", shape)
 
     if packer.problems:
@@ -205,8 +241,13 @@ def read_local_definitions(
 
     Example::
 
-        >>> read_local_definitions(load_template("template.yaml"), ".")["MySm"]["StartAt"]
-        'Hello'
+        >>> import tempfile
+        >>> project = Path(tempfile.mkdtemp())
+        >>> _ = (project / "sm.asl.json").write_text('{"StartAt": "Hello", "TimeoutSeconds": ${timeout}}')
+        >>> template = {"Resources": {"Sm": {"Type": "AWS::Serverless::StateMachine",
+        ...                                   "Properties": {"DefinitionUri": "sm.asl.json"}}}}
+        >>> read_local_definitions(template, project)["Sm"]
+        {'StartAt': 'Hello', 'TimeoutSeconds': '${timeout}'}
 
     Raises ``PackagingError`` listing every file that is missing or cannot be parsed.
     """
@@ -245,9 +286,10 @@ def read_local_definitions(
 class _Packer:
     """Replaces local paths one by one, remembering digests, artifacts and problems."""
 
-    def __init__(self, base_dir: Path, allow_missing: bool) -> None:
+    def __init__(self, base_dir: Path, allow_missing: bool, placeholders: bool) -> None:
         self.base_dir = base_dir
         self.allow_missing = allow_missing
+        self.placeholders = placeholders
         self.artifacts: list[Artifact] = []
         self.problems: list[str] = []
         self._digests: dict[Path, str] = {}
@@ -255,7 +297,11 @@ class _Packer:
     def replace(
         self, properties: dict[str, Any], name: str, location: str, shape: Callable[[str], Any]
     ) -> None:
-        written: str = properties[name]
+        written = properties[name]
+        if self.placeholders:
+            properties[name] = shape(PLACEHOLDER_KEY)
+            self.artifacts.append(Artifact(location=location, path=str(written), key=PLACEHOLDER_KEY))
+            return
         path = self.base_dir / written
         missing = False
         if not path.exists():
