@@ -216,8 +216,8 @@ BAD: dict[str, list[Expected]] = {
     "cfn_definition_not_json.yaml": [
         Expected(
             "W9103",
-            34,
-            ("Resources", "HelloStateMachine"),
+            38,
+            ("Resources", "HelloStateMachine", "Properties", "DefinitionString"),
             (
                 "Lambda calls of state machines were not checked",
                 "Resources/HelloStateMachine/Properties/DefinitionString: the definition is not valid JSON",
