@@ -36,13 +36,16 @@ def account(executions: int) -> AccountView:
     )
 
 
-def _best(decide: Callable[[AccountView], object], given: AccountView, repeat: int = 3) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        decide(given)
-        times.append(time.perf_counter() - start)
-    return min(times)
+def _ratio(decide: Callable[[AccountView], object], small: AccountView, large: AccountView) -> float:
+    """The best large/small time ratio over interleaved runs: a burst of load on a shared machine
+    slows one run, rarely the best of five of both sizes."""
+    best = {id(small): float("inf"), id(large): float("inf")}
+    for _ in range(5):
+        for given in (small, large):
+            start = time.perf_counter()
+            decide(given)
+            best[id(given)] = min(best[id(given)], time.perf_counter() - start)
+    return best[id(large)] / best[id(small)]
 
 
 def test_prune_and_preflight_scale_linearly() -> None:
@@ -51,5 +54,5 @@ def test_prune_and_preflight_scale_linearly() -> None:
         lambda a: plan(a, keep=2, min_age=timedelta(0)),
         lambda a: check(a, {"Resources": {}}, {}),
     ):
-        ratio = _best(decide, large) / _best(decide, small)
+        ratio = _ratio(decide, small, large)
         assert ratio < 24, f"8x the executions cost {ratio:.1f}x the time (linear: about 8)"
