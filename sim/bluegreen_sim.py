@@ -20,7 +20,9 @@ Real (moto's own implementation, reached through boto3):
       every execution keeps the definition it started with, history events are moto's.
     * The interpreter invokes Lambda through moto's Lambda API with the ARN written in the definition.
     * Lambda's version registry: ``publish_version`` copies the function as it is at that moment (code
-      bytes included), ``get_function``/``invoke`` with a qualifier find that copy.
+      bytes included), ``get_function``/``invoke`` with a qualifier find that copy. When it publishes
+      follows Lambda's rule, not moto's (``sim.lambda_bridge.LambdaPublishRule``): only when the code hash
+      or a version-locked setting differs from the latest published version.
     * IAM roles and policies are stored by moto's IAM; S3 holds the packaged code.
 
 Bridged (each one named, each one small):
@@ -41,9 +43,10 @@ Bridged (each one named, each one small):
       handler in-process. Environment variables and layers are not applied.
     * IAM enforcement at invoke time (``sim.lambda_bridge.RoleAuthorizer``, ``sim.iam_policy``). moto
       does not check the state machine's role when Step Functions calls Lambda. The bridge asks an
-      authorizer first; the story's authorizer reads the state machine role's current policies from
-      moto's IAM and evaluates them (Allow/Deny, Action/NotAction, Resource/NotResource, ``*``/``?``
-      wildcards; statements with a ``Condition`` never allow). A denied call fails the task with
+      authorizer first; it reads the current policies of the role the calling execution started with
+      (an execution keeps its role ARN; the role's policies are live) from moto's IAM and evaluates
+      them (Allow/Deny, Action/NotAction, Resource/NotResource, ``*``/``?`` wildcards; statements with
+      a ``Condition`` never allow). A denied call fails the task with
       ``Lambda.AccessDeniedException``.
     * Packaging and SAM translation (``prepare_template``): the CLI's own offline helpers
       (``sfn_exact_version.cli``) compute content-hash S3 locations and run aws-sam-translator; the
@@ -76,7 +79,14 @@ if str(REPO_ROOT / "macro") not in sys.path:
 
 from sim.errors import MotoVersionError, SimulationError  # noqa: E402
 from sim.iam_policy import policy_allows, role_allows_invoke  # noqa: E402
-from sim.lambda_bridge import MOTO_VERSION, Invocation, LambdaCodeBridge, RoleAuthorizer, require_moto  # noqa: E402
+from sim.lambda_bridge import (  # noqa: E402
+    MOTO_VERSION,
+    Invocation,
+    LambdaCodeBridge,
+    LambdaPublishRule,
+    RoleAuthorizer,
+    require_moto,
+)
 from sim.stack import ACCOUNT_ID, REGION, Deployed, DeployReport, SimStack  # noqa: E402
 
 __all__ = [
@@ -281,10 +291,13 @@ def _version_refs(stack: SimStack, function_logical_id: str) -> list[Deployed]:
 
 @contextmanager
 def simulated_aws(region: str = REGION, *, managed_policies: bool = True) -> Iterator[dict[str, Any]]:
-    """moto with Step Functions execution on, AWS managed policies loaded, and the Lambda code bridge.
+    """moto with Step Functions execution on, AWS managed policies loaded, the Lambda code bridge, Lambda's
+    publishing rule, and IAM checked at invoke time.
 
-    Yields the boto3 clients and the bridge (``clients["bridge"]``). Loading the AWS managed policies
-    (SAM attaches ``AWSLambdaBasicExecutionRole``) takes a moment; ``managed_policies=False`` skips it.
+    Yields the boto3 clients and the bridge (``clients["bridge"]``). Every Lambda call an execution makes
+    is authorized against the role the execution started with (``RoleAuthorizer``); set
+    ``clients["bridge"].authorizer = None`` to switch that off. Loading the AWS managed policies (SAM
+    attaches ``AWSLambdaBasicExecutionRole``) takes a moment; ``managed_policies=False`` skips it.
     """
     require_moto()
     import boto3
@@ -294,10 +307,11 @@ def simulated_aws(region: str = REGION, *, managed_policies: bool = True) -> Ite
         "stepfunctions": {"execute_state_machine": True},
         "iam": {"load_aws_managed_policies": managed_policies},
     }
-    with mock_aws(config=config), LambdaCodeBridge() as bridge:
+    with mock_aws(config=config), LambdaCodeBridge() as bridge, LambdaPublishRule():
         clients: dict[str, Any] = {
             name: boto3.client(name, region_name=region) for name in ("iam", "lambda", "stepfunctions", "s3")
         }
+        bridge.authorizer = RoleAuthorizer(clients["iam"])
         clients["bridge"] = bridge
         yield clients
 
@@ -351,7 +365,6 @@ def run_story(
                 f"expected one state machine and one function, got {machine_ids} {function_ids}"
             )
         machine_arn, function_id = stack.ref(machine_ids[0]), function_ids[0]
-        bridge.authorizer = RoleAuthorizer(iam, sfn, machine_arn)
         day1_versions = _version_refs(stack, function_id)
         day1_version_arn = day1_versions[0].physical_id if len(day1_versions) == 1 else None
         say(f"Day 1 deployed: {_describe_deploy(day1)}")

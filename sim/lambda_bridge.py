@@ -7,7 +7,18 @@ Docker container. Only ``_invoke_lambda`` is replaced, and only while a ``Lambda
 Step Functions (``execute_state_machine``) reaches the same path: its Lambda task calls
 ``boto3.client("lambda").invoke(FunctionName=<the ARN in the definition>, ...)``, which moto intercepts.
 
-moto is pinned (``MOTO_VERSION``) because the patched method is private.
+Two more of moto's rules are replaced by AWS's while a bridge is entered (each one private, hence the pin):
+
+* Which execution calls: Step Functions' Lambda task runs in the execution's own worker thread and calls
+  ``lambda_eval_utils.execute_lambda_function_integration(env, ...)``. The bridge wraps that function to
+  note the calling execution and the role ARN it *started* with (``env.aws_execution_details``, which moto
+  fills from the state machine at ``StartExecution``), so the authorizer evaluates that role's current
+  policies, as AWS does: an execution keeps its role ARN, the role's policies are live.
+* When Lambda publishes (``LambdaPublishRule``): moto publishes whenever the function was updated since the
+  last ``PublishVersion``, even to the same code and configuration. Lambda publishes only when the code
+  hash or a version-locked setting differs from the latest published version.
+
+moto is pinned (``MOTO_VERSION``) because the patched methods are private.
 """
 
 from __future__ import annotations
@@ -23,8 +34,8 @@ import time
 import traceback
 import types
 import zipfile
-from collections.abc import Callable
-from contextlib import ExitStack
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -55,6 +66,23 @@ def require_moto() -> None:
 
 
 @dataclass(frozen=True)
+class Caller:
+    """The execution that made a Lambda call, and the role ARN it started with."""
+
+    execution_arn: str
+    role_arn: str
+
+
+_CALLER = threading.local()
+
+
+def current_caller() -> Caller | None:
+    """The Step Functions execution whose Lambda task is invoking now (``None`` for a direct API call)."""
+    caller: Caller | None = getattr(_CALLER, "caller", None)
+    return caller
+
+
+@dataclass(frozen=True)
 class Invocation:
     """One call that reached the bridge: which function object moto resolved, and what its code did."""
 
@@ -66,6 +94,7 @@ class Invocation:
     error: str | None
     denied: str | None  # the reason, when the authorizer refused the call
     at: float
+    execution_arn: str | None = None  # the calling execution, None for a direct Invoke
 
 
 class LambdaCodeBridge:
@@ -76,7 +105,8 @@ class LambdaCodeBridge:
     ``LambdaFunction.invoke`` -> ``LambdaFunction._invoke_lambda(event)``, which would start a Docker
     container. Only ``_invoke_lambda`` is replaced; it must return ``(payload, errored, logs)``.
 
-    ``authorizer(function_arn) -> reason or None`` is asked first; a reason becomes an
+    ``authorizer(function_arn, caller) -> reason or None`` is asked first (``caller`` is the calling
+    execution with the role ARN it started with, or ``None`` for a direct ``Invoke``); a reason becomes an
     ``AccessDeniedException`` (HTTP 403), which Step Functions reports as ``Lambda.AccessDeniedException``.
 
     Example::
@@ -86,7 +116,7 @@ class LambdaCodeBridge:
         bridge.invocations  # what ran
     """
 
-    def __init__(self, authorizer: Callable[[str], str | None] | None = None) -> None:
+    def __init__(self, authorizer: Callable[[str, Caller | None], str | None] | None = None) -> None:
         self.authorizer = authorizer
         self.invocations: list[Invocation] = []
         self._lock = threading.Lock()
@@ -106,6 +136,7 @@ class LambdaCodeBridge:
             return bridge._run(fn, event)
 
         self._stack.enter_context(mock.patch.object(LambdaFunction, "_invoke_lambda", _invoke_lambda))
+        self._stack.enter_context(_note_calling_execution())
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -117,10 +148,12 @@ class LambdaCodeBridge:
         started = time.monotonic()
         arn = fn.function_arn
         version = str(fn.version)
-        reason = self.authorizer(arn) if self.authorizer else None
+        caller = current_caller()
+        by = caller.execution_arn if caller else None
+        reason = self.authorizer(arn, caller) if self.authorizer else None
         if reason:
             self._record(
-                Invocation(arn, fn.function_name, version, fn.code_sha_256, None, None, reason, started)
+                Invocation(arn, fn.function_name, version, fn.code_sha_256, None, None, reason, started, by)
             )
             error = LambdaClientError("AccessDeniedException", reason)
             error.code = 403
@@ -139,7 +172,9 @@ class LambdaCodeBridge:
             payload = json.dumps(result)
         except Exception as exc:  # the function's own error: Lambda reports it as a function error
             self._record(
-                Invocation(arn, fn.function_name, version, fn.code_sha_256, None, repr(exc), None, started)
+                Invocation(
+                    arn, fn.function_name, version, fn.code_sha_256, None, repr(exc), None, started, by
+                )
             )
             body = {
                 "errorMessage": str(exc),
@@ -147,7 +182,9 @@ class LambdaCodeBridge:
                 "stackTrace": traceback.format_exception(exc),
             }
             return json.dumps(body), True, ""
-        self._record(Invocation(arn, fn.function_name, version, fn.code_sha_256, result, None, None, started))
+        self._record(
+            Invocation(arn, fn.function_name, version, fn.code_sha_256, result, None, None, started, by)
+        )
         return payload, False, ""
 
     def _record(self, invocation: Invocation) -> None:
@@ -189,23 +226,122 @@ class LambdaCodeBridge:
 
 
 class RoleAuthorizer:
-    """Authorizer for ``LambdaCodeBridge``: is the state machine's role allowed to invoke this ARN *now*?
+    """Authorizer for ``LambdaCodeBridge``: may the calling execution's role invoke this ARN *now*?
 
-    The role is read from the state machine each time (``describe_state_machine``), and its policies from
-    moto's IAM, so a deploy that changes them in the middle of an execution takes effect at once, as in AWS.
+    The role is the one the execution started with (``Caller.role_arn``: an update of the state machine's
+    role does not change it for running executions), and its policies are read from moto's IAM at call
+    time, so a deploy that changes them in the middle of an execution takes effect at once, as in AWS.
+    A direct ``Invoke`` (no execution) is the account's own call and is allowed.
     """
 
-    def __init__(self, iam: Any, sfn: Any, state_machine_arn: str) -> None:
+    def __init__(self, iam: Any) -> None:
         self.iam = iam
-        self.sfn = sfn
-        self.state_machine_arn = state_machine_arn
 
-    def __call__(self, function_arn: str) -> str | None:
-        role_arn = self.sfn.describe_state_machine(stateMachineArn=self.state_machine_arn)["roleArn"]
-        role_name = role_arn.rsplit("/", 1)[-1]
+    def __call__(self, function_arn: str, caller: Caller | None) -> str | None:
+        if caller is None:
+            return None
+        role_name = caller.role_arn.rsplit("/", 1)[-1]
         if role_allows_invoke(self.iam, role_name, function_arn):
             return None
         return (
-            f"User: {role_arn} is not authorized to perform: lambda:InvokeFunction on resource: "
+            f"User: {caller.role_arn} is not authorized to perform: lambda:InvokeFunction on resource: "
             f"{function_arn} because no identity-based policy allows the lambda:InvokeFunction action"
         )
+
+
+@contextmanager
+def _note_calling_execution() -> Iterator[None]:
+    """Wrap moto's Lambda task integration so the bridge knows which execution (and role) calls."""
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+
+    original = lambda_eval_utils.execute_lambda_function_integration
+
+    def execute_lambda_function_integration(env: Any, *args: Any, **kwargs: Any) -> Any:
+        execution = env.states.context_object.context_object_data["Execution"]
+        previous = getattr(_CALLER, "caller", None)
+        _CALLER.caller = Caller(execution["Id"], env.aws_execution_details.role_arn)
+        try:
+            return original(env, *args, **kwargs)
+        finally:
+            _CALLER.caller = previous
+
+    with mock.patch.object(
+        lambda_eval_utils, "execute_lambda_function_integration", execute_lambda_function_integration
+    ):
+        yield
+
+
+# Settings of GetFunctionConfiguration that are not part of a version's identity: where the function
+# lives, when and how it was changed, and code signing (CodeSigningConfigArn is not version-locked).
+# Everything else moto reports (CodeSha256, Description, Handler, Runtime, Timeout, MemorySize, Role,
+# Environment, Layers, VpcConfig, TracingConfig, Architectures, EphemeralStorage, PackageType, ...) is.
+# Tags and reserved concurrency are not in the configuration at all. Sources: Lambda's PublishVersion
+# ("Lambda doesn't publish a version if the function's configuration and code haven't changed since the
+# last version"), and the version-locked property list of the AWS CDK (function-hash.ts).
+_NOT_VERSION_LOCKED = frozenset(
+    {
+        "FunctionArn",
+        "Version",
+        "LastModified",
+        "LastUpdateStatus",
+        "State",
+        "CodeSize",
+        "RevisionId",
+        "SigningProfileVersionArn",
+        "SigningJobArn",
+    }
+)
+
+
+def version_locked_state(fn: Any) -> str:
+    """The code hash and version-locked settings of a moto function object, as one comparable string."""
+    config = {k: v for k, v in fn.get_configuration().items() if k not in _NOT_VERSION_LOCKED}
+    return json.dumps(config, sort_keys=True, default=str)
+
+
+class LambdaPublishRule:
+    """Lambda's publishing rule in moto: ``PublishVersion`` publishes only when the function's code hash
+    or a version-locked setting differs from the latest published version; otherwise it returns that
+    version (and CloudFormation's ``AWS::Lambda::Version`` fails, see ``sim.stack``).
+
+    moto's own rule is "updated since the last publish": the same code uploaded under another S3 key, or a
+    configuration set to the value it already had, would publish. The state compared is taken from
+    ``$LATEST`` when each version is published (a version's own ``Description`` is the version's, not the
+    function's, and is not part of the comparison).
+
+    Example::
+
+        with mock_aws(), LambdaPublishRule():
+            lam.update_function_code(FunctionName="f", S3Bucket="b", S3Key="same-zip-other-key")
+            lam.publish_version(FunctionName="f")["Version"]  # the existing "1", as Lambda answers
+    """
+
+    def __init__(self) -> None:
+        self._stack = ExitStack()
+
+    def __enter__(self) -> LambdaPublishRule:
+        require_moto()
+        from moto.awslambda.models import LambdaStorage
+
+        original = LambdaStorage.publish_version
+
+        def publish_version(storage: Any, name_or_arn: str, description: str = "") -> Any:
+            function = storage.get_function_by_name_or_arn_forbid_qualifier(name_or_arn)
+            entry = storage._functions.get(function.function_name)
+            state = version_locked_state(function)
+            if entry and entry["versions"]:
+                latest_published = entry["versions"][-1]
+                published_state = getattr(latest_published, "_sim_published_state", None)
+                if published_state is None:
+                    published_state = version_locked_state(latest_published)
+                function.code_or_config_updated = state != published_state
+            published = original(storage, name_or_arn, description)
+            if published is not None and not hasattr(published, "_sim_published_state"):
+                setattr(published, "_sim_published_state", state)  # noqa: B010 (moto's object)
+            return published
+
+        self._stack.enter_context(mock.patch.object(LambdaStorage, "publish_version", publish_version))
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stack.close()
