@@ -97,6 +97,7 @@ __all__ = [
     "SimulationError",
     "StoryResult",
     "policy_allows",
+    "prepare_fragment",
     "prepare_template",
     "require_moto",
     "run_story",
@@ -173,20 +174,45 @@ def prepare_template(
     ``sam_translate``, ``macro_fragment``). With ``use_macro=False`` the ``SfnExactVersion`` step is
     skipped and everything else is the same: that is the negative control.
     """
+    from sfn_exact_version.cli.template_io import load_template
+
+    return prepare_fragment(
+        load_template(day_dir / "template.yaml"),
+        day_dir,
+        s3=s3,
+        use_macro=use_macro,
+        transform=transform,
+        region=region,
+        account_id=account_id,
+    )
+
+
+def prepare_fragment(
+    template: dict[str, Any],
+    base_dir: Path,
+    *,
+    s3: Any,
+    use_macro: bool = True,
+    transform: Transform | None = None,
+    region: str = REGION,
+    account_id: str = ACCOUNT_ID,
+) -> dict[str, Any]:
+    """A loaded template (local code paths relative to ``base_dir``) -> packaged -> SAM -> the macro.
+
+    The macro runs only when the template's ``Transform`` names ``SfnExactVersion`` (and ``use_macro``).
+    """
     from sfn_exact_version.cli.packaging import package_template
     from sfn_exact_version.cli.sam import SAM_TRANSFORM as SAM
     from sfn_exact_version.cli.sam import macro_fragment, sam_translate, transform_names
-    from sfn_exact_version.cli.template_io import load_template
 
-    template = load_template(day_dir / "template.yaml")
-    packaged = package_template(template, day_dir)
-    upload_artifacts(packaged, day_dir, s3)
+    packaged = package_template(template, base_dir)
+    upload_artifacts(packaged, base_dir, s3)
     template = packaged.template
     if SAM in transform_names(template):
         template = sam_translate(template, parameter_values={}, region=region, account_id=account_id)
     remaining = transform_names(template)
     if remaining not in ([], [MACRO_NAME]):
-        raise SimulationError(f"{day_dir}: transforms not simulated: {remaining}")
+        raise SimulationError(f"{base_dir}: transforms not simulated: {remaining}")
     fragment = macro_fragment(template)
     if use_macro and remaining:
         macro = transform or (lambda f: real_transform(f, region=region, account_id=account_id))

@@ -23,6 +23,7 @@ moto is pinned (``MOTO_VERSION``) because the patched methods are private.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import importlib.util
 import io
@@ -307,7 +308,9 @@ class LambdaPublishRule:
     moto's own rule is "updated since the last publish": the same code uploaded under another S3 key, or a
     configuration set to the value it already had, would publish. The state compared is taken from
     ``$LATEST`` when each version is published (a version's own ``Description`` is the version's, not the
-    function's, and is not part of the comparison).
+    function's, and is not part of the comparison). Version numbers are never reused, even after the
+    latest version was deleted. Not known, and taken as: when the latest version was deleted, Lambda
+    compares with the latest version that is left.
 
     Example::
 
@@ -323,21 +326,30 @@ class LambdaPublishRule:
         require_moto()
         from moto.awslambda.models import LambdaStorage
 
-        original = LambdaStorage.publish_version
-
         def publish_version(storage: Any, name_or_arn: str, description: str = "") -> Any:
             function = storage.get_function_by_name_or_arn_forbid_qualifier(name_or_arn)
             entry = storage._functions.get(function.function_name)
+            if not entry or not entry["latest"]:
+                return None
+            versions = entry["versions"]
             state = version_locked_state(function)
-            if entry and entry["versions"]:
-                latest_published = entry["versions"][-1]
-                published_state = getattr(latest_published, "_sim_published_state", None)
-                if published_state is None:
-                    published_state = version_locked_state(latest_published)
-                function.code_or_config_updated = state != published_state
-            published = original(storage, name_or_arn, description)
-            if published is not None and not hasattr(published, "_sim_published_state"):
-                setattr(published, "_sim_published_state", state)  # noqa: B010 (moto's object)
+            if versions:
+                latest = versions[-1]
+                published_state = getattr(latest, "_sim_published_state", None)
+                if state == (published_state or version_locked_state(latest)):
+                    return latest
+            # Version numbers are never reused, even after a version is deleted (moto would count the
+            # versions that are left and publish a second "2" after "1" was deleted).
+            number = 1 + max([getattr(function, "_sim_last_version", 0), *(int(v.version) for v in versions)])
+            published = copy.copy(function)
+            published.set_version(number)
+            if description:
+                published.description = description
+            versions.append(published)
+            storage._arns[published.function_arn] = published
+            setattr(published, "_sim_published_state", state)  # noqa: B010 (moto's object)
+            setattr(function, "_sim_last_version", number)  # noqa: B010
+            function.code_or_config_updated = False
             return published
 
         self._stack.enter_context(mock.patch.object(LambdaStorage, "publish_version", publish_version))

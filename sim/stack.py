@@ -374,6 +374,7 @@ class SimStack:
             "AWS::IAM::ManagedPolicy": self._create_managed_policy,
             "AWS::Lambda::Function": self._create_function,
             "AWS::Lambda::Version": self._create_version,
+            "AWS::Lambda::Alias": self._create_alias,
             "AWS::StepFunctions::StateMachine": self._create_state_machine,
         }.get(resource_type)
         if create is None:
@@ -394,6 +395,10 @@ class SimStack:
             return True  # every property of a Version requires replacement
         if existing.type == "AWS::Lambda::Function":
             return bool(properties.get("FunctionName", existing.physical_id) != existing.physical_id)
+        if existing.type == "AWS::Lambda::Alias" and any(
+            properties.get(k) != existing.properties.get(k) for k in ("Name", "FunctionName")
+        ):
+            raise SimulationError(f"{existing.logical_id}: replacing an alias is not simulated")
         if existing.type == "AWS::IAM::RolePolicy":
             return any(properties.get(k) != existing.properties.get(k) for k in ("PolicyName", "RoleName"))
         return False
@@ -425,6 +430,7 @@ class SimStack:
             "AWS::IAM::RolePolicy": self._update_role_policy,
             "AWS::IAM::ManagedPolicy": self._update_managed_policy,
             "AWS::Lambda::Function": self._update_function,
+            "AWS::Lambda::Alias": self._update_alias,
             "AWS::StepFunctions::StateMachine": self._update_state_machine,
         }[existing.type]
         update(existing, properties)
@@ -703,6 +709,29 @@ class SimStack:
             "FunctionArn": published["FunctionArn"],
         }
 
+    ALIAS_PROPERTIES: ClassVar[set[str]] = {"FunctionName", "FunctionVersion", "Name", "Description"}
+
+    def _create_alias(self, logical_id: str, p: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        self._check_properties(logical_id, "AWS::Lambda::Alias", p, self.ALIAS_PROPERTIES)
+        alias = self.clients["lambda"].create_alias(
+            FunctionName=p["FunctionName"],
+            Name=p["Name"],
+            FunctionVersion=str(p["FunctionVersion"]),
+            **({"Description": p["Description"]} if "Description" in p else {}),
+        )
+        self._op(f"lambda:CreateAlias {p['FunctionName']}:{p['Name']} -> {p['FunctionVersion']}")
+        return alias["AliasArn"], {"AliasArn": alias["AliasArn"]}
+
+    def _update_alias(self, existing: Deployed, p: dict[str, Any]) -> None:
+        self._check_properties(existing.logical_id, existing.type, p, self.ALIAS_PROPERTIES)
+        self.clients["lambda"].update_alias(
+            FunctionName=p["FunctionName"],
+            Name=p["Name"],
+            FunctionVersion=str(p["FunctionVersion"]),
+            Description=p.get("Description", ""),
+        )
+        self._op(f"lambda:UpdateAlias {p['FunctionName']}:{p['Name']} -> {p['FunctionVersion']}")
+
     # -- Step Functions ---------------------------------------------------------------------------
 
     def _definition(self, logical_id: str, p: Mapping[str, Any]) -> str:
@@ -779,6 +808,10 @@ class SimStack:
                     FunctionName=gone.properties["FunctionName"], Qualifier=gone.attributes["Version"]
                 )
             self._op(f"lambda:DeleteFunction {gone.physical_id}")
+        elif gone.type == "AWS::Lambda::Alias":
+            with contextlib.suppress(lam.exceptions.ResourceNotFoundException):
+                lam.delete_alias(FunctionName=gone.properties["FunctionName"], Name=gone.properties["Name"])
+            self._op(f"lambda:DeleteAlias {gone.physical_id}")
         elif gone.type == "AWS::Lambda::Function":
             # Without a Qualifier: the function goes with every version it has, retained ones included.
             lam.delete_function(FunctionName=gone.physical_id)

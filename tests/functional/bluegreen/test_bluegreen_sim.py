@@ -545,3 +545,14 @@ def test_execution_sees_its_roles_policies_live(clients: dict[str, Any]) -> None
     assert status == "FAILED Lambda.AccessDeniedException"
     (call,) = [i for i in clients["bridge"].invocations if i.execution_arn]
     assert call.denied and "is not authorized to perform: lambda:InvokeFunction" in call.denied
+
+
+def test_publish_rule_never_reuses_a_version_number(clients: dict[str, Any]) -> None:
+    lam, name = clients["lambda"], _function(clients)
+    _publish(clients, name)
+    lam.update_function_code(FunctionName=name, **_code(clients, "two"))
+    _publish(clients, name)
+    lam.delete_function(FunctionName=name, Qualifier="1")
+    lam.update_function_code(FunctionName=name, **_code(clients, "three"))
+    assert _publish(clients, name) == "3", "moto alone would publish a second '2'"
+    assert _versions(clients, name) == ["2", "3"]

@@ -1,0 +1,185 @@
+"""Day-2 scenarios on the simulated stack: a list of deploys of one stack, with an execution in flight.
+
+A scenario is a list of ``Day`` s (each a template as written, before packaging, SAM and the macro).
+``run_scenario`` deploys them in order into one ``SimStack``; right after the day named ``start_after`` it
+starts execution 1 (its ``waitSeconds`` input makes it wait before it calls Lambda), deploys the next day
+while execution 1 waits, starts execution 2, waits for both, then deploys the remaining days, if any. It
+records what each deploy did (or the error that failed it, as CloudFormation would fail it: the later
+days are then not deployed), what each execution invoked and how it ended, and which versions each
+function has at the end.
+
+``hook(template, day_label)`` edits a processed template just before it is deployed: that is how the
+negative controls take one protection away (e.g. the ``Retain`` on functions) and show what AWS would do
+without it.
+
+Example::
+
+    result = run_scenario([Day("day1", t1), Day("day2", t2)], base_dir=app_dir, start_after="day1")
+    result.execution1.status  # "SUCCEEDED"
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sim.bluegreen_sim import (
+    ExecutionSummary,
+    has_called_lambda,
+    prepare_fragment,
+    simulated_aws,
+    summarize_execution,
+)
+from sim.errors import SimulationError
+from sim.lambda_bridge import Invocation
+from sim.stack import DeployReport, SimStack
+
+Hook = Callable[[dict[str, Any], str], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Day:
+    """One deploy: a label and the template as the user writes it (``Transform`` decides SAM/macro)."""
+
+    label: str
+    template: Mapping[str, Any]
+
+
+@dataclass
+class ScenarioResult:
+    """What happened, for the tests and the demo."""
+
+    deploys: dict[str, DeployReport] = field(default_factory=dict)
+    failed_deploy: tuple[str, str] | None = None  # (day, error) of the deploy that failed
+    templates: dict[str, dict[str, Any]] = field(default_factory=dict)  # processed, as deployed
+    execution1: ExecutionSummary | None = None
+    execution2: ExecutionSummary | None = None
+    execution1_waited_across: bool = False  # had not called Lambda when the next day was deployed
+    invocations: list[Invocation] = field(default_factory=list)
+    versions: dict[str, list[str]] = field(default_factory=dict)  # function name -> published versions
+    functions_by_day: dict[str, dict[str, str]] = field(default_factory=dict)  # day -> logical -> name
+    versions_by_day: dict[str, dict[str, str]] = field(default_factory=dict)  # day -> logical -> ARN
+
+
+def run_scenario(
+    days: Sequence[Day],
+    *,
+    base_dir: Path,
+    start_after: str,
+    hook: Hook | None = None,
+    wait_seconds: int = 2,
+    stack_name: str = "day2",
+    timeout: float = 60,
+) -> ScenarioResult:
+    """Deploy ``days`` in order; execution 1 starts after ``start_after`` and waits across the next deploy.
+
+    Local code paths in the templates are relative to ``base_dir``.
+    """
+    labels = [day.label for day in days]
+    if start_after not in labels or labels.index(start_after) == len(labels) - 1:
+        raise SimulationError(f"start_after={start_after!r} must name a day that has a next day: {labels}")
+    result = ScenarioResult()
+    with simulated_aws() as clients:
+        sfn, s3 = clients["stepfunctions"], clients["s3"]
+        stack = SimStack(stack_name, clients)
+        started: list[str] = []
+
+        def deploy(day: Day) -> bool:
+            template = prepare_fragment(copy.deepcopy(dict(day.template)), base_dir, s3=s3)
+            if hook:
+                template = hook(template, day.label)
+            result.templates[day.label] = template
+            try:
+                result.deploys[day.label] = stack.deploy(template, day.label)
+            except SimulationError as error:
+                result.failed_deploy = (day.label, str(error))
+                return False
+            result.functions_by_day[day.label] = {
+                d.logical_id: d.physical_id
+                for d in stack.resources.values()
+                if d.type == "AWS::Lambda::Function"
+            }
+            result.versions_by_day[day.label] = {
+                d.logical_id: d.physical_id
+                for d in stack.resources.values()
+                if d.type == "AWS::Lambda::Version"
+            }
+            return True
+
+        try:
+            index = 0
+            for index, day in enumerate(days):  # noqa: B007 (index is used after the loop)
+                if not deploy(day):
+                    return _finish(result, clients, started)
+                if day.label == start_after:
+                    break
+            machine = _state_machine(stack)
+            exec1 = sfn.start_execution(
+                stateMachineArn=machine, name="execution-1", input=json.dumps({"waitSeconds": wait_seconds})
+            )["executionArn"]
+            started.append(exec1)
+            deployed = deploy(days[index + 1])
+            if sfn.describe_execution(executionArn=exec1)["status"] != "RUNNING" or has_called_lambda(
+                sfn, exec1
+            ):
+                raise SimulationError(
+                    f"execution 1 did not wait across {days[index + 1].label}'s deploy: raise wait_seconds"
+                )
+            result.execution1_waited_across = True
+            if deployed and any(
+                d.type == "AWS::StepFunctions::StateMachine" for d in stack.resources.values()
+            ):
+                exec2 = sfn.start_execution(
+                    stateMachineArn=_state_machine(stack),
+                    name="execution-2",
+                    input=json.dumps({"waitSeconds": 0}),
+                )["executionArn"]
+                started.append(exec2)
+            _wait(sfn, started, timeout)
+            result.execution1 = summarize_execution(sfn, exec1, "Execution 1")
+            if len(started) > 1:
+                result.execution2 = summarize_execution(sfn, started[1], "Execution 2")
+            if deployed:
+                for day in days[index + 2 :]:
+                    if not deploy(day):
+                        break
+            return _finish(result, clients, started)
+        finally:
+            for arn in started:  # never leave an execution thread running once moto stops
+                if sfn.describe_execution(executionArn=arn)["status"] == "RUNNING":
+                    sfn.stop_execution(executionArn=arn)
+
+
+def _state_machine(stack: SimStack) -> str:
+    machines = [
+        d.physical_id for d in stack.resources.values() if d.type == "AWS::StepFunctions::StateMachine"
+    ]
+    if len(machines) != 1:
+        raise SimulationError(f"expected one state machine in the stack, found {len(machines)}")
+    return machines[0]
+
+
+def _wait(sfn: Any, arns: list[str], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while any(sfn.describe_execution(executionArn=arn)["status"] == "RUNNING" for arn in arns):
+        if time.monotonic() > deadline:
+            raise SimulationError(f"executions still running after {timeout:g} s")
+        time.sleep(0.1)
+
+
+def _finish(result: ScenarioResult, clients: Mapping[str, Any], started: list[str]) -> ScenarioResult:
+    lam = clients["lambda"]
+    result.invocations = list(clients["bridge"].invocations)
+    names = {name for functions in result.functions_by_day.values() for name in functions.values()}
+    for name in sorted(names):
+        try:
+            listed = lam.list_versions_by_function(FunctionName=name)["Versions"]
+        except lam.exceptions.ResourceNotFoundException:
+            continue  # the function is gone, with every version
+        result.versions[name] = sorted((v["Version"] for v in listed if v["Version"] != "$LATEST"), key=int)
+    return result
