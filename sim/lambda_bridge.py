@@ -101,10 +101,13 @@ class Invocation:
 class LambdaCodeBridge:
     """Run the handler of the exact function object moto resolved for an ``Invoke``, without Docker.
 
-    moto 5.2.5's invoke path: ``LambdaResponse.invoke`` -> ``LambdaBackend.invoke(name, qualifier)`` ->
+    ``LambdaBackend.invoke`` is wrapped to ask the authorizer first (IAM comes before the function is
+    looked up, as in AWS). moto 5.2.5's invoke path: ``LambdaResponse.invoke`` ->
+    ``LambdaBackend.invoke(name, qualifier)`` ->
     ``get_function(name, qualifier)`` (the version copy made by ``publish_version``, or ``$LATEST``) ->
     ``LambdaFunction.invoke`` -> ``LambdaFunction._invoke_lambda(event)``, which would start a Docker
-    container. Only ``_invoke_lambda`` is replaced; it must return ``(payload, errored, logs)``.
+    container. ``_invoke_lambda`` is replaced; it must return ``(payload, errored, logs)``. A function
+    whose execution role no longer exists does not run (Lambda cannot assume the role).
 
     ``authorizer(function_arn, caller) -> reason or None`` is asked first (``caller`` is the calling
     execution with the role ARN it started with, or ``None`` for a direct ``Invoke``); a reason becomes an
@@ -128,7 +131,7 @@ class LambdaCodeBridge:
 
     def __enter__(self) -> LambdaCodeBridge:
         require_moto()
-        from moto.awslambda.models import LambdaFunction
+        from moto.awslambda.models import LambdaBackend, LambdaFunction
 
         self._workdir = Path(self._stack.enter_context(tempfile.TemporaryDirectory(prefix="sim-lambda-")))
         bridge = self
@@ -136,9 +139,35 @@ class LambdaCodeBridge:
         def _invoke_lambda(fn: Any, event: Any = None) -> tuple[str, bool, str]:
             return bridge._run(fn, event)
 
+        original_invoke = LambdaBackend.invoke
+
+        def invoke(backend: Any, function_name: str, qualifier: str | None, *args: Any, **kwargs: Any) -> Any:
+            bridge._authorize(_requested_arn(backend, function_name, qualifier))
+            return original_invoke(backend, function_name, qualifier, *args, **kwargs)
+
         self._stack.enter_context(mock.patch.object(LambdaFunction, "_invoke_lambda", _invoke_lambda))
+        self._stack.enter_context(mock.patch.object(LambdaBackend, "invoke", invoke))
         self._stack.enter_context(_note_calling_execution())
         return self
+
+    def _authorize(self, arn: str) -> None:
+        """IAM before anything else, as in AWS: a caller that may not invoke the ARN is denied whether or
+        not the function exists."""
+        from moto.awslambda.exceptions import LambdaClientError
+
+        caller = current_caller()
+        reason = self.authorizer(arn, caller) if self.authorizer else None
+        if not reason:
+            return
+        tail = arn.split(":function:", 1)[-1]
+        name, _, qualifier = tail.partition(":")
+        by = caller.execution_arn if caller else None
+        self._record(
+            Invocation(arn, name, qualifier or "$LATEST", "", None, None, reason, time.monotonic(), by)
+        )
+        error = LambdaClientError("AccessDeniedException", reason)
+        error.code = 403
+        raise error
 
     def __exit__(self, *exc_info: object) -> None:
         self._stack.close()
@@ -151,13 +180,15 @@ class LambdaCodeBridge:
         version = str(fn.version)
         caller = current_caller()
         by = caller.execution_arn if caller else None
-        reason = self.authorizer(arn, caller) if self.authorizer else None
-        if reason:
+        missing_role = _execution_role_missing(fn)
+        if missing_role:
             self._record(
-                Invocation(arn, fn.function_name, version, fn.code_sha_256, None, None, reason, started, by)
+                Invocation(
+                    arn, fn.function_name, version, fn.code_sha_256, None, missing_role, None, started, by
+                )
             )
-            error = LambdaClientError("AccessDeniedException", reason)
-            error.code = 403
+            error = LambdaClientError("InvalidParameterValueException", missing_role)
+            error.code = 400
             raise error
         try:
             handler = self._handler_for(fn)
@@ -224,6 +255,39 @@ class LambdaCodeBridge:
             handler = getattr(module, function_name)
             self._handlers[key] = handler
             return handler
+
+
+def _requested_arn(backend: Any, function_name: str, qualifier: str | None) -> str:
+    """The ARN an Invoke asks for (a name, ``name:qualifier``, a partial or full ARN, plus ``Qualifier``)."""
+    from moto.utilities.utils import get_partition
+
+    if function_name.startswith("arn:"):
+        arn = function_name
+    elif ":function:" in function_name:
+        arn = f"arn:{get_partition(backend.region_name)}:lambda:{backend.region_name}:{function_name}"
+    else:
+        arn = (
+            f"arn:{get_partition(backend.region_name)}:lambda:{backend.region_name}:{backend.account_id}"
+            f":function:{function_name}"
+        )
+    if qualifier and ":" not in arn.split(":function:", 1)[1]:
+        arn = f"{arn}:{qualifier}"
+    return arn
+
+
+def _execution_role_missing(fn: Any) -> str | None:
+    """Lambda assumes the function's execution role to run it: a role that no longer exists (deleted with
+    a stack, while the function was retained) stops the function from running. The exact error a real
+    invoke returns then is not documented; the message is the one Lambda gives for a role it cannot
+    assume."""
+    from moto.iam.models import iam_backends
+    from moto.utilities.utils import get_partition
+
+    role_name = str(fn.role).rsplit("/", 1)[-1]
+    iam = iam_backends[fn.account_id][get_partition(fn.region)]
+    if any(role.name == role_name for role in iam.get_roles()):
+        return None
+    return f"The role defined for the function cannot be assumed by Lambda: {fn.role} does not exist."
 
 
 class RoleAuthorizer:

@@ -178,8 +178,9 @@ def _finish(result: ScenarioResult, clients: Mapping[str, Any], started: list[st
     names = {name for functions in result.functions_by_day.values() for name in functions.values()}
     for name in sorted(names):
         try:
-            listed = lam.list_versions_by_function(FunctionName=name)["Versions"]
+            lam.get_function(FunctionName=name)  # moto lists no versions, where AWS says not found
         except lam.exceptions.ResourceNotFoundException:
             continue  # the function is gone, with every version
+        listed = lam.list_versions_by_function(FunctionName=name)["Versions"]
         result.versions[name] = sorted((v["Version"] for v in listed if v["Version"] != "$LATEST"), key=int)
     return result

@@ -556,3 +556,25 @@ def test_publish_rule_never_reuses_a_version_number(clients: dict[str, Any]) -> 
     lam.update_function_code(FunctionName=name, **_code(clients, "three"))
     assert _publish(clients, name) == "3", "moto alone would publish a second '2'"
     assert _versions(clients, name) == ["2", "3"]
+
+
+def test_denied_before_not_found(clients: dict[str, Any]) -> None:
+    """IAM comes first: a role that may not call a function that is gone gets AccessDenied."""
+    stack, code = SimStack("t", clients), _code(clients, "one")
+    allowed = "arn:aws:lambda:us-east-1:123456789012:function:*"
+    stack.deploy(_machine_template(code, "Allowed", {"Allowed": allowed}))
+    day2 = _machine_template(code, "Allowed", {"Allowed": "arn:aws:s3:::nothing"})
+    day2["Resources"]["Fn"]["Properties"]["FunctionName"] = "renamed"  # replaced, the old one deleted
+    assert _run_across(clients, stack, day2) == "FAILED Lambda.AccessDeniedException"
+
+
+def test_a_function_whose_execution_role_is_gone_does_not_run(clients: dict[str, Any]) -> None:
+    stack = SimStack("t", clients)
+    retained = {"DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain"}
+    stack.deploy(_fn_template(_code(clients, "one"), {"V1": "Retain"}, function_attributes=retained))
+    name = stack.ref("Fn")
+    stack.deploy({"Resources": {}})  # the function and its version are kept, its role is deleted
+    with pytest.raises(
+        clients["lambda"].exceptions.InvalidParameterValueException, match="cannot be assumed"
+    ):
+        clients["lambda"].invoke(FunctionName=f"{name}:1")

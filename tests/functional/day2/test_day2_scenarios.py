@@ -1,0 +1,327 @@
+"""Day-2 scenarios on the offline stack (sim/scenarios.py), with the macro's real transform.
+
+Every scenario deploys Day 1 (or Day 0), starts execution 1 (it waits), deploys the next day while
+execution 1 waits, and starts execution 2. Each protection has a negative control: the same scenario
+with that one protection taken out of the processed template, failing the way AWS would.
+
+Adoption (issue 8, part 1): Day 0 is deployed without the macro (SAM AutoPublishAlias; a CDK-style
+hand-written AWS::Lambda::Version), Day 1 is the same template with SfnExactVersion. Then a tags-only
+change publishes nothing and a Timeout-only change publishes a new version.
+
+Removal, rename, stop calling (issue 8, part 2): Day 1 calls ``hello`` pinned; Day 2 removes it, renames
+it (a new FunctionName replaces it) or stops calling it (the role statement goes too). Execution 1 must
+still run Day 1's ``hello`` version.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import re
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+from sim.bluegreen_sim import MotoVersionError, require_moto  # noqa: E402
+
+try:
+    require_moto()
+except MotoVersionError as error:
+    pytest.skip(str(error), allow_module_level=True)
+
+from sim.scenarios import Day, ScenarioResult, run_scenario  # noqa: E402
+
+from sfn_exact_version.cli.template_io import load_template  # noqa: E402
+
+APPS = Path(__file__).resolve().parent / "apps"
+MARKER = re.compile(r" ?\[SfnExactVersion [0-9a-f]{16}\]$")
+EXISTS = "A version for this Lambda function exists"
+GRANT_PREFIX = "SfnExactVersion-"
+
+logging.getLogger("moto.stepfunctions.parser").setLevel(logging.CRITICAL)
+
+Template = dict[str, Any]
+Hook = Callable[[Template, str], Template]
+
+
+# --- templates ------------------------------------------------------------------------------------
+
+
+def _load(name: str) -> Template:
+    return load_template(APPS / name)
+
+
+def with_macro(template: Template) -> Template:
+    """The same template with SfnExactVersion added to Transform, nothing else changed."""
+    changed = copy.deepcopy(template)
+    transform = changed.get("Transform", [])
+    changed["Transform"] = [*([transform] if isinstance(transform, str) else transform), "SfnExactVersion"]
+    return changed
+
+
+def with_function(template: Template, **properties: Any) -> Template:
+    changed = copy.deepcopy(template)
+    changed["Resources"]["HelloFunction"]["Properties"].update(properties)
+    return changed
+
+
+def stop_calling_hello(template: Template) -> Template:
+    """Day 2: AskHello no longer calls hello (a Pass state answers), and the role statement goes."""
+    changed = copy.deepcopy(template)
+    machine = changed["Resources"]["ApprovalStateMachine"]["Properties"]
+    machine["Definition"]["States"]["AskHello"] = {
+        "Type": "Pass",
+        "Result": {"answer": "Approved"},
+        "ResultPath": "$.hello",
+        "Next": "IsApproved",
+    }
+    machine["Policies"] = []
+    return changed
+
+
+def remove_hello(template: Template) -> Template:
+    changed = stop_calling_hello(template)
+    del changed["Resources"]["HelloFunction"]
+    return changed
+
+
+def rename_hello(template: Template) -> Template:
+    return with_function(template, FunctionName={"Fn::Sub": "${AWS::StackName}-hello-v2"})
+
+
+# --- negative controls: one protection taken out ------------------------------------------------
+
+
+def _resources(template: Template, resource_type: str) -> list[dict[str, Any]]:
+    return [r for r in template["Resources"].values() if r["Type"] == resource_type]
+
+
+def without_function_marker(template: Template, day: str) -> Template:
+    """Undo D1: strip the fingerprint marker from every function's Description."""
+    changed = copy.deepcopy(template)
+    stripped = 0
+    for function in _resources(changed, "AWS::Lambda::Function"):
+        properties = function["Properties"]
+        description = properties.get("Description")
+        if isinstance(description, str) and MARKER.search(description):
+            rest = MARKER.sub("", description)
+            if rest:
+                properties["Description"] = rest
+            else:
+                del properties["Description"]
+            stripped += 1
+    assert stripped or "SfnExactVersion" not in str(template), f"{day}: no function Description marker"
+    return changed
+
+
+def without_function_retain(template: Template, day: str) -> Template:
+    """Undo D2: drop DeletionPolicy/UpdateReplacePolicy from every function."""
+    changed = copy.deepcopy(template)
+    dropped = 0
+    for function in _resources(changed, "AWS::Lambda::Function"):
+        dropped += function.pop("DeletionPolicy", None) == "Retain"
+        function.pop("UpdateReplacePolicy", None)
+    assert dropped or day != "day1", f"{day}: the macro retained no function"
+    return changed
+
+
+def _grants(template: Template) -> list[dict[str, Any]]:
+    return [
+        r
+        for r in _resources(template, "AWS::IAM::RolePolicy")
+        if str(r["Properties"].get("PolicyName", "")).startswith(GRANT_PREFIX)
+    ]
+
+
+def without_retained_grants(template: Template, day: str) -> Template:
+    """Undo D3: the macro's RolePolicy grants lose their Retain, so CloudFormation deletes them."""
+    changed = copy.deepcopy(template)
+    grants = _grants(changed)
+    for grant in grants:
+        grant.pop("DeletionPolicy", None)
+        grant.pop("UpdateReplacePolicy", None)
+    assert grants or day != "day1", f"{day}: the macro wrote no retained grant (AWS::IAM::RolePolicy)"
+    return changed
+
+
+def _run(days: list[Day], start_after: str, hook: Hook | None = None) -> ScenarioResult:
+    return run_scenario(days, base_dir=APPS, start_after=start_after, hook=hook, wait_seconds=2)
+
+
+# --- 1. adoption in one deploy --------------------------------------------------------------------
+
+
+def _adoption_days(name: str, tags: Any) -> list[Day]:
+    day0 = _load(name)
+    day1 = with_macro(day0)
+    tagged = with_function(day1, Tags=tags)
+    longer = with_function(tagged, Timeout=20)
+    return [Day("day0", day0), Day("day1", day1), Day("tags-only", tagged), Day("timeout-only", longer)]
+
+
+ADOPTION = {
+    "sam-autopublishalias": ("adoption_sam.yaml", {"team": "blue"}),
+    "cdk-hand-written-version": ("adoption_cdk.yaml", [{"Key": "team", "Value": "blue"}]),
+}
+
+
+@pytest.fixture(scope="module", params=sorted(ADOPTION))
+def adoption(request: pytest.FixtureRequest) -> tuple[str, ScenarioResult]:
+    name, tags = ADOPTION[request.param]
+    return request.param, _run(_adoption_days(name, tags), start_after="day0")
+
+
+def _only_function(result: ScenarioResult, day: str) -> str:
+    (name,) = result.functions_by_day[day].values()
+    return name
+
+
+def test_adoption_deploys_in_one_go(adoption: tuple[str, ScenarioResult]) -> None:
+    _, result = adoption
+    assert result.failed_deploy is None
+    assert list(result.deploys) == ["day0", "day1", "tags-only", "timeout-only"]
+
+
+def test_adoption_day1_publishes_because_the_function_description_changed(
+    adoption: tuple[str, ScenarioResult],
+) -> None:
+    _, result = adoption
+    day1 = result.deploys["day1"]
+    name = _only_function(result, "day1")
+    assert "HelloFunction" in day1.updated
+    assert [op for op in day1.operations if op.startswith("lambda:PublishVersion")] == [
+        f"lambda:PublishVersion {name} -> 2"
+    ]
+    function = result.templates["day1"]["Resources"]["HelloFunction"]["Properties"]
+    (version,) = [
+        v["Properties"]["Description"] for v in _resources(result.templates["day1"], "AWS::Lambda::Version")
+    ]
+    assert MARKER.search(function["Description"]) and function["Description"].endswith(version)
+
+
+def test_adoption_execution1_started_before_it_is_not_pinned_and_succeeds(
+    adoption: tuple[str, ScenarioResult],
+) -> None:
+    _, result = adoption
+    e1 = result.execution1
+    assert e1 is not None and result.execution1_waited_across
+    assert e1.status == "SUCCEEDED" and e1.answers == ("Approved",)
+    assert e1.invoked_version is None, "started on Day 0: it calls the unqualified ARN"
+
+
+def test_adoption_new_executions_run_the_pinned_version(adoption: tuple[str, ScenarioResult]) -> None:
+    _, result = adoption
+    e2 = result.execution2
+    assert e2 is not None and e2.status == "SUCCEEDED"
+    assert e2.invoked == (
+        f"arn:aws:lambda:us-east-1:123456789012:function:{_only_function(result, 'day1')}:2",
+    )
+
+
+def test_adoption_then_tags_only_publishes_nothing(adoption: tuple[str, ScenarioResult]) -> None:
+    _, result = adoption
+    tags = result.deploys["tags-only"]
+    assert "HelloFunction" in tags.updated
+    assert not [op for op in tags.operations if op.startswith("lambda:PublishVersion")]
+    assert tags.replaced == [] and tags.created == []
+
+
+def test_adoption_then_timeout_only_publishes_a_new_version(adoption: tuple[str, ScenarioResult]) -> None:
+    _, result = adoption
+    name = _only_function(result, "timeout-only")
+    operations = result.deploys["timeout-only"].operations
+    assert f"lambda:PublishVersion {name} -> 3" in operations
+    assert result.versions[name][-1] == "3"
+
+
+@pytest.mark.parametrize("case", sorted(ADOPTION))
+def test_adoption_without_the_function_marker_fails_like_cloudformation(case: str) -> None:
+    """Negative control: the version is replaced, the function is not changed, Lambda publishes nothing."""
+    name, tags = ADOPTION[case]
+    result = _run(_adoption_days(name, tags)[:2], start_after="day0", hook=without_function_marker)
+    assert result.failed_deploy is not None
+    day, error = result.failed_deploy
+    assert day == "day1"
+    assert f"{EXISTS} (1). Modify the function to create a new version." in error
+    assert result.execution1 is not None and result.execution1.status == "SUCCEEDED"
+
+
+# --- 2. removal, rename, stop calling -------------------------------------------------------------
+
+DAY2 = {"remove": remove_hello, "rename": rename_hello, "stop-calling": stop_calling_hello}
+
+
+def _day2(case: str, hook: Hook | None = None) -> ScenarioResult:
+    day1 = _load("approval.yaml")
+    return _run([Day("day1", day1), Day("day2", DAY2[case](day1))], start_after="day1", hook=hook)
+
+
+def _day1_version(result: ScenarioResult) -> str:
+    (arn,) = result.versions_by_day["day1"].values()
+    return arn
+
+
+@pytest.fixture(scope="module", params=sorted(DAY2))
+def protected(request: pytest.FixtureRequest) -> tuple[str, ScenarioResult]:
+    return request.param, _day2(request.param)
+
+
+def test_day2_deploys(protected: tuple[str, ScenarioResult]) -> None:
+    case, result = protected
+    assert result.failed_deploy is None, case
+    assert result.execution1_waited_across
+
+
+def test_day2_keeps_the_function_and_day1_version(protected: tuple[str, ScenarioResult]) -> None:
+    case, result = protected
+    name = result.functions_by_day["day1"]["HelloFunction"]
+    assert result.versions.get(name) == ["1"], f"{case}: {name} and its version 1 must still exist"
+
+
+def test_day2_execution1_succeeds_on_day1_code(protected: tuple[str, ScenarioResult]) -> None:
+    case, result = protected
+    e1 = result.execution1
+    assert e1 is not None
+    assert (e1.status, e1.error, e1.cause) == ("SUCCEEDED", None, None), case
+    assert e1.invoked == (_day1_version(result),)
+    assert e1.answers == ("Approved",)
+
+
+def test_day2_execution2_runs_day2(protected: tuple[str, ScenarioResult]) -> None:
+    case, result = protected
+    e2 = result.execution2
+    assert e2 is not None and e2.status == "SUCCEEDED"
+    if case == "rename":
+        assert e2.invoked == ("arn:aws:lambda:us-east-1:123456789012:function:day2-hello-v2:1",)
+    else:
+        assert e2.invoked == ()
+
+
+@pytest.mark.parametrize("case", ["remove", "rename"])
+def test_day2_without_function_retain_the_function_is_deleted(case: str) -> None:
+    """Negative control (D2): deleting or replacing the function deletes all its versions."""
+    result = _day2(case, hook=without_function_retain)
+    name = result.functions_by_day["day1"]["HelloFunction"]
+    assert name not in result.versions, f"{name} should be gone with every version"
+    e1 = result.execution1
+    assert e1 is not None and e1.status == "FAILED"
+    assert e1.invoked == (_day1_version(result),)
+    assert e1.error == "Lambda.ResourceNotFoundException", (e1.error, e1.cause)
+
+
+@pytest.mark.parametrize("case", sorted(DAY2))
+def test_day2_without_retained_grants_execution1_is_denied(case: str) -> None:
+    """Negative control (D3): the role's statement for hello goes on Day 2; without a retained grant
+    the running execution's role no longer allows hello:1."""
+    result = _day2(case, hook=without_retained_grants)
+    e1 = result.execution1
+    assert e1 is not None and e1.status == "FAILED"
+    assert e1.invoked == (_day1_version(result),)
+    assert e1.error == "Lambda.AccessDeniedException", (e1.error, e1.cause)
