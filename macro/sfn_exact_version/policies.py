@@ -121,10 +121,8 @@ def role_of(properties: Mapping[str, Any], index: TemplateIndex) -> RoleRef:
     if named:
         return RoleRef(
             None,
-            "it refers to "
-            + ", ".join(dict.fromkeys(named))
-            + " of this template, but in a form SfnExactVersion cannot resolve to one role "
-            + f"({_shape(value)}); write it as !GetAtt {named[0]}.Arn",
+            f"refers to {', '.join(dict.fromkeys(named))} of this template through {_shape(value)}, which "
+            "SfnExactVersion cannot resolve to one role, so it changed none of their policies",
         )
     return RoleRef(None)
 

@@ -489,7 +489,7 @@ def _remember_role(work: _Work, state_machine: str, properties: Mapping[str, Any
         )
         if found.unresolved is not None:
             work.report.warnings.append(
-                f"{where}: {found.unresolved}. SfnExactVersion left the role as it is: {what}"
+                f"{where}: {found.unresolved}: {what[:-1]}, or name one role (!GetAtt Role.Arn)."
             )
         else:
             work.report.warnings.append(f"{where}: the role is not defined in this template; {what}")
