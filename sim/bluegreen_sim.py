@@ -315,6 +315,38 @@ def _version_refs(stack: SimStack, function_logical_id: str) -> list[Deployed]:
     ]
 
 
+# The AWS managed policies the simulated IAM knows (the ones SAM attaches to generated roles). moto would
+# load all of them (over a thousand) into every IAM backend, which costs seconds per simulation; a role
+# naming another one fails to deploy (moto: "does not exist or is not attachable"), it is never guessed.
+AWS_MANAGED_POLICIES = frozenset(
+    {
+        "AWSLambdaBasicExecutionRole",
+        "AWSLambdaVPCAccessExecutionRole",
+        "AWSXrayWriteOnlyAccess",
+        "AWSXRayDaemonWriteAccess",
+        "AWSLambdaRole",
+        "AWSLambdaSQSQueueExecutionRole",
+        "AWSLambdaDynamoDBExecutionRole",
+        "AWSLambdaKinesisExecutionRole",
+        "CloudWatchLambdaInsightsExecutionRolePolicy",
+    }
+)
+_MANAGED_SUBSETS: dict[frozenset[str], str] = {}
+
+
+@contextmanager
+def _only_managed_policies(names: frozenset[str]) -> Iterator[None]:
+    from unittest import mock
+
+    import moto.iam.models as iam_models
+
+    if names not in _MANAGED_SUBSETS:
+        every = json.loads(iam_models.aws_managed_policies_data)
+        _MANAGED_SUBSETS[names] = json.dumps({k: v for k, v in every.items() if k in names})
+    with mock.patch.object(iam_models, "aws_managed_policies_data", _MANAGED_SUBSETS[names]):
+        yield
+
+
 @contextmanager
 def simulated_aws(region: str = REGION, *, managed_policies: bool = True) -> Iterator[dict[str, Any]]:
     """moto with Step Functions execution on, AWS managed policies loaded, the Lambda code bridge, Lambda's
@@ -322,8 +354,9 @@ def simulated_aws(region: str = REGION, *, managed_policies: bool = True) -> Ite
 
     Yields the boto3 clients and the bridge (``clients["bridge"]``). Every Lambda call an execution makes
     is authorized against the role the execution started with (``RoleAuthorizer``); set
-    ``clients["bridge"].authorizer = None`` to switch that off. Loading the AWS managed policies (SAM
-    attaches ``AWSLambdaBasicExecutionRole``) takes a moment; ``managed_policies=False`` skips it.
+    ``clients["bridge"].authorizer = None`` to switch that off. Only the AWS managed policies in
+    ``AWS_MANAGED_POLICIES`` are loaded (SAM attaches ``AWSLambdaBasicExecutionRole``);
+    ``managed_policies=False`` loads none.
     """
     require_moto()
     import boto3
@@ -333,7 +366,12 @@ def simulated_aws(region: str = REGION, *, managed_policies: bool = True) -> Ite
         "stepfunctions": {"execute_state_machine": True},
         "iam": {"load_aws_managed_policies": managed_policies},
     }
-    with mock_aws(config=config), LambdaCodeBridge() as bridge, LambdaPublishRule():
+    with (
+        mock_aws(config=config),
+        _only_managed_policies(AWS_MANAGED_POLICIES),
+        LambdaCodeBridge() as bridge,
+        LambdaPublishRule(),
+    ):
         clients: dict[str, Any] = {
             name: boto3.client(name, region_name=region) for name in ("iam", "lambda", "stepfunctions", "s3")
         }

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -184,3 +185,196 @@ def _finish(result: ScenarioResult, clients: Mapping[str, Any], started: list[st
         listed = lam.list_versions_by_function(FunctionName=name)["Versions"]
         result.versions[name] = sorted((v["Version"] for v in listed if v["Version"] != "$LATEST"), key=int)
     return result
+
+
+# --------------------------------------------------------------------------------------------------
+# The scenarios of examples/blue-green/scenarios: templates, Day-2 changes, negative controls
+# --------------------------------------------------------------------------------------------------
+
+SCENARIO_DIR = Path(__file__).resolve().parent.parent / "examples" / "blue-green" / "scenarios"
+MACRO_MARKER = re.compile(r" ?\[SfnExactVersion [0-9a-f]{16}\]$")
+GRANT_PREFIX = "SfnExactVersion-"
+
+Template = dict[str, Any]
+
+
+def load(name: str) -> Template:
+    """A template of ``examples/blue-green/scenarios`` as the user wrote it."""
+    from sfn_exact_version.cli.template_io import load_template
+
+    return load_template(SCENARIO_DIR / name)
+
+
+def with_macro(template: Mapping[str, Any]) -> Template:
+    """The same template with ``SfnExactVersion`` added to ``Transform``, nothing else changed."""
+    changed = copy.deepcopy(dict(template))
+    transform = changed.get("Transform", [])
+    changed["Transform"] = [*([transform] if isinstance(transform, str) else transform), "SfnExactVersion"]
+    return changed
+
+
+def with_function(template: Mapping[str, Any], **properties: Any) -> Template:
+    """``HelloFunction`` with some properties set (a Timeout, Tags, a new FunctionName)."""
+    changed = copy.deepcopy(dict(template))
+    changed["Resources"]["HelloFunction"]["Properties"].update(properties)
+    return changed
+
+
+def stop_calling_hello(template: Mapping[str, Any]) -> Template:
+    """Day 2: ``AskHello`` no longer calls hello (a Pass state answers), and the role statement goes."""
+    changed = copy.deepcopy(dict(template))
+    machine = changed["Resources"]["ApprovalStateMachine"]["Properties"]
+    machine["Definition"]["States"]["AskHello"] = {
+        "Type": "Pass",
+        "Result": {"answer": "Approved"},
+        "ResultPath": "$.hello",
+        "Next": "IsApproved",
+    }
+    machine["Policies"] = []
+    return changed
+
+
+def remove_hello(template: Mapping[str, Any]) -> Template:
+    """Day 2: hello leaves the template (with its call and the role statement)."""
+    changed = stop_calling_hello(template)
+    del changed["Resources"]["HelloFunction"]
+    return changed
+
+
+def rename_hello(template: Mapping[str, Any]) -> Template:
+    """Day 2: hello gets a new ``FunctionName``, which replaces the function."""
+    return with_function(template, FunctionName={"Fn::Sub": "${AWS::StackName}-hello-v2"})
+
+
+ADOPTION = {  # Day 0 template, and the Tags written the way its function type takes them
+    "sam-autopublishalias": ("adoption_sam.yaml", {"team": "blue"}),
+    "cdk-hand-written-version": ("adoption_cdk.yaml", [{"Key": "team", "Value": "blue"}]),
+}
+
+
+def adoption_days(kind: str) -> list[Day]:
+    """Day 0 without the macro; Day 1 the same with it; then a tags-only and a Timeout-only change."""
+    name, tags = ADOPTION[kind]
+    day0 = load(name)
+    day1 = with_macro(day0)
+    tagged = with_function(day1, Tags=tags)
+    return [
+        Day("day0", day0),
+        Day("day1", day1),
+        Day("tags-only", tagged),
+        Day("timeout-only", with_function(tagged, Timeout=20)),
+    ]
+
+
+def with_shared_role(template: Mapping[str, Any]) -> Template:
+    """hello runs with a role of its own in the template (``HelloRole``) instead of the one SAM
+    generates for it: removing hello then leaves the role in place."""
+    changed = with_function(template, Role={"Fn::GetAtt": ["HelloRole", "Arn"]})
+    changed["Resources"]["HelloRole"] = {
+        "Type": "AWS::IAM::Role",
+        "Properties": {
+            "AssumeRolePolicyDocument": {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "lambda.amazonaws.com"},
+                        "Action": "sts:AssumeRole",
+                    }
+                ],
+            }
+        },
+    }
+    return changed
+
+
+DAY2 = {  # case -> (Day 1 from approval.yaml, Day 2 from Day 1)
+    "remove": (lambda t: t, remove_hello),
+    "remove-shared-role": (with_shared_role, remove_hello),
+    "rename": (lambda t: t, rename_hello),
+    "stop-calling": (lambda t: t, stop_calling_hello),
+}
+
+
+def day2_days(case: str) -> list[Day]:
+    """Day 1 (``approval.yaml``) and its Day 2 for ``case`` (a key of ``DAY2``)."""
+    make_day1, make_day2 = DAY2[case]
+    day1 = make_day1(load("approval.yaml"))
+    return [Day("day1", day1), Day("day2", make_day2(day1))]
+
+
+def _typed(template: Template, resource_type: str) -> list[dict[str, Any]]:
+    return [r for r in template["Resources"].values() if r["Type"] == resource_type]
+
+
+def without_function_marker(template: Template, day: str) -> Template:
+    """Negative control for adoption: strip the macro's marker from every function's ``Description``."""
+    changed = copy.deepcopy(template)
+    stripped = 0
+    for function in _typed(changed, "AWS::Lambda::Function"):
+        properties = function["Properties"]
+        description = properties.get("Description")
+        if isinstance(description, str) and MACRO_MARKER.search(description):
+            rest = MACRO_MARKER.sub("", description)
+            if rest:
+                properties["Description"] = rest
+            else:
+                del properties["Description"]
+            stripped += 1
+    if not stripped and day != "day0":
+        raise SimulationError(f"{day}: no function Description carries the macro's marker")
+    return changed
+
+
+def without_function_retain(template: Template, day: str) -> Template:
+    """Negative control for removal/rename: no ``DeletionPolicy``/``UpdateReplacePolicy`` on functions."""
+    changed = copy.deepcopy(template)
+    dropped = 0
+    for function in _typed(changed, "AWS::Lambda::Function"):
+        dropped += function.pop("DeletionPolicy", None) == "Retain"
+        function.pop("UpdateReplacePolicy", None)
+    if not dropped and day == "day1":
+        raise SimulationError(f"{day}: the macro retained no function")
+    return changed
+
+
+def retained_grants(template: Template) -> list[dict[str, Any]]:
+    """The macro's grants: ``AWS::IAM::RolePolicy`` resources named ``SfnExactVersion-...``."""
+    return [
+        r
+        for r in _typed(template, "AWS::IAM::RolePolicy")
+        if str(r["Properties"].get("PolicyName", "")).startswith(GRANT_PREFIX)
+    ]
+
+
+def without_retained_grants(template: Template, day: str) -> Template:
+    """Negative control for a running execution's permissions: the grants lose their ``Retain``, so
+    CloudFormation deletes them when the template stops calling the function."""
+    changed = copy.deepcopy(template)
+    grants = retained_grants(changed)
+    for grant in grants:
+        grant.pop("DeletionPolicy", None)
+        grant.pop("UpdateReplacePolicy", None)
+    if not grants and day == "day1":
+        raise SimulationError(f"{day}: the macro wrote no retained grant (AWS::IAM::RolePolicy)")
+    return changed
+
+
+def run_adoption(
+    kind: str, *, hook: Hook | None = None, days: int = 4, wait_seconds: int = 2
+) -> ScenarioResult:
+    """The adoption scenario ``kind``; execution 1 starts on Day 0 and waits across Day 1."""
+    return run_scenario(
+        adoption_days(kind)[:days],
+        base_dir=SCENARIO_DIR,
+        start_after="day0",
+        hook=hook,
+        wait_seconds=wait_seconds,
+    )
+
+
+def run_day2(case: str, *, hook: Hook | None = None, wait_seconds: int = 2) -> ScenarioResult:
+    """The Day-2 scenario ``case``; execution 1 starts on Day 1 and waits across Day 2."""
+    return run_scenario(
+        day2_days(case), base_dir=SCENARIO_DIR, start_after="day1", hook=hook, wait_seconds=wait_seconds
+    )
