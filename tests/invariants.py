@@ -40,6 +40,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from sfn_exact_version.intrinsics import references, render, symbolic
+from sfn_exact_version.intrinsics import render as render_symbolic
 from sfn_exact_version.transform import transform
 from sfn_exact_version.versions import own_description
 
@@ -237,17 +238,25 @@ def _functions_of(version: Mapping[str, Any], resources: Mapping[str, Any]) -> l
     """The functions a version's FunctionName denotes: by Ref/GetAtt, or by a literal name or ARN equal
     to a function's literal FunctionName."""
     target = version.get("Properties", {}).get("FunctionName")
-    if isinstance(target, dict):
-        return [name for name in references(target) if resources.get(name, {}).get("Type") == FUNCTION]
-    if not isinstance(target, str):
+    direct = [name for name in references(target) if resources.get(name, {}).get("Type") == FUNCTION]
+    if direct:
+        return direct
+    text = _text(target)
+    if text is None:
         return []
     return [
         logical_id
         for logical_id, resource in resources.items()
         if resource.get("Type") == FUNCTION
-        and isinstance(name := resource.get("Properties", {}).get("FunctionName"), str)
-        and (target == name or target.endswith(":function:" + name))
+        and (name := _text(resource.get("Properties", {}).get("FunctionName")))
+        and (text == name or text.endswith(":function:" + name))
     ]
+
+
+def _text(value: Any) -> str | None:
+    """A string-like value as comparable text (intrinsics written as ``${...}``)."""
+    found = symbolic(value) if value is not None else None
+    return render_symbolic(found) if found else None
 
 
 def _check_markers(after: Mapping[str, Any]) -> None:

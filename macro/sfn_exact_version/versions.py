@@ -4,6 +4,7 @@ function changes, create one when there is none, and keep old versions alive."""
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -51,16 +52,19 @@ class Fingerprint:
 def fingerprint(function: str, index: TemplateIndex, parameter_values: Mapping[str, Any]) -> Fingerprint:
     """Hash everything that defines what a version of ``function`` runs.
 
-    The function's properties (all but :data:`NOT_VERSIONED`), the values of the template parameters
-    they use (NoEcho ones excluded: a hash of a short secret can be guessed), and the properties of the
-    layer versions they reference; followed through the conditions of ``Fn::If``, the mappings of
-    ``Fn::FindInMap`` and the layers' own properties, so a parameter used only there counts too.
+    The function's properties (all but :data:`NOT_VERSIONED`; its Description without the marker; its
+    code by content where the template states it, see :func:`code_identity`), the values of the template
+    parameters they use (NoEcho ones excluded: a hash of a short secret can be guessed), the properties of
+    the layer versions they reference, and the identity of the function's only existing version;
+    followed through the conditions of ``Fn::If``, the mapping entries ``Fn::FindInMap`` selects (whole
+    mappings where a key cannot be resolved) and the layers' own properties, so a parameter used only
+    there counts too.
     """
     resource = index.resources[function]
     properties = resource.get("Properties")
     properties = properties if isinstance(properties, dict) else {}
     versioned = {key: value for key, value in properties.items() if key not in NOT_VERSIONED}
-    # The function's own Description carries the marker this fingerprint produces (see mark_function):
+    # The function's own Description carries the marker this fingerprint produces (transform writes it):
     # hash the user's text as it is stored, without the marker, so transforming the output changes nothing.
     if "Description" in versioned:
         own = own_description(versioned["Description"])
@@ -77,9 +81,13 @@ def fingerprint(function: str, index: TemplateIndex, parameter_values: Mapping[s
     conditions: dict[str, Any] = {}
     whole: set[str] = set()  # mappings read with keys that cannot be resolved here: hashed whole
     selected: dict[str, dict[str, dict[str, Any]]] = {}  # mapping -> top key -> second key -> value
+    # An existing version (SAM, CDK, Serverless, hand-written) is replaced, and so published, whenever
+    # its logical ID or its own Description changes, for whatever reason (SAM's hash of the code's
+    # location, CDK's of the function's properties): the function must then change too.
+    adopted = _adopted_identity(function, index)
     # Follow what the properties read, and what that reads in turn: a parameter used only by a
     # condition of an Fn::If, a Mappings entry, a layer whose content comes from a parameter.
-    pending: list[Any] = [versioned]
+    pending: list[Any] = [versioned] if adopted is None else [versioned, adopted]
     while pending:
         value = pending.pop()
         uses = dependencies(value)
@@ -108,6 +116,8 @@ def fingerprint(function: str, index: TemplateIndex, parameter_values: Mapping[s
         mappings.setdefault(name, entries)
     document = {"Properties": versioned, "Parameters": parameters, "Layers": layers}
     # Added only when used, so that the fingerprint of every other function stays what it was.
+    if adopted is not None:
+        document["Version"] = adopted
     if conditions:
         document["Conditions"] = conditions
     if mappings:
@@ -115,6 +125,25 @@ def fingerprint(function: str, index: TemplateIndex, parameter_values: Mapping[s
     payload = canonical(document)
     digest = hashlib.sha256(payload.encode("utf-8")).hexdigest()
     return Fingerprint(digest, tuple(sorted(secrets)), timestamped)
+
+
+def _adopted_identity(function: str, index: TemplateIndex) -> dict[str, Any] | None:
+    """What identifies the function's only version, when it has one: its logical ID and the user's part
+    of its Description (every property of a version requires replacement; CodeSha256 is hashed as the
+    code's content, FunctionName names this function)."""
+    versions = index.versions_of.get(function, [])
+    if len(versions) != 1:
+        return None
+    properties = index.resources[versions[0]].get("Properties")
+    description = properties.get("Description") if isinstance(properties, dict) else None
+    own = own_description(description)
+    marker = marker_of(description)
+    if own is None and marker is not None and marker[len("[SfnExactVersion ") :][:12] in versions[0]:
+        return None  # a version the macro created (its ID follows the fingerprint): a second run
+    identity: dict[str, Any] = {"LogicalId": versions[0]}
+    if own is not None:
+        identity["Description"] = own
+    return identity
 
 
 def _code_sha256(function: str, index: TemplateIndex) -> Any:
@@ -213,6 +242,7 @@ def with_marker(description: Any, print_: Fingerprint) -> tuple[Any, bool]:
     """The Description carrying ``print_``'s marker, replacing an earlier one; and whether the user's
     own text fills all the room Lambda's limit leaves (it was cut to fit, now or on an earlier run: a
     second run must report what the first did)."""
+    description = _scalar_text(description)
     if description is None or description == "":
         return print_.marker, False
     if isinstance(description, str):
@@ -234,6 +264,7 @@ def own_description(description: Any) -> Any:
     >>> own_description("Greets [SfnExactVersion 0123456789abcdef]")
     'Greets'
     """
+    description = _scalar_text(description)
     if description is None or description == "":
         return None
     if isinstance(description, str):
@@ -241,6 +272,16 @@ def own_description(description: Any) -> Any:
         return own or None
     inner = _joined_with_marker(description)
     return description if inner is None else inner
+
+
+def _scalar_text(description: Any) -> Any:
+    """A number or boolean Description as the text CloudFormation passes on (``Description: 2`` in
+    YAML); anything else as it is."""
+    if isinstance(description, bool):
+        return "true" if description else "false"
+    if isinstance(description, int | float):
+        return json.dumps(description)
+    return description
 
 
 def _joined_with_marker(description: Any) -> Any:

@@ -401,3 +401,28 @@ def test_provisioned_concurrency_on_an_alias_is_warned() -> None:
     assert not any(
         "Resources/HelloVersion/Properties/ProvisionedConcurrencyConfig" in w for w in result.report.warnings
     )
+
+
+def test_a_new_identity_of_an_existing_version_changes_the_function_too() -> None:
+    """SAM names its version after a hash of the code's location, CDK after the function's properties:
+    the same code moved to another bucket gives a new version resource (so a publish) while the code's
+    content, and so the rest of the fingerprint, is unchanged. The function must change with it."""
+    asset = {"S3Bucket": "bucket-a", "S3Key": "0123456789abcdef0123456789abcdef"}
+    moved = {"S3Bucket": "bucket-b", "S3Key": "0123456789abcdef0123456789abcdef"}
+    first = _run(_with_version(_template(Code=asset), "HelloVersion0defaefe45"))
+    second = _run(_with_version(_template(Code=moved), "HelloVersion1a2b3c4d5e"))
+    assert _function(first)["Properties"]["Description"] != _function(second)["Properties"]["Description"]
+    # the user's own text on the version replaces it too
+    noted = _run(_with_version(_template(Code=asset), "HelloVersion0defaefe45", Description="release 4"))
+    assert _function(noted)["Properties"]["Description"] != _function(first)["Properties"]["Description"]
+    # and an unchanged template keeps everything as it was
+    again = _run(_with_version(_template(Code=moved), "HelloVersion1a2b3c4d5e"))
+    assert again.template == second.template
+
+
+@pytest.mark.parametrize("description", [2, 1.5, True])
+def test_a_number_or_boolean_description_becomes_text_before_the_marker(description: Any) -> None:
+    result = _run(_template(Description=description))
+    text = _function(result)["Properties"]["Description"]
+    assert isinstance(text, str)
+    assert text.startswith(json.dumps(description) + " [SfnExactVersion ")
