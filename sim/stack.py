@@ -357,6 +357,7 @@ class SimStack:
         create = {
             "AWS::IAM::Role": self._create_role,
             "AWS::IAM::Policy": self._create_policy,
+            "AWS::IAM::RolePolicy": self._create_role_policy,
             "AWS::IAM::ManagedPolicy": self._create_managed_policy,
             "AWS::Lambda::Function": self._create_function,
             "AWS::Lambda::Version": self._create_version,
@@ -394,6 +395,7 @@ class SimStack:
         update = {
             "AWS::IAM::Role": self._update_role,
             "AWS::IAM::Policy": self._update_policy,
+            "AWS::IAM::RolePolicy": self._update_policy,
             "AWS::IAM::ManagedPolicy": self._update_managed_policy,
             "AWS::Lambda::Function": self._update_function,
             "AWS::StepFunctions::StateMachine": self._update_state_machine,
@@ -474,12 +476,30 @@ class SimStack:
             self._op(f"iam:PutRolePolicy {role}/{p['PolicyName']}")
         return _physical_name(self.name, logical_id), {}
 
+    def _create_role_policy(self, logical_id: str, p: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        """``AWS::IAM::RolePolicy``: one inline policy on ``RoleName`` (the retained grants are these)."""
+        self._check_properties(
+            logical_id, "AWS::IAM::RolePolicy", p, {"PolicyName", "PolicyDocument", "RoleName"}
+        )
+        roles = {
+            "Roles": [p["RoleName"]],
+            "PolicyName": p["PolicyName"],
+            "PolicyDocument": p["PolicyDocument"],
+        }
+        return self._create_policy(logical_id, roles)
+
     def _update_policy(self, existing: Deployed, p: dict[str, Any]) -> None:
         self._delete_policy(existing)
-        self._create_policy(existing.logical_id, p)
+        if existing.type == "AWS::IAM::RolePolicy":
+            self._create_role_policy(existing.logical_id, p)
+        else:
+            self._create_policy(existing.logical_id, p)
 
     def _delete_policy(self, gone: Deployed) -> None:
-        for role in gone.properties.get("Roles", []):
+        roles = gone.properties.get("Roles", [])
+        if gone.type == "AWS::IAM::RolePolicy":
+            roles = [gone.properties["RoleName"]]
+        for role in roles:
             self.clients["iam"].delete_role_policy(RoleName=role, PolicyName=gone.properties["PolicyName"])
             self._op(f"iam:DeleteRolePolicy {role}/{gone.properties['PolicyName']}")
 
@@ -652,7 +672,7 @@ class SimStack:
         elif gone.type == "AWS::StepFunctions::StateMachine":
             self.clients["stepfunctions"].delete_state_machine(stateMachineArn=gone.physical_id)
             self._op(f"states:DeleteStateMachine {gone.physical_id}")
-        elif gone.type == "AWS::IAM::Policy":
+        elif gone.type in ("AWS::IAM::Policy", "AWS::IAM::RolePolicy"):
             self._delete_policy(gone)
         elif gone.type == "AWS::IAM::ManagedPolicy":
             for role in gone.properties.get("Roles", []):
