@@ -1,9 +1,11 @@
-"""IAM: let a state machine's role invoke every version of the functions it calls.
+"""IAM: let a state machine's role invoke every version of the functions it calls, and nothing more.
 
 Running executions are authorised by the role's *current* policy, so after a deploy the role must
-still allow the versions that older executions call. Wherever a statement of the role allows
-``lambda:InvokeFunction`` on a pinned function's unqualified ARN, the same statement gains
-``<that ARN>:*``. Nothing else is ever granted.
+still allow the versions that older executions call. Each statement of the role is made to treat a
+pinned function's versions (``<ARN>:<n>``) as it treated the function (``<ARN>``): an Allow naming the
+function (or one of its versions) gains ``<ARN>:*``, a Deny or a ``NotResource`` naming it gains
+``<entry>:*``. A retained grant (an ``AWS::IAM::RolePolicy`` with ``DeletionPolicy: Retain``) per role
+and allowed function keeps the permission when a later template stops calling the function.
 """
 
 from __future__ import annotations
