@@ -297,9 +297,12 @@ class RoleAuthorizer:
     role does not change it for running executions), and its policies are read from moto's IAM at call
     time, so a deploy that changes them in the middle of an execution takes effect at once, as in AWS.
     A direct ``Invoke`` (no execution) is the account's own call and is allowed.
+
+    Arguments after ``iam`` (the Step Functions client and state machine ARN that an earlier version read
+    the role from) are accepted and ignored: the role is the calling execution's.
     """
 
-    def __init__(self, iam: Any) -> None:
+    def __init__(self, iam: Any, *_ignored: Any) -> None:
         self.iam = iam
 
     def __call__(self, function_arn: str, caller: Caller | None) -> str | None:

@@ -268,6 +268,7 @@ class SimStack:
         self.resources: dict[str, Deployed] = {}
         self.retained: list[Deployed] = []
         self._report: DeployReport | None = None
+        self._replaced_copies: list[Deployed] = []  # old copies of replaced resources, for the clean-up
 
     # -- references -------------------------------------------------------------------------------
 
