@@ -76,10 +76,12 @@ def run_scenario(
     wait_seconds: int = 2,
     stack_name: str = "day2",
     timeout: float = 60,
+    setup: Callable[[Mapping[str, Any]], None] | None = None,
 ) -> ScenarioResult:
     """Deploy ``days`` in order; execution 1 starts after ``start_after`` and waits across the next deploy.
 
-    Local code paths in the templates are relative to ``base_dir``.
+    Local code paths in the templates are relative to ``base_dir``. ``setup(clients)`` runs first (e.g. to
+    put code that templates name by S3 location into the simulated S3).
     """
     labels = [day.label for day in days]
     if start_after not in labels or labels.index(start_after) == len(labels) - 1:
@@ -89,6 +91,8 @@ def run_scenario(
         sfn, s3 = clients["stepfunctions"], clients["s3"]
         stack = SimStack(stack_name, clients)
         started: list[str] = []
+        if setup:
+            setup(clients)
 
         def deploy(day: Day) -> bool:
             template = prepare_fragment(copy.deepcopy(dict(day.template)), base_dir, s3=s3)
@@ -288,11 +292,31 @@ def with_shared_role(template: Mapping[str, Any]) -> Template:
     return changed
 
 
+ARTIFACT_BUCKET = "artifacts"
+
+
+def upload_hello_builds(clients: Mapping[str, Any]) -> None:
+    """The same ``hello`` zip under two per-build keys, as a CI pipeline uploads an unchanged function."""
+    from sim.bluegreen_sim import _zip_folder
+
+    s3 = clients["s3"]
+    s3.create_bucket(Bucket=ARTIFACT_BUCKET)
+    body = _zip_folder(SCENARIO_DIR / "hello")
+    for build in ("build-1", "build-2"):
+        s3.put_object(Bucket=ARTIFACT_BUCKET, Key=f"{build}/hello.zip", Body=body)
+
+
+def at_build(build: str) -> Callable[[Mapping[str, Any]], Template]:
+    """hello's code from ``s3://artifacts/<build>/hello.zip`` instead of the local folder."""
+    return lambda template: with_function(template, CodeUri=f"s3://{ARTIFACT_BUCKET}/{build}/hello.zip")
+
+
 DAY2 = {  # case -> (Day 1 from approval.yaml, Day 2 from Day 1)
     "remove": (lambda t: t, remove_hello),
     "remove-shared-role": (with_shared_role, remove_hello),
     "rename": (lambda t: t, rename_hello),
     "stop-calling": (lambda t: t, stop_calling_hello),
+    "same-code-new-key": (at_build("build-1"), at_build("build-2")),  # nothing else changes
 }
 
 
@@ -376,5 +400,10 @@ def run_adoption(
 def run_day2(case: str, *, hook: Hook | None = None, wait_seconds: int = 2) -> ScenarioResult:
     """The Day-2 scenario ``case``; execution 1 starts on Day 1 and waits across Day 2."""
     return run_scenario(
-        day2_days(case), base_dir=SCENARIO_DIR, start_after="day1", hook=hook, wait_seconds=wait_seconds
+        day2_days(case),
+        base_dir=SCENARIO_DIR,
+        start_after="day1",
+        hook=hook,
+        wait_seconds=wait_seconds,
+        setup=upload_hello_builds if case == "same-code-new-key" else None,
     )

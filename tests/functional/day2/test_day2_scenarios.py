@@ -8,6 +8,9 @@ Adoption (issue 8, part 1): Day 0 is deployed without the macro (SAM AutoPublish
 hand-written AWS::Lambda::Version), Day 1 is the same template with SfnExactVersion. Then a tags-only
 change publishes nothing and a Timeout-only change publishes a new version.
 
+The same code under another S3 key (a per-build prefix): the version identity changes while Lambda sees
+no code change; the function's Description marker makes Lambda publish.
+
 Removal, rename, stop calling (issue 8, part 2): Day 1 calls ``hello`` pinned; Day 2 removes it, renames
 it (a new FunctionName replaces it) or stops calling it (the role statement goes too). Execution 1 must
 still run Day 1's ``hello`` version.
@@ -144,7 +147,11 @@ def _day1_version(result: ScenarioResult) -> str:
     return arn
 
 
-@pytest.fixture(scope="module", params=sorted(DAY2))
+KEEPS = ["remove", "remove-shared-role", "rename", "stop-calling"]  # Day 2 drops hello in some way
+assert set(KEEPS) <= set(DAY2)
+
+
+@pytest.fixture(scope="module", params=KEEPS)
 def protected(request: pytest.FixtureRequest) -> tuple[str, ScenarioResult]:
     return request.param, run_day2(request.param)
 
@@ -215,7 +222,7 @@ def test_day2_without_function_retain_the_function_is_deleted(case: str) -> None
     assert e1.error == "Lambda.ResourceNotFoundException", (e1.error, e1.cause)
 
 
-@pytest.mark.parametrize("case", sorted(DAY2))
+@pytest.mark.parametrize("case", KEEPS)
 def test_day2_without_retained_grants_execution1_is_denied(case: str) -> None:
     """Negative control (D3): the role's statement for hello goes on Day 2; without a retained grant
     the running execution's role no longer allows hello:1."""
@@ -224,3 +231,26 @@ def test_day2_without_retained_grants_execution1_is_denied(case: str) -> None:
     assert e1 is not None and e1.status == "FAILED"
     assert e1.invoked == (_day1_version(result),)
     assert e1.error == "Lambda.AccessDeniedException", (e1.error, e1.cause)
+
+
+# --- 1b. the same code under another S3 key (a per-build prefix) ---------------------------------
+
+
+def test_same_code_under_a_new_key_publishes_cleanly() -> None:
+    """Lambda sees no code change (same CodeSha256), the version identity changes with the location:
+    the function's Description marker changes with it, so Lambda publishes and the deploy succeeds."""
+    result = run_day2("same-code-new-key")
+    assert result.failed_deploy is None
+    assert "lambda:PublishVersion day2-hello -> 2" in result.deploys["day2"].operations
+    e1, e2 = result.execution1, result.execution2
+    assert e1 is not None and e2 is not None
+    assert (e1.status, e1.invoked[0].rsplit(":", 1)[-1]) == ("SUCCEEDED", "1")
+    assert (e2.status, e2.invoked[0].rsplit(":", 1)[-1]) == ("SUCCEEDED", "2")
+
+
+def test_same_code_under_a_new_key_without_the_function_marker_fails() -> None:
+    """Negative control (D1): the version is replaced, the function's code hash and settings are not."""
+    result = run_day2("same-code-new-key", hook=without_function_marker)
+    assert result.failed_deploy is not None
+    day, error = result.failed_deploy
+    assert day == "day2" and f"{EXISTS} (1)." in error
