@@ -34,7 +34,8 @@ Bridged (each one named, each one small):
       ``UpdateReplacePolicy: Retain``, and fails like CloudFormation when a version would be published
       for an unchanged function.
     * Intrinsic functions (``sim.stack.Resolver``): ``Ref``, ``Fn::GetAtt``, ``Fn::Join``, ``Fn::Sub``,
-      ``Fn::Select``, ``Fn::Split`` and pseudo parameters, plus ``DefinitionSubstitutions``. Anything else
+      ``Fn::Select``, ``Fn::Split``, ``Fn::FindInMap`` and pseudo parameters, plus
+      ``DefinitionSubstitutions``. Anything else
       is refused with ``SimulationError`` rather than guessed.
     * Running Lambda code (``sim.lambda_bridge.LambdaCodeBridge``). moto runs code only in Docker. The
       bridge replaces ``moto.awslambda.models.LambdaFunction._invoke_lambda``, the one method that starts
@@ -67,7 +68,7 @@ import json
 import sys
 import time
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -151,12 +152,17 @@ Transform = Callable[[dict[str, Any]], dict[str, Any]]
 
 
 def real_transform(
-    fragment: dict[str, Any], *, region: str = REGION, account_id: str = ACCOUNT_ID
+    fragment: dict[str, Any],
+    *,
+    region: str = REGION,
+    account_id: str = ACCOUNT_ID,
+    parameter_values: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The shipped macro core: ``sfn_exact_version.transform.transform(...).template``."""
     from sfn_exact_version.transform import transform
 
-    return transform(fragment, parameter_values={}, region=region, account_id=account_id).template
+    values = dict(parameter_values or {})
+    return transform(fragment, parameter_values=values, region=region, account_id=account_id).template
 
 
 def prepare_template(
@@ -196,10 +202,13 @@ def prepare_fragment(
     transform: Transform | None = None,
     region: str = REGION,
     account_id: str = ACCOUNT_ID,
+    parameter_values: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """A loaded template (local code paths relative to ``base_dir``) -> packaged -> SAM -> the macro.
 
     The macro runs only when the template's ``Transform`` names ``SfnExactVersion`` (and ``use_macro``).
+    ``parameter_values`` are the stack's parameter values, as CloudFormation hands them to SAM and the
+    macro (defaults filled in).
     """
     from sfn_exact_version.cli.packaging import package_template
     from sfn_exact_version.cli.sam import SAM_TRANSFORM as SAM
@@ -209,13 +218,27 @@ def prepare_fragment(
     upload_artifacts(packaged, base_dir, s3)
     template = packaged.template
     if SAM in transform_names(template):
-        template = sam_translate(template, parameter_values={}, region=region, account_id=account_id)
+        values = {
+            name: parameter["Default"]
+            for name, parameter in (template.get("Parameters") or {}).items()
+            if "Default" in parameter
+        }
+        values.update(parameter_values or {})
+        template = sam_translate(template, parameter_values=values, region=region, account_id=account_id)
     remaining = transform_names(template)
     if remaining not in ([], [MACRO_NAME]):
         raise SimulationError(f"{base_dir}: transforms not simulated: {remaining}")
     fragment = macro_fragment(template)
     if use_macro and remaining:
-        macro = transform or (lambda f: real_transform(f, region=region, account_id=account_id))
+        values = {
+            name: parameter["Default"]
+            for name, parameter in (fragment.get("Parameters") or {}).items()
+            if "Default" in parameter
+        }
+        values.update(parameter_values or {})
+        macro = transform or (
+            lambda f: real_transform(f, region=region, account_id=account_id, parameter_values=values)
+        )
         fragment = macro(fragment)
     return fragment
 

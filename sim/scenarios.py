@@ -77,6 +77,7 @@ def run_scenario(
     stack_name: str = "day2",
     timeout: float = 60,
     setup: Callable[[Mapping[str, Any]], None] | None = None,
+    parameters: Mapping[str, Any] | None = None,
 ) -> ScenarioResult:
     """Deploy ``days`` in order; execution 1 starts after ``start_after`` and waits across the next deploy.
 
@@ -89,13 +90,15 @@ def run_scenario(
     result = ScenarioResult()
     with simulated_aws() as clients:
         sfn, s3 = clients["stepfunctions"], clients["s3"]
-        stack = SimStack(stack_name, clients)
+        stack = SimStack(stack_name, clients, parameters=parameters)
         started: list[str] = []
         if setup:
             setup(clients)
 
         def deploy(day: Day) -> bool:
-            template = prepare_fragment(copy.deepcopy(dict(day.template)), base_dir, s3=s3)
+            template = prepare_fragment(
+                copy.deepcopy(dict(day.template)), base_dir, s3=s3, parameter_values=parameters
+            )
             if hook:
                 template = hook(template, day.label)
             result.templates[day.label] = template
@@ -311,12 +314,28 @@ def at_build(build: str) -> Callable[[Mapping[str, Any]], Template]:
     return lambda template: with_function(template, CodeUri=f"s3://{ARTIFACT_BUCKET}/{build}/hello.zip")
 
 
+def with_stage_mapping(template: Mapping[str, Any]) -> Template:
+    """hello's Timeout from a mapping entry selected by the ``Stage`` parameter (the stack is ``dev``)."""
+    changed = with_function(template, Timeout={"Fn::FindInMap": ["StageConfig", {"Ref": "Stage"}, "Timeout"]})
+    changed["Parameters"] = {"Stage": {"Type": "String", "Default": "dev", "AllowedValues": ["dev", "prod"]}}
+    changed["Mappings"] = {"StageConfig": {"dev": {"Timeout": 10}, "prod": {"Timeout": 30}}}
+    return changed
+
+
+def change_prod_entry(template: Mapping[str, Any]) -> Template:
+    """Day 2: only the prod entry of the mapping changes (a dev stack must not notice)."""
+    changed = copy.deepcopy(dict(template))
+    changed["Mappings"]["StageConfig"]["prod"]["Timeout"] = 60
+    return changed
+
+
 DAY2 = {  # case -> (Day 1 from approval.yaml, Day 2 from Day 1)
     "remove": (lambda t: t, remove_hello),
     "remove-shared-role": (with_shared_role, remove_hello),
     "rename": (lambda t: t, rename_hello),
     "stop-calling": (lambda t: t, stop_calling_hello),
     "same-code-new-key": (at_build("build-1"), at_build("build-2")),  # nothing else changes
+    "other-stage-mapping-entry": (with_stage_mapping, change_prod_entry),
 }
 
 
@@ -397,7 +416,13 @@ def run_adoption(
     )
 
 
-def run_day2(case: str, *, hook: Hook | None = None, wait_seconds: int = 2) -> ScenarioResult:
+def run_day2(
+    case: str,
+    *,
+    hook: Hook | None = None,
+    wait_seconds: int = 2,
+    parameters: Mapping[str, Any] | None = None,
+) -> ScenarioResult:
     """The Day-2 scenario ``case``; execution 1 starts on Day 1 and waits across Day 2."""
     return run_scenario(
         day2_days(case),
@@ -406,4 +431,5 @@ def run_day2(case: str, *, hook: Hook | None = None, wait_seconds: int = 2) -> S
         hook=hook,
         wait_seconds=wait_seconds,
         setup=upload_hello_builds if case == "same-code-new-key" else None,
+        parameters=parameters,
     )

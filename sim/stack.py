@@ -49,7 +49,7 @@ class Resolver:
         Resolver(stack).resolve({"Fn::Sub": "${HelloFunction.Arn}:*"})
     """
 
-    SUPPORTED = ("Ref", "Fn::GetAtt", "Fn::Join", "Fn::Sub", "Fn::Select", "Fn::Split")
+    SUPPORTED = ("Ref", "Fn::GetAtt", "Fn::Join", "Fn::Sub", "Fn::Select", "Fn::Split", "Fn::FindInMap")
 
     def __init__(self, stack: SimStack) -> None:
         self.stack = stack
@@ -77,6 +77,12 @@ class Resolver:
             if key == "Fn::Split":
                 delimiter, text = self.resolve(argument)
                 return text.split(delimiter)
+            if key == "Fn::FindInMap":
+                mapping, top, second = self.resolve(argument)
+                try:
+                    return self.stack.mappings[mapping][top][second]
+                except (KeyError, TypeError):
+                    raise SimulationError(f"Fn::FindInMap {[mapping, top, second]}: no such entry") from None
             if key.startswith("Fn::") or key == "Condition":
                 raise SimulationError(
                     f"intrinsic {key} is not simulated (supported: {', '.join(self.SUPPORTED)})"
@@ -269,6 +275,7 @@ class SimStack:
         self.retained: list[Deployed] = []
         self._report: DeployReport | None = None
         self._replaced_copies: list[Deployed] = []  # old copies of replaced resources, for the clean-up
+        self.mappings: dict[str, Any] = {}
 
     # -- references -------------------------------------------------------------------------------
 
@@ -303,6 +310,7 @@ class SimStack:
         report = DeployReport(label=label, template=template)
         self._report = report
         self._replaced_copies: list[Deployed] = []
+        self.mappings = dict(template.get("Mappings") or {})
         resolver = Resolver(self)
         for logical_id in dependency_order(resources):
             resource = resources[logical_id]

@@ -578,3 +578,14 @@ def test_a_function_whose_execution_role_is_gone_does_not_run(clients: dict[str,
         clients["lambda"].exceptions.InvalidParameterValueException, match="cannot be assumed"
     ):
         clients["lambda"].invoke(FunctionName=f"{name}:1")
+
+
+def test_resolver_find_in_map_follows_the_parameter() -> None:
+    from sim.stack import Resolver
+
+    stack = SimStack("t", {}, parameters={"Stage": "dev"})
+    stack.mappings = {"Config": {"dev": {"Timeout": 10}, "prod": {"Timeout": 30}}}
+    resolver = Resolver(stack)
+    assert resolver.resolve({"Fn::FindInMap": ["Config", {"Ref": "Stage"}, "Timeout"]}) == 10
+    with pytest.raises(SimulationError, match="no such entry"):
+        resolver.resolve({"Fn::FindInMap": ["Config", "test", "Timeout"]})

@@ -9,7 +9,8 @@ hand-written AWS::Lambda::Version), Day 1 is the same template with SfnExactVers
 change publishes nothing and a Timeout-only change publishes a new version.
 
 The same code under another S3 key (a per-build prefix): the version identity changes while Lambda sees
-no code change; the function's Description marker makes Lambda publish.
+no code change; the function's Description marker makes Lambda publish. A mapping entry of another stage
+changes: the dev stack sees no change at all.
 
 Removal, rename, stop calling (issue 8, part 2): Day 1 calls ``hello`` pinned; Day 2 removes it, renames
 it (a new FunctionName replaces it) or stops calling it (the role statement goes too). Execution 1 must
@@ -254,3 +255,28 @@ def test_same_code_under_a_new_key_without_the_function_marker_fails() -> None:
     assert result.failed_deploy is not None
     day, error = result.failed_deploy
     assert day == "day2" and f"{EXISTS} (1)." in error
+
+
+# --- 1c. a mapping entry of another stage changes ------------------------------------------------
+
+
+def test_other_stage_mapping_entry_changes_nothing_on_the_dev_stack() -> None:
+    """hello's Timeout is FindInMap [StageConfig, !Ref Stage, Timeout]; Day 2 changes only the prod entry.
+    The dev stack's fingerprint follows what its function resolves to: nothing is updated or published."""
+    result = run_day2("other-stage-mapping-entry")
+    day2 = result.deploys["day2"]
+    assert result.failed_deploy is None
+    assert (day2.created, day2.updated, day2.replaced, day2.operations) == ([], [], [], [])
+    e1, e2 = result.execution1, result.execution2
+    assert e1 is not None and e2 is not None
+    assert e1.status == e2.status == "SUCCEEDED"
+    assert e1.invoked == e2.invoked == ("arn:aws:lambda:us-east-1:123456789012:function:day2-hello:1",)
+
+
+def test_other_stage_mapping_entry_is_this_stages_entry_on_the_prod_stack() -> None:
+    """The same change on the prod stack changes hello's Timeout: a new version is published."""
+    result = run_day2("other-stage-mapping-entry", parameters={"Stage": "prod"})
+    assert result.failed_deploy is None
+    assert "lambda:PublishVersion day2-hello -> 2" in result.deploys["day2"].operations
+    e2 = result.execution2
+    assert e2 is not None and e2.invoked == ("arn:aws:lambda:us-east-1:123456789012:function:day2-hello:2",)
