@@ -20,3 +20,7 @@ echo "== 4. The Day 1 / Day 2 story, run offline on moto's Step Functions interp
 echo
 echo "== 5. Other Day-2 changes on the same simulation: adopting the macro, removing a function =="
 .venv/bin/python examples/blue-green/run_story.py --mode day2
+echo
+echo "== 6. Whole-workflow canary: state machine versions behind an alias, a 10 % canary, an alarm, a rollback =="
+echo "   (examples/canary; each state machine version calls its own Lambda version)"
+.venv/bin/python examples/canary/run_canary.py

@@ -48,6 +48,7 @@ from sfn_exact_version.report import (
     VersionChange,
     WidenedStatement,
 )
+from sfn_exact_version.state_machine_versions import report_state_machine_versions
 from sfn_exact_version.targets import FUNCTION_NAME, NOT_LAMBDA, PIN, PINNED, Target, classify
 from sfn_exact_version.versions import (
     Fingerprint,
@@ -211,6 +212,7 @@ def transform(
         _warn_provisioned(work)
         _policies(work)
         _fit_grants(work)
+        report_state_machine_versions(work.fragment["Resources"], work.index, work.report)
     except (NestingTooDeepError, RecursionError):
         raise _too_deep(current) from None
     if work.errors:
