@@ -719,10 +719,15 @@ def grant_size(function: str, index: TemplateIndex) -> int:
     name = index.explicit_names.get(function)
     name_length = len(name[0]) if name and len(name) == 1 and isinstance(name[0], str) else 64
     arn = len("arn:aws-us-gov:lambda:ap-southeast-1:123456789012:function::*") + name_length
-    document = canonical(
+    return _GRANT_DOCUMENT_SIZE + arn + len(GRANT_PREFIX) + 16
+
+
+# The grant's policy document without its Resource (compact JSON, as IAM counts it).
+_GRANT_DOCUMENT_SIZE = len(
+    canonical(
         {
             "Version": "2012-10-17",
             "Statement": [{"Effect": ALLOW, "Action": "lambda:InvokeFunction", "Resource": ""}],
         }
     )
-    return len(document) + arn + len(GRANT_PREFIX) + 16
+)
