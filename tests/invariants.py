@@ -19,7 +19,13 @@ What is asserted:
     a function that opts out;
 (e) every version the definition of a state machine of the output references (``Ref``, ``GetAtt``,
     ``${...}``, substitution values) keeps ``Retain`` unless the input chose otherwise; state machines
-    that opt out are not looked at.
+    that opt out are not looked at;
+(f) every version of the output whose Description carries the marker ``[SfnExactVersion <16 hex>]``
+    belongs to a function whose own Description ends with the same marker (the function changes whenever
+    a version's identity does, so Lambda always has something to publish); a function changes only in its
+    Description (the marker added after the user's text) and its missing retention policies (Retain);
+    the function of every version under (e) is retained too, unless it sets ``RetainFunction: false`` or
+    the input chose another policy.
 
 Import it from another suite with the ``tests`` folder on ``sys.path``: ``from invariants import ...``.
 """
@@ -29,11 +35,14 @@ from __future__ import annotations
 import copy
 import functools
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
-from sfn_exact_version.intrinsics import references, render, symbolic
+from sfn_exact_version.intrinsics import references, symbolic
+from sfn_exact_version.intrinsics import render as render_symbolic
 from sfn_exact_version.transform import transform
+from sfn_exact_version.versions import own_description
 
 METADATA_KEY = "SfnExactVersion"
 STATE_MACHINE = "AWS::StepFunctions::StateMachine"
@@ -86,6 +95,7 @@ def check_invariants(
 
     _check_allowed_changes(pristine, result_template)
     _check_retention(pristine, result_template)
+    _check_markers(result_template)
 
 
 def _first_difference(left: Any, right: Any, path: str = "") -> str:
@@ -134,6 +144,8 @@ def _check_allowed_changes(before: Mapping[str, Any], after: Mapping[str, Any]) 
             _check_existing_version(logical_id, old, new, resources_before)
         elif kind in IAM_TYPES:
             _check_iam(logical_id, old, new)
+        elif kind == FUNCTION:
+            _check_function(logical_id, old, new)
         else:
             assert _dump(old) == _dump(new), f"{logical_id} ({kind}) changed"
     called: set[str] = set()
@@ -184,6 +196,83 @@ def _check_existing_version(
             assert new.get(policy) == old[policy], f"{logical_id}: the template's own {policy} was changed"
         elif policy in new:
             assert new[policy] == "Retain", f"{logical_id}: {policy} added as {new[policy]!r}"
+
+
+def _check_function(logical_id: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> None:
+    assert _dump(_without(old, set(RETENTION), {"Description"})) == _dump(
+        _without(new, set(RETENTION), {"Description"})
+    ), f"{logical_id}: a function changed outside its Description and retention policies"
+    before = old.get("Properties", {}).get("Description")
+    after = new.get("Properties", {}).get("Description")
+    if before != after:
+        assert _marker_of(after) is not None, f"{logical_id}: Description changed without a marker"
+        assert own_description(after) == own_description(before), (
+            f"{logical_id}: the user's own Description text was changed: {before!r} -> {after!r}"
+        )
+    if _opted_out(old):
+        assert before == after, f"{logical_id} opts out but its Description was changed"
+    for policy in RETENTION:
+        if policy in old:
+            assert new.get(policy) == old[policy], f"{logical_id}: the template's own {policy} was changed"
+        elif policy in new:
+            assert new[policy] == "Retain", f"{logical_id}: {policy} added as {new[policy]!r}"
+
+
+# ----------------------------------------------------------------------------------------- (f)
+MARKER = re.compile(r"\[SfnExactVersion [0-9a-f]{16}\]$")
+
+
+def _marker_of(description: Any) -> str | None:
+    """The marker ending a Description, written as a string or as ``Fn::Join ["", [X, " <marker>"]]``."""
+    if isinstance(description, dict) and list(description) == ["Fn::Join"]:
+        args = description["Fn::Join"]
+        if isinstance(args, list) and len(args) == 2 and isinstance(args[1], list) and args[1]:
+            description = args[1][-1]
+    if isinstance(description, str):
+        found = MARKER.search(description)
+        return found.group(0) if found else None
+    return None
+
+
+def _functions_of(version: Mapping[str, Any], resources: Mapping[str, Any]) -> list[str]:
+    """The functions a version's FunctionName denotes: by Ref/GetAtt, or by a literal name or ARN equal
+    to a function's literal FunctionName."""
+    target = version.get("Properties", {}).get("FunctionName")
+    direct = [name for name in references(target) if resources.get(name, {}).get("Type") == FUNCTION]
+    if direct:
+        return direct
+    text = _text(target)
+    if text is None:
+        return []
+    return [
+        logical_id
+        for logical_id, resource in resources.items()
+        if resource.get("Type") == FUNCTION
+        and (name := _text(resource.get("Properties", {}).get("FunctionName")))
+        and (text == name or text.endswith(":function:" + name))
+    ]
+
+
+def _text(value: Any) -> str | None:
+    """A string-like value as comparable text (intrinsics written as ``${...}``)."""
+    found = symbolic(value) if value is not None else None
+    return render_symbolic(found) if found else None
+
+
+def _check_markers(after: Mapping[str, Any]) -> None:
+    resources = after["Resources"]
+    for logical_id, resource in resources.items():
+        if resource.get("Type") != VERSION:
+            continue
+        marker = _marker_of(resource.get("Properties", {}).get("Description"))
+        if marker is None:
+            continue
+        names = _functions_of(resource, resources)
+        assert len(names) == 1, f"{logical_id}: a fingerprinted version whose function cannot be found"
+        function_marker = _marker_of(resources[names[0]].get("Properties", {}).get("Description"))
+        assert function_marker == marker, (
+            f"{logical_id} carries {marker} but its function {names[0]} carries {function_marker}"
+        )
 
 
 def _check_new_version(logical_id: str, resource: Mapping[str, Any], before: Mapping[str, Any]) -> None:
@@ -254,7 +343,9 @@ def _is_version_of(version: Mapping[str, Any], function: str, before: Mapping[st
         return True
     name = before[function].get("Properties", {}).get("FunctionName")
     target_text, name_text = symbolic(target), symbolic(name)
-    return bool(target_text and name_text) and render(target_text).endswith(render(name_text))
+    if not target_text or not name_text:
+        return False
+    return render_symbolic(target_text).endswith(render_symbolic(name_text))
 
 
 def _check_iam(logical_id: str, old: Any, new: Any, path: str = "") -> None:
@@ -335,6 +426,24 @@ def _check_retention(before: Mapping[str, Any], after: Mapping[str, Any]) -> Non
             assert resources[version].get(policy) == "Retain", (
                 f"{version} is called by a state machine but its {policy} is not Retain"
             )
+        # Deleting or replacing a function deletes all its versions: its function is retained too,
+        # unless it opts out (RetainFunction: false) or the input chose another policy.
+        names = _functions_of(resources[version], resources)
+        if len(names) != 1 or not _keeps_function(resources[names[0]]):
+            continue
+        original = before["Resources"][names[0]]
+        for policy in RETENTION:
+            if policy in original and original[policy] != "Retain":
+                continue
+            assert resources[names[0]].get(policy) == "Retain", (
+                f"{names[0]}: version {version} is called by a state machine but its {policy} is not Retain"
+            )
+
+
+def _keeps_function(resource: Any) -> bool:
+    metadata = resource.get("Metadata") if isinstance(resource, dict) else None
+    options = metadata.get(METADATA_KEY) if isinstance(metadata, dict) else None
+    return not (isinstance(options, dict) and options.get("RetainFunction") is False)
 
 
 # ----------------------------------------------------------------------------------------- cfn-lint

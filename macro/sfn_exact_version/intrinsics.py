@@ -366,6 +366,25 @@ def _depend(value: Any, found: Dependencies, names: bool, depth: int) -> None:
             _depend(item, found, names, depth + 1)
 
 
+def find_in_map_calls(value: Any, depth: int = 0) -> Iterator[list[Any]]:
+    """The argument lists of every ``Fn::FindInMap`` in a value, outermost first.
+
+    >>> list(find_in_map_calls({"A": {"Fn::FindInMap": ["Stages", {"Ref": "Stage"}, "Size"]}}))
+    [['Stages', {'Ref': 'Stage'}, 'Size']]
+    """
+    if depth > MAX_DEPTH:
+        raise NestingTooDeepError
+    if isinstance(value, dict):
+        found = intrinsic(value)
+        if found is not None and found[0] == "Fn::FindInMap" and isinstance(found[1], list) and found[1]:
+            yield found[1]
+        for item in value.values():
+            yield from find_in_map_calls(item, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            yield from find_in_map_calls(item, depth + 1)
+
+
 def mapping_names(value: Any, depth: int = 0) -> Iterator[str | None]:
     """Every template mapping a value reads with ``Fn::FindInMap``; ``None`` when the map name is
     itself computed (then any mapping may be read)."""

@@ -85,6 +85,32 @@ class VersionChange:
 
 
 @dataclass(frozen=True, order=True)
+class RetainedFunction:
+    """A function whose versions running executions may call, and the policies that keep them: deleting
+    or replacing a function deletes all its versions, whatever the versions' own DeletionPolicy."""
+
+    function: str
+    deletion_policy: str  # as in the output; "Delete" when the template leaves CloudFormation's default
+    update_replace_policy: str
+    opted_out: bool = False  # Metadata.SfnExactVersion.RetainFunction: false
+
+    @property
+    def retained(self) -> bool:
+        """True when removing or replacing the function keeps it (and its versions)."""
+        return self.deletion_policy == "Retain" and self.update_replace_policy == "Retain"
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "Function": self.function,
+            "DeletionPolicy": self.deletion_policy,
+            "UpdateReplacePolicy": self.update_replace_policy,
+        }
+        if self.opted_out:
+            out["RetainFunction"] = False
+        return out
+
+
+@dataclass(frozen=True, order=True)
 class WidenedStatement:
     """An IAM statement that allows the versions of a pinned function (``<function ARN>:*``)."""
 
@@ -131,10 +157,12 @@ class RetainedGrant:
 
 @dataclass
 class Report:
-    """Everything a user needs to see: pinned calls, versions, IAM statements, what was left alone."""
+    """Everything a user needs to see: pinned calls, versions, the functions kept for them, IAM
+    statements, what was left alone."""
 
     pinned: list[PinnedCall] = field(default_factory=list)
     versions: list[VersionChange] = field(default_factory=list)
+    functions: list[RetainedFunction] = field(default_factory=list)
     widened: list[WidenedStatement] = field(default_factory=list)
     denying: list[DenyingStatement] = field(default_factory=list)
     grants: list[RetainedGrant] = field(default_factory=list)
@@ -156,6 +184,7 @@ class Report:
             {
                 "Pinned": [item.to_dict() for item in self.pinned],
                 "Versions": [item.to_dict() for item in self.versions],
+                "Functions": [item.to_dict() for item in self.functions],
                 "StatementsAllowingVersions": [item.to_dict() for item in self.widened],
                 "StatementsDenyingVersions": [item.to_dict() for item in self.denying],
                 "RetainedGrants": [item.to_dict() for item in self.grants],
@@ -170,6 +199,7 @@ class Report:
         return {
             "pinned": len(self.pinned),
             "versionsCreated": sum(1 for v in self.versions if v.created),
+            "functionsRetained": sum(1 for f in self.functions if f.retained),
             "statementsAllowingVersions": len(self.widened),
             "statementsDenyingVersions": len(self.denying),
             "retainedGrants": len(self.grants),

@@ -16,6 +16,7 @@ from sfn_exact_version import report as reasons
 from sfn_exact_version.definitions import S3_STATE, Call, Definition
 from sfn_exact_version.errors import TransformError, json_type
 from sfn_exact_version.index import (
+    FUNCTION,
     METADATA_KEY,
     STATE_MACHINE,
     VERSION,
@@ -44,6 +45,7 @@ from sfn_exact_version.report import (
     LeftAlone,
     PinnedCall,
     Report,
+    RetainedFunction,
     RetainedGrant,
     VersionChange,
     WidenedStatement,
@@ -54,7 +56,9 @@ from sfn_exact_version.versions import (
     created_version,
     created_version_id,
     fingerprint,
+    keeps_function,
     protect,
+    protect_function,
     with_marker,
 )
 
@@ -205,6 +209,8 @@ def transform(
         current = "Resources"
         _drop_unused(work)
         _versions(work)
+        _retain_functions(work)
+        _warn_provisioned(work)
         _policies(work)
         _fit_grants(work)
     except (NestingTooDeepError, RecursionError):
@@ -446,6 +452,32 @@ def _warn_secrets(work: _Work, function: str, print_: Fingerprint) -> None:
             f"Resources/{function} uses NoEcho parameter {name}: its value is left out of the version "
             "fingerprint, so a change of it alone publishes no new version."
         )
+    if print_.timestamped_code:
+        work.report.warnings.append(
+            f"Resources/{function}/Properties/Code/S3Key: the code is known only by a timestamped location "
+            "(a new key on every package), so every deploy publishes a new version of "
+            f"{function}, changed or not. Let the template state the code's content: a key named after it, "
+            "or a version with CodeSha256 (Serverless Framework: versionFunctions: true)."
+        )
+
+
+def _mark_function(work: _Work, function: str, print_: Fingerprint) -> None:
+    """Write ``print_``'s marker at the end of the function's own Description.
+
+    The Description is version-locked: whenever a version's identity changes because of the macro (a new
+    version, or an existing one replaced for its new Description), the function changes in the same
+    deploy, so Lambda publishes instead of failing with "A version for this Lambda function exists"."""
+    original = work.fragment["Resources"][function].get("Properties")
+    if not isinstance(original, dict):
+        work.replace_properties(function, {"Description": print_.marker})
+        return
+    description, shortened = with_marker(original.get("Description"), print_)
+    if shortened:
+        work.report.warnings.append(
+            f"Resources/{function}/Properties/Description: shortened to make room for the fingerprint."
+        )
+    if original.get("Description") != description:
+        work.writable(function, ("Properties",))["Description"] = description
 
 
 def _versions(work: _Work) -> None:
@@ -453,12 +485,14 @@ def _versions(work: _Work) -> None:
         if version_id in work.added:
             print_ = work.prints[function]
             _warn_secrets(work, function, print_)
+            _mark_function(work, function, print_)
             work.report.versions.append(VersionChange(version_id, function, True, print_.digest))
             continue
         if work.index.versions_of.get(function) != [version_id]:
             continue
         print_ = _print(work, function)
         _warn_secrets(work, function, print_)
+        _mark_function(work, function, print_)
         resource = work.resource(version_id)
         properties = resource.setdefault("Properties", {})
         description, shortened = with_marker(properties.get("Description"), print_)
@@ -477,6 +511,63 @@ def _versions(work: _Work) -> None:
         if "DeletionPolicy" not in resource or "UpdateReplacePolicy" not in resource:
             resource = work.resource(version_id)  # protect() adds what is missing: change a copy
         work.report.warnings.extend(protect(version_id, resource))
+
+
+def _retain_functions(work: _Work) -> None:
+    """Retain every function a pinned call targets, and the function of every other version a state
+    machine may call: removing or replacing a function deletes all its versions (their own Retain does
+    not help). Pin: false on a function does not change this (its versions may still be called by
+    name); RetainFunction: false does."""
+    functions: list[str] = []
+    for call in work.report.pinned:
+        if call.function not in functions:
+            functions.append(call.function)
+    for version in work.called:
+        function = work.index.function_of.get(version)
+        if function is not None and function not in functions and work.index.type_of(function) == FUNCTION:
+            functions.append(function)
+    for function in functions:
+        original = work.fragment["Resources"][function]
+        keep = keeps_function(original)
+        if keep and ("DeletionPolicy" not in original or "UpdateReplacePolicy" not in original):
+            resource = work.writable(function, ())
+        else:
+            resource = dict(original)  # protect_function() only reads it: nothing is missing
+        if keep:
+            work.report.warnings.extend(protect_function(function, resource))
+        work.report.functions.append(
+            RetainedFunction(
+                function,
+                str(resource.get("DeletionPolicy", "Delete")),
+                str(resource.get("UpdateReplacePolicy", "Delete")),
+                opted_out=not keep,
+            )
+        )
+
+
+def _warn_provisioned(work: _Work) -> None:
+    """Provisioned concurrency is billed for as long as it is configured: on a version the macro keeps,
+    that is until the version is removed by hand (or by prune), long after a newer version took over."""
+    versions = [*work.chosen.values(), *(v for v in work.called if v not in work.chosen.values())]
+    for version in versions:
+        original = work.fragment["Resources"].get(version)
+        properties = original.get("Properties") if isinstance(original, dict) else None
+        if isinstance(properties, dict) and "ProvisionedConcurrencyConfig" in properties:
+            work.report.warnings.append(
+                f"Resources/{version}/Properties/ProvisionedConcurrencyConfig: the version is retained, and "
+                "keeps its provisioned concurrency (billed) after a newer version replaces it, until it is "
+                "removed; remove old versions no execution needs (sfn-exact-version prune)."
+            )
+    for retained in work.report.functions:
+        for alias in work.index.aliases_of.get(retained.function, []):
+            properties = work.fragment["Resources"][alias].get("Properties")
+            if isinstance(properties, dict) and "ProvisionedConcurrencyConfig" in properties:
+                work.report.warnings.append(
+                    f"Resources/{alias}/Properties/ProvisionedConcurrencyConfig: state machines call the "
+                    f"versions of {retained.function} directly, not through this alias; its provisioned "
+                    "concurrency follows the alias to each new version, and the old versions kept for "
+                    "running executions run without it."
+                )
 
 
 def _remember_role(work: _Work, state_machine: str, properties: Mapping[str, Any], needs: list[str]) -> None:

@@ -142,6 +142,9 @@ def test_diff_names_state_function_and_version(capsys: pytest.CaptureFixture[str
     assert "State machine HelloStateMachine" in out
     assert f"pinned         States.Greet: HelloFunction -> {version} (new version)" in out
     assert f"+ {version}: new AWS::Lambda::Version of HelloFunction" in out
+    marker = version.removeprefix("HelloFunctionVersion")
+    assert f"~ HelloFunction: Description + [SfnExactVersion {marker}" in out
+    assert "DeletionPolicy Retain, UpdateReplacePolicy Retain" in out
     assert out.rstrip().splitlines()[-1].startswith("Summary: 1 calls pinned")
 
 

@@ -173,3 +173,19 @@ def test_layer_content_parameter_changes_fingerprint() -> None:
     first = transform(fragment, parameter_values={"LayerKey": "layers/shared-1.zip"}).report.versions[0]
     second = transform(fragment, parameter_values={"LayerKey": "layers/shared-2.zip"}).report.versions[0]
     assert first.fingerprint != second.fingerprint
+
+
+def test_a_change_of_another_stages_mapping_entry_keeps_the_version() -> None:
+    """The prod stack reads the prod entry: a change of the dev entry leaves its versions as they are."""
+    prod = load_input(_case("versions_condition_and_mapping"))
+    changed = load_input(_case("versions_mapping_other_entry_changed"))
+    assert transform_kwargs(_case("versions_condition_and_mapping"))["parameter_values"] == {"Stage": "prod"}
+    assert transform_kwargs(_case("versions_mapping_other_entry_changed")) == transform_kwargs(
+        _case("versions_condition_and_mapping")
+    )
+    assert changed["Mappings"]["StageSettings"]["prod"] == prod["Mappings"]["StageSettings"]["prod"]
+    assert changed["Mappings"] != prod["Mappings"]
+    first = json.loads((_case("versions_condition_and_mapping") / "expected.json").read_text())
+    second = json.loads((_case("versions_mapping_other_entry_changed") / "expected.json").read_text())
+    assert _created_versions(first) and _created_versions(first) == _created_versions(second)
+    assert first["Resources"]["HelloFunction"] == second["Resources"]["HelloFunction"]

@@ -572,7 +572,12 @@ def test_unicode_in_state_names_descriptions_and_definition_text(form: str, ensu
         assert after["DefinitionSubstitutions"] == {"fn": {"Ref": version}}
     else:
         assert all(state["Resource"] == {"Ref": version} for state in after["Definition"]["States"].values())
-    assert output["Resources"]["Fn"] == function
+    # the function keeps its own Description text, followed by its version's marker, and is retained
+    marker = output["Resources"][version]["Properties"]["Description"]
+    expected = copy.deepcopy(function)
+    expected["Properties"]["Description"] = f"Funktion für Größen 🚀 {marker}"
+    expected.update(DeletionPolicy="Retain", UpdateReplacePolicy="Retain")
+    assert output["Resources"]["Fn"] == expected
     check_invariants(fragment, output, transform_kwargs=TRANSFORM_KWARGS)
 
 

@@ -10,6 +10,7 @@ from sfn_exact_version.index import VERSION
 from sfn_exact_version.intrinsics import render as render_symbolic
 from sfn_exact_version.intrinsics import symbolic
 from sfn_exact_version.report import DYNAMIC
+from sfn_exact_version.versions import marker_of
 
 
 def _entry_text(entry: Any) -> str:
@@ -79,6 +80,21 @@ def diff_text(preview: Preview) -> str:
                     changes.append(f"{policy} {new.get(policy)}")
             summary = ", ".join(changes) if changes else "unchanged"
             lines.append(f"  ~ {version.version}: version of {version.function}: {summary}")
+    if report.functions:
+        lines.append("Functions")
+        for retained in report.functions:
+            old = before["Resources"].get(retained.function, {})
+            new = after["Resources"].get(retained.function, {})
+            changes = []
+            if old.get("Properties", {}).get("Description") != new.get("Properties", {}).get("Description"):
+                marker = marker_of(new.get("Properties", {}).get("Description"))
+                changes.append(f"Description + {marker} (changes with its version)")
+            for policy in ("DeletionPolicy", "UpdateReplacePolicy"):
+                if old.get(policy) != new.get(policy):
+                    changes.append(f"{policy} {new.get(policy)}")
+            if retained.opted_out:
+                changes.append("not retained (RetainFunction: false)")
+            lines.append(f"  ~ {retained.function}: {', '.join(changes) if changes else 'unchanged'}")
     if report.widened:
         lines.append("IAM")
         for widened in report.widened:
