@@ -39,7 +39,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from sfn_exact_version.intrinsics import references, render, symbolic
+from sfn_exact_version.intrinsics import references, symbolic
 from sfn_exact_version.intrinsics import render as render_symbolic
 from sfn_exact_version.transform import transform
 from sfn_exact_version.versions import own_description
@@ -350,7 +350,9 @@ def _is_version_of(version: Mapping[str, Any], function: str, before: Mapping[st
         return True
     name = before[function].get("Properties", {}).get("FunctionName")
     target_text, name_text = symbolic(target), symbolic(name)
-    return bool(target_text and name_text) and render(target_text).endswith(render(name_text))
+    if not target_text or not name_text:
+        return False
+    return render_symbolic(target_text).endswith(render_symbolic(name_text))
 
 
 def _check_iam(logical_id: str, old: Any, new: Any, path: str = "") -> None:

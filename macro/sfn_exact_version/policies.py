@@ -10,6 +10,7 @@ and allowed function keeps the permission when a later template stops calling th
 
 from __future__ import annotations
 
+import bisect
 import fnmatch
 import hashlib
 import re
@@ -325,6 +326,7 @@ class ArnSpace:
         self._arns: dict[str, str] = {}
         self._entries: dict[int, tuple[Any, str | None, bool]] = {}  # id(entry) -> (entry, text, known)
         self._matchers: dict[str, Callable[[str], Any]] = {}
+        self._arn_sets: dict[tuple[str, ...], Arns] = {}
 
     def _text(self, value: Symbolic) -> str:
         value = resolve_pseudo(value, self.index.pseudo)
@@ -394,12 +396,96 @@ class ArnSpace:
             cached = self._entries[id(value)] = (value, rendered, known)
         return cached
 
+    def arns_of(self, functions: list[str]) -> Arns:
+        """The ARNs of ``functions``, indexed (made once per list of functions)."""
+        key = tuple(functions)
+        found = self._arn_sets.get(key)
+        if found is None:
+            found = self._arn_sets[key] = Arns(
+                {self.function_arn(function): function for function in functions}
+            )
+        return found
+
+    def compiled(self, entries: list[Any]) -> Compiled:
+        """The entries of one statement, ready to be matched against many ARNs."""
+        rendered = [self.entry(entry) for entry in entries]
+        literal: dict[str, list[int]] = {}
+        wildcards: list[tuple[int, Callable[[str], Any], str]] = []
+        for position, text in enumerate(rendered):
+            if text is None:
+                continue
+            if "*" in text or "?" in text:
+                head = re.split(r"[*?]", text, maxsplit=1)[0]
+                wildcards.append((position, self.matcher(text), head))
+            else:
+                literal.setdefault(text, []).append(position)
+        bases: dict[str, list[int]] = {}
+        for position, text in enumerate(rendered):
+            at = text.find(":") if text is not None else -1
+            while at >= 0:
+                assert text is not None
+                found = bases.setdefault(text[:at], [])
+                if not found or found[-1] != position:
+                    found.append(position)
+                at = text.find(":", at + 1)
+        return Compiled(rendered, literal, wildcards, bases)
+
     def matcher(self, pattern: str) -> Callable[[str], Any]:
         """:func:`_matcher` of ``pattern``, made once per transform."""
         match = self._matchers.get(pattern)
         if match is None:
             match = self._matchers[pattern] = _matcher(pattern)
         return match
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """A statement's entries as text: by exact text, and the wildcard patterns with their matchers."""
+
+    rendered: list[str | None]
+    literal: dict[str, list[int]]
+    wildcards: list[
+        tuple[int, Callable[[str], Any], str]
+    ]  # position, matcher, text before the first wildcard
+    # every text before a ":" of an entry -> those entries: "<arn>" is here when an entry starts "<arn>:"
+    bases: dict[str, list[int]]
+
+    def match(self, position: int, text: str) -> bool:
+        """Whether entry ``position`` matches ``text``."""
+        entry = self.rendered[position]
+        if entry is None:
+            return False
+        return bool(_matcher(entry)(text)) if "*" in entry or "?" in entry else entry == text
+
+    def of_version(self, arn: str, hit: list[int]) -> list[int]:
+        """Entries that name a version of the function ``arn`` (``<arn>:<qualifier>``), not ``arn``."""
+        return [position for position in self.bases.get(arn, ()) if position not in hit]
+
+
+class Arns:
+    """Function ARNs (as comparable text) and their functions, sorted for prefix searches."""
+
+    def __init__(self, by_arn: dict[str, str]) -> None:
+        self.by_arn = by_arn
+        self.sorted = sorted(by_arn)
+
+    def named_by(self, compiled: Compiled) -> set[str]:
+        """The functions a Resource list may name, or name a version of: an entry equal to the ARN or
+        starting with ``<ARN>:``, or a pattern whose text before its first wildcard starts the version
+        ARN ``<ARN>:1`` (the ARN starts with it, or it is the ARN followed by "" or ":" or ":1")."""
+        by_arn = self.by_arn
+        found = {by_arn[text] for text in compiled.literal if text in by_arn}
+        found.update(by_arn[base] for base in compiled.bases if base in by_arn)
+        for _, _, head in compiled.wildcards:
+            start = bisect.bisect_left(self.sorted, head)
+            for arn in self.sorted[start:]:
+                if not arn.startswith(head):
+                    break
+                found.add(by_arn[arn])
+            for tail in ("", ":", ":1"):
+                if head.endswith(tail) and head[: len(head) - len(tail)] in by_arn:
+                    found.add(by_arn[head[: len(head) - len(tail)]])
+        return found
 
 
 def versions_entry(entry: Any) -> Any:
@@ -465,30 +551,45 @@ def plan_statement(
     plan.key = key
     entries = statement[key]
     entries = entries if isinstance(entries, list) else [entries]
-    rendered = [space.entry(entry) for entry in entries]
-    matchers = [space.matcher(text) if text is not None else None for text in rendered]
+    compiled = space.compiled(entries)
+    rendered, literal, wildcards = compiled.rendered, compiled.literal, compiled.wildcards
     unconditional = "Condition" not in statement
     positive = key == RESOURCE
     uncertain: list[str] = []
+    # A Resource list concerns few of the functions: find them through the ARNs (no loop over all of
+    # them per entry). A NotResource list concerns every function.
+    relevant = space.arns_of(functions).named_by(compiled) if positive else None
     for function in functions:
+        if relevant is not None and function not in relevant:
+            if effect == DENY:
+                uncertain.append(function)
+            continue
         arn = space.function_arn(function)
         version_arn = arn + ":1"
-        hit_arn = [i for i, match in enumerate(matchers) if match is not None and match(arn)]
-        hit_version = any(match is not None and match(version_arn) for match in matchers)
+        # Entries without a wildcard match by equality (a dict lookup); the others by their pattern.
+        hit_arn = literal.get(arn, [])
+        # A pattern can match the ARN or a version only if the version ARN starts with its literal head.
+        candidates = [(i, match) for i, match, head in wildcards if version_arn.startswith(head)]
+        if positive and not hit_arn and not candidates and arn not in compiled.bases:
+            # Names neither the function nor one of its versions (the common case, made cheap).
+            if effect == DENY:
+                uncertain.append(function)
+            continue
+        hit_wild = [i for i, match in candidates if match(arn)]
+        if hit_wild:
+            hit_arn = sorted([*hit_arn, *hit_wild])
+        hit_version = version_arn in literal or any(match(version_arn) for _, match in candidates)
         names_arn = bool(hit_arn) == positive  # the statement applies to the unqualified ARN
         names_version = hit_version == positive  # ... and to the versions
         if effect == ALLOW and positive:
-            of_version = [
-                i
-                for i, text in enumerate(rendered)
-                if text is not None and text.startswith(arn + ":") and i not in hit_arn
-            ]
-            if names_arn or names_version or of_version:
-                plan.allows.append(function)
             if names_version:
+                plan.allows.append(function)
                 plan.allowing.append(function)
                 continue
             exact = [entries[i] for i in hit_arn if rendered[i] == arn]
+            of_version = compiled.of_version(arn, hit_arn) if not exact else []
+            if names_arn or of_version:
+                plan.allows.append(function)
             if exact:
                 plan.add(versions_entry(exact[0]))
                 plan.allowing.append(function)
@@ -503,7 +604,7 @@ def plan_statement(
                 plan.allowing.append(function)
             elif not names_arn and names_version:  # leaves the function out, not its versions
                 for i in hit_arn:
-                    if not matchers[i](version_arn):  # type: ignore[misc]
+                    if not compiled.match(i, version_arn):
                         plan.add(versions_entry(entries[i]))
                 plan.denying.append(function)
             elif not names_arn:
@@ -514,7 +615,7 @@ def plan_statement(
             plan.denies.append(function)
         if names_arn and not names_version and positive:
             for i in hit_arn:
-                if not matchers[i](version_arn):  # type: ignore[misc]
+                if not compiled.match(i, version_arn):
                     plan.add(versions_entry(entries[i]))
             plan.denying.append(function)
         elif names_arn and names_version:
@@ -618,10 +719,15 @@ def grant_size(function: str, index: TemplateIndex) -> int:
     name = index.explicit_names.get(function)
     name_length = len(name[0]) if name and len(name) == 1 and isinstance(name[0], str) else 64
     arn = len("arn:aws-us-gov:lambda:ap-southeast-1:123456789012:function::*") + name_length
-    document = canonical(
+    return _GRANT_DOCUMENT_SIZE + arn + len(GRANT_PREFIX) + 16
+
+
+# The grant's policy document without its Resource (compact JSON, as IAM counts it).
+_GRANT_DOCUMENT_SIZE = len(
+    canonical(
         {
             "Version": "2012-10-17",
             "Statement": [{"Effect": ALLOW, "Action": "lambda:InvokeFunction", "Resource": ""}],
         }
     )
-    return len(document) + arn + len(GRANT_PREFIX) + 16
+)

@@ -25,12 +25,14 @@ from sfn_exact_version.index import (
 )
 from sfn_exact_version.intrinsics import NestingTooDeepError, references, render
 from sfn_exact_version.policies import (
+    GRANT_ID_PREFIX,
     MAX_RESOURCES,
     MAX_TEMPLATE_BYTES,
     ROLE_INLINE_QUOTA,
     ArnSpace,
     StatementRef,
     attached_policies,
+    grant_digest,
     grant_size,
     inline_policy_size,
     make_grant,
@@ -739,6 +741,12 @@ def _grant(
             )
             return False
         when = first
+    cost = grant_size(function, work.index)
+    if GRANT_ID_PREFIX + grant_digest(role, function, work.index) not in resources and (
+        room.resources <= 0 or cost > room.quota
+    ):
+        room.skipped.append(function)
+        return True  # the warning is about room, not about the role's statements
     grant = make_grant(role, function, work.index, next(iter(conditions), None), when)
     existing = resources.get(grant.logical_id)
     if existing is not None and existing != grant.resource:
@@ -747,11 +755,7 @@ def _grant(
             f"to {role}; SfnExactVersion needs that logical ID. Rename Resources/{grant.logical_id}."
         )
         return False
-    cost = grant_size(function, work.index)
     if existing is None:
-        if room.resources <= 0 or cost > room.quota:
-            room.skipped.append(function)
-            return True  # the warning is about room, not about the role's statements
         room.resources -= 1
         work.added[grant.logical_id] = grant.resource
     room.quota -= cost  # a grant already there (a second run) takes its room as on the first
