@@ -208,7 +208,7 @@ def prepare_fragment(
 
     The macro runs only when the template's ``Transform`` names ``SfnExactVersion`` (and ``use_macro``).
     ``parameter_values`` are the stack's parameter values, as CloudFormation hands them to SAM and the
-    macro (defaults filled in).
+    macro (defaults filled in); without them, SAM and the macro get none.
     """
     from sfn_exact_version.cli.packaging import package_template
     from sfn_exact_version.cli.sam import SAM_TRANSFORM as SAM
@@ -218,29 +218,32 @@ def prepare_fragment(
     upload_artifacts(packaged, base_dir, s3)
     template = packaged.template
     if SAM in transform_names(template):
-        values = {
-            name: parameter["Default"]
-            for name, parameter in (template.get("Parameters") or {}).items()
-            if "Default" in parameter
-        }
-        values.update(parameter_values or {})
+        values = _with_defaults(template, parameter_values)
         template = sam_translate(template, parameter_values=values, region=region, account_id=account_id)
     remaining = transform_names(template)
     if remaining not in ([], [MACRO_NAME]):
         raise SimulationError(f"{base_dir}: transforms not simulated: {remaining}")
     fragment = macro_fragment(template)
     if use_macro and remaining:
-        values = {
-            name: parameter["Default"]
-            for name, parameter in (fragment.get("Parameters") or {}).items()
-            if "Default" in parameter
-        }
-        values.update(parameter_values or {})
+        values = _with_defaults(fragment, parameter_values)
         macro = transform or (
             lambda f: real_transform(f, region=region, account_id=account_id, parameter_values=values)
         )
         fragment = macro(fragment)
     return fragment
+
+
+def _with_defaults(template: Mapping[str, Any], values: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The stack's parameter values with the template's defaults filled in; ``{}`` when none were given
+    (the stories that predate parameter support keep translating exactly as before)."""
+    if values is None:
+        return {}
+    defaults = {
+        name: parameter["Default"]
+        for name, parameter in (template.get("Parameters") or {}).items()
+        if "Default" in parameter
+    }
+    return {**defaults, **values}
 
 
 # --------------------------------------------------------------------------------------------------

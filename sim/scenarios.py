@@ -431,5 +431,7 @@ def run_day2(
         hook=hook,
         wait_seconds=wait_seconds,
         setup=upload_hello_builds if case == "same-code-new-key" else None,
-        parameters=parameters,
+        parameters={"Stage": "dev", **(parameters or {})}
+        if case == "other-stage-mapping-entry"
+        else parameters,
     )
