@@ -16,3 +16,7 @@ echo "== 3. CI gate: every Lambda call pinned? =="
 echo
 echo "== 4. The Day 1 / Day 2 story, run offline on moto's Step Functions interpreter =="
 .venv/bin/python examples/blue-green/run_story.py
+echo
+echo "== 5. Whole-workflow canary: state machine versions behind an alias, a 10 % canary, an alarm, a rollback =="
+echo "   (examples/canary; each state machine version calls its own Lambda version)"
+.venv/bin/python examples/canary/run_canary.py

@@ -223,7 +223,14 @@ MARKER = re.compile(r"\[SfnExactVersion [0-9a-f]{16}\]$")
 
 
 def _marker_of(description: Any) -> str | None:
-    """The marker ending a Description, written as a string or as ``Fn::Join ["", [X, " <marker>"]]``."""
+    """The marker ending a Description, written as a string, as ``Fn::Join ["", [X, " <marker>"]]``, or
+    as an ``Fn::If`` whose two branches end with the same marker."""
+    if isinstance(description, dict) and list(description) == ["Fn::If"]:
+        args = description["Fn::If"]
+        if isinstance(args, list) and len(args) == 3:
+            yes, no = _marker_of(args[1]), _marker_of(args[2])
+            return yes if yes == no else None
+        return None
     if isinstance(description, dict) and list(description) == ["Fn::Join"]:
         args = description["Fn::Join"]
         if isinstance(args, list) and len(args) == 2 and isinstance(args[1], list) and args[1]:

@@ -155,6 +155,50 @@ class RetainedGrant:
         }
 
 
+@dataclass(frozen=True)
+class AliasRouting:
+    """An ``AWS::StepFunctions::StateMachineAlias``: which versions it routes to, and how it shifts."""
+
+    alias: str  # logical ID
+    name: str
+    routes_to: tuple[str, ...]  # version logical IDs (or the ARN text when not a version of the template)
+    deployment: dict[str, Any]  # DeploymentPreference without the target and alarms ({} for routing only)
+    alarms: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "Alias": self.alias,
+            "Name": self.name,
+            "RoutesTo": list(self.routes_to),
+            "Deployment": dict(self.deployment),
+            "Alarms": list(self.alarms),
+        }
+
+
+@dataclass(frozen=True)
+class StateMachineVersioning:
+    """A state machine published as versions (``AWS::StepFunctions::StateMachineVersion``) or behind aliases.
+
+    Each version runs the definition it was published from, so it calls the Lambda versions pinned in that
+    definition; ``unpinned`` calls run the function's current code in every version.
+    """
+
+    state_machine: str
+    versions: tuple[str, ...]
+    aliases: tuple[AliasRouting, ...]
+    pinned: int  # Lambda calls of the state machine that target a version
+    unpinned: int  # Lambda calls left to the function's current code (unpinned reasons, opted out)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "StateMachine": self.state_machine,
+            "Versions": list(self.versions),
+            "Aliases": [alias.to_dict() for alias in self.aliases],
+            "PinnedCalls": self.pinned,
+            "UnpinnedCalls": self.unpinned,
+        }
+
+
 @dataclass
 class Report:
     """Everything a user needs to see: pinned calls, versions, the functions kept for them, IAM
@@ -168,6 +212,7 @@ class Report:
     grants: list[RetainedGrant] = field(default_factory=list)
     left_alone: list[LeftAlone] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    state_machine_versions: list[StateMachineVersioning] = field(default_factory=list)
 
     @property
     def unpinned(self) -> list[LeftAlone]:
@@ -192,6 +237,10 @@ class Report:
                 "Warnings": list(self.warnings),
             }
         )
+        if self.state_machine_versions:  # only for templates that publish state machine versions or aliases
+            report["StateMachineVersions"] = _literal(
+                [item.to_dict() for item in self.state_machine_versions]
+            )
         return report
 
     def summary(self) -> dict[str, int]:

@@ -50,13 +50,17 @@ from sfn_exact_version.report import (
     VersionChange,
     WidenedStatement,
 )
+from sfn_exact_version.state_machine_versions import report_state_machine_versions
 from sfn_exact_version.targets import FUNCTION_NAME, NOT_LAMBDA, PIN, PINNED, Target, classify
 from sfn_exact_version.versions import (
+    DESCRIPTION_LIMIT,
+    MARKER_LENGTH,
     Fingerprint,
     created_version,
     created_version_id,
     fingerprint,
     keeps_function,
+    known_length,
     protect,
     protect_function,
     with_marker,
@@ -212,7 +216,8 @@ def transform(
         _retain_functions(work)
         _warn_provisioned(work)
         _policies(work)
-        _fit_grants(work)
+        report_state_machine_versions(work.fragment["Resources"], work.index, work.report)
+        _fit_grants(work)  # last: it measures the finished template
     except (NestingTooDeepError, RecursionError):
         raise _too_deep(current) from None
     if work.errors:
@@ -475,6 +480,13 @@ def _mark_function(work: _Work, function: str, print_: Fingerprint) -> None:
     if shortened:
         work.report.warnings.append(
             f"Resources/{function}/Properties/Description: shortened to make room for the fingerprint."
+        )
+    length = known_length(description, work.index, work.parameter_values)
+    if not isinstance(description, str) and length is not None and length > DESCRIPTION_LIMIT:
+        work.report.warnings.append(
+            f"Resources/{function}/Properties/Description: with this deploy's parameter values it is "
+            f"{length} characters with the fingerprint, more than Lambda's {DESCRIPTION_LIMIT}; keep the "
+            f"computed text to {DESCRIPTION_LIMIT - MARKER_LENGTH - 1} characters or fewer."
         )
     if original.get("Description") != description:
         work.writable(function, ("Properties",))["Description"] = description

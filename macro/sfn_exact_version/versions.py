@@ -11,7 +11,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from sfn_exact_version.index import LAYER_VERSION, METADATA_KEY, VERSION, TemplateIndex
-from sfn_exact_version.intrinsics import canonical, dependencies, find_in_map_calls, ref_target
+from sfn_exact_version.intrinsics import (
+    REF,
+    canonical,
+    dependencies,
+    find_in_map_calls,
+    intrinsic,
+    ref_target,
+    symbolic,
+)
 
 # Function properties that do not belong to a published version: changing only these publishes
 # nothing new, so they must not change the fingerprint (a spurious new version fails the deploy).
@@ -178,6 +186,28 @@ def code_identity(code: Any, code_sha256: Any) -> tuple[Any, bool]:
     return code, False
 
 
+def known_length(value: Any, index: TemplateIndex, parameter_values: Mapping[str, Any]) -> int | None:
+    """The length ``value`` will have once deployed, when it is text and parameters (their values or
+    Defaults, not NoEcho) and pseudo parameters the transform knows; else ``None``.
+
+    >>> known_length({"Fn::Sub": "v-${AWS::Region}"}, TemplateIndex({}, {}, {"AWS::Region": "eu-west-1"}), {})
+    11
+    """
+    found = symbolic(value)
+    if found is None:
+        return None
+    length = 0
+    for piece in found:
+        if isinstance(piece, str):
+            length += len(piece)
+            continue
+        text = _static_key({"Ref": piece.name}, index, parameter_values) if piece.kind == REF else None
+        if text is None:
+            return None
+        length += len(text)
+    return length
+
+
 def _static_key(key: Any, index: TemplateIndex, parameter_values: Mapping[str, Any]) -> str | None:
     """The value of a ``Fn::FindInMap`` key when it is known without deploying: a literal, a pseudo
     parameter the transform was given (``AWS::Region``), a parameter's value or Default (not NoEcho)."""
@@ -251,10 +281,31 @@ def with_marker(description: Any, print_: Fingerprint) -> tuple[Any, bool]:
         shortened = len(own) >= room
         own = own[:room]
         return (f"{own} {print_.marker}" if own else print_.marker), shortened
+    branches = _if_branches(description)
+    if branches is not None:  # each branch gets the marker: a branch may be AWS::NoValue (no Description)
+        condition, yes, no = branches
+        (yes, short_yes), (no, short_no) = with_marker(yes, print_), with_marker(no, print_)
+        return {"Fn::If": [condition, yes, no]}, short_yes or short_no
     inner = _joined_with_marker(description)
     if inner is not None:
         description = inner
     return {"Fn::Join": ["", [description, " " + print_.marker]]}, False
+
+
+def _if_branches(description: Any) -> tuple[str, Any, Any] | None:
+    """``(condition, value if true, value if false)`` of an ``Fn::If`` Description, ``AWS::NoValue``
+    read as no Description; else ``None``."""
+    found = intrinsic(description)
+    if found is None or found[0] != "Fn::If" or not isinstance(found[1], list) or len(found[1]) != 3:
+        return None
+    condition, yes, no = found[1]
+    if not isinstance(condition, str):
+        return None
+    return (
+        condition,
+        None if ref_target(yes) == "AWS::NoValue" else yes,
+        None if ref_target(no) == "AWS::NoValue" else no,
+    )
 
 
 def own_description(description: Any) -> Any:
@@ -270,6 +321,10 @@ def own_description(description: Any) -> Any:
     if isinstance(description, str):
         own = MARKER.sub("", description)[: DESCRIPTION_LIMIT - MARKER_LENGTH - 1]
         return own or None
+    branches = _if_branches(description)
+    if branches is not None:
+        condition, yes, no = branches
+        return {"Fn::If": [condition, own_description(yes), own_description(no)]}
     inner = _joined_with_marker(description)
     return description if inner is None else inner
 
@@ -301,7 +356,12 @@ def _joined_with_marker(description: Any) -> Any:
 
 
 def marker_of(description: Any) -> str | None:
-    """The marker at the end of a Description (string or the ``Fn::Join`` form), else ``None``."""
+    """The marker at the end of a Description (string, the ``Fn::Join`` form, or the same marker in both
+    branches of an ``Fn::If``), else ``None``."""
+    branches = _if_branches(description)
+    if branches is not None:
+        yes, no = marker_of(branches[1]), marker_of(branches[2])
+        return yes if yes == no else None
     if isinstance(description, dict):
         joined = description.get("Fn::Join")
         if _joined_with_marker(description) is None or not isinstance(joined, list):

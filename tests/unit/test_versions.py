@@ -426,3 +426,37 @@ def test_a_number_or_boolean_description_becomes_text_before_the_marker(descript
     text = _function(result)["Properties"]["Description"]
     assert isinstance(text, str)
     assert text.startswith(json.dumps(description) + " [SfnExactVersion ")
+
+
+def test_conditional_description_gets_the_marker_in_each_branch() -> None:
+    """A branch may be AWS::NoValue (no Description at all): it becomes the marker alone, so the
+    function carries the marker whichever way the condition goes."""
+    template = _template(Description={"Fn::If": ["IsProd", "Production greeter", {"Ref": "AWS::NoValue"}]})
+    template["Parameters"] = {"Stage": {"Type": "String", "Default": "dev"}}
+    template["Conditions"] = {"IsProd": {"Fn::Equals": [{"Ref": "Stage"}, "prod"]}}
+    result = _run(template)
+    marker = _version(result)[1]["Properties"]["Description"]
+    assert _function(result)["Properties"]["Description"] == {
+        "Fn::If": ["IsProd", f"Production greeter {marker}", marker]
+    }
+    other = copy.deepcopy(template)
+    other["Resources"]["Hello"]["Properties"]["Description"]["Fn::If"][1] = "Greeter"
+    assert _digest(other) != _digest(template)
+
+
+def test_computed_description_too_long_with_this_deploys_values_is_warned() -> None:
+    template = _template(Description={"Fn::Sub": "Greets ${Audience}"})
+    template["Parameters"] = {"Audience": {"Type": "String", "Default": "people"}}
+    assert not [w for w in _run(template).report.warnings if "characters with the fingerprint" in w]
+    result = _run(template, parameter_values={"Audience": "x" * 220})
+    (warning,) = [w for w in result.report.warnings if "characters with the fingerprint" in w]
+    assert warning.startswith("Resources/Hello/Properties/Description: with this deploy's parameter values")
+    assert f"it is {len('Greets ') + 220 + 1 + 34} characters" in warning
+    assert "x" * 20 not in warning  # the value itself is never repeated
+    secret = copy.deepcopy(template)
+    secret["Parameters"]["Audience"]["NoEcho"] = True
+    assert not [
+        w
+        for w in _run(secret, parameter_values={"Audience": "x" * 220}).report.warnings
+        if "characters with the fingerprint" in w
+    ]

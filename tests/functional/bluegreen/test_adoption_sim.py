@@ -1,0 +1,175 @@
+"""Adopting the macro on a stack whose function already has a published version, on the offline
+simulation (which refuses to publish a version of an unchanged function, as CloudFormation does).
+
+Day 0 is deployed without the macro (one version, with the retention policies SAM's
+``AutoPublishAlias``, CDK's ``currentVersion`` or a careful hand-written template give it); Day 1 is the
+same template through the macro. The adoption deploy
+succeeds because the function's Description carries the version's marker; without it (negative control)
+it fails with "A version for this Lambda function exists". After adoption, a tags-only change publishes
+nothing and a Timeout-only change publishes a version (shown for the hand-written shape: with the SAM
+and CDK shapes, the simulation applies the previous deploy's UpdateReplacePolicy to the adoption's
+replacement and deletes version 1, after which moto numbers the next published version wrongly).
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import sys
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+from sim.bluegreen_sim import MotoVersionError, SimulationError, require_moto  # noqa: E402
+from sim.stack import SimStack  # noqa: E402
+
+from sfn_exact_version.transform import transform  # noqa: E402
+
+KWARGS: dict[str, Any] = {"region": "us-east-1", "account_id": "123456789012"}
+
+
+@pytest.fixture
+def clients() -> Iterator[dict[str, Any]]:
+    try:
+        require_moto()
+    except MotoVersionError as error:
+        pytest.skip(str(error))
+    from sim.bluegreen_sim import simulated_aws
+
+    with simulated_aws(managed_policies=False) as clients:
+        clients["s3"].create_bucket(Bucket="code")
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as archive:
+            archive.writestr("app.py", "def handler(event, context):\n    return 'one'\n")
+        clients["s3"].put_object(Bucket="code", Key="one.zip", Body=buffer.getvalue())
+        yield clients
+
+
+# The version's retention policies as each tool writes them: SAM AutoPublishAlias (DeletionPolicy only),
+# CDK currentVersion (none by default), and a careful hand-written version (both).
+SHAPES = {
+    "sam": {"DeletionPolicy": "Retain"},
+    "cdk": {},
+    "hand-written": {"DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain"},
+}
+
+
+def _day0(shape: str = "hand-written", **function_properties: Any) -> dict[str, Any]:
+    """A function with one version (SAM's logical ID; the policies of ``shape``), called unqualified by a
+    state machine whose role allows the function's ARN."""
+    template = {
+        "Resources": {
+            "Role": {
+                "Type": "AWS::IAM::Role",
+                "Properties": {"AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": []}},
+            },
+            "Fn": {
+                "Type": "AWS::Lambda::Function",
+                "Properties": {
+                    "Code": {"S3Bucket": "code", "S3Key": "one.zip"},
+                    "Handler": "app.handler",
+                    "Runtime": "python3.13",
+                    "Role": {"Fn::GetAtt": ["Role", "Arn"]},
+                    **function_properties,
+                },
+            },
+            "FnVersion0defaefe45": {
+                "Type": "AWS::Lambda::Version",
+                **SHAPES[shape],
+                "Properties": {"FunctionName": {"Ref": "Fn"}},
+            },
+            "SmRole": {
+                "Type": "AWS::IAM::Role",
+                "Properties": {
+                    "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": []},
+                    "Policies": [
+                        {
+                            "PolicyName": "invoke",
+                            "PolicyDocument": {
+                                "Version": "2012-10-17",
+                                "Statement": [
+                                    {
+                                        "Effect": "Allow",
+                                        "Action": "lambda:InvokeFunction",
+                                        "Resource": {"Fn::GetAtt": ["Fn", "Arn"]},
+                                    }
+                                ],
+                            },
+                        }
+                    ],
+                },
+            },
+            "Sm": {
+                "Type": "AWS::StepFunctions::StateMachine",
+                "Properties": {
+                    "RoleArn": {"Fn::GetAtt": ["SmRole", "Arn"]},
+                    "Definition": {
+                        "StartAt": "Call",
+                        "States": {
+                            "Call": {
+                                "Type": "Task",
+                                "Resource": "arn:aws:states:::lambda:invoke",
+                                "Parameters": {"FunctionName": {"Fn::GetAtt": ["Fn", "Arn"]}},
+                                "End": True,
+                            }
+                        },
+                    },
+                },
+            },
+        }
+    }
+    return template
+
+
+def _macro(template: dict[str, Any]) -> dict[str, Any]:
+    return transform(template, **KWARGS).template
+
+
+def _versions(clients: dict[str, Any], stack: SimStack) -> list[str]:
+    listed = clients["lambda"].list_versions_by_function(FunctionName=stack.ref("Fn"))["Versions"]
+    return sorted(v["Version"] for v in listed if v["Version"] != "$LATEST")
+
+
+def test_adoption_is_one_deploy_and_later_changes_publish_as_lambda_does(clients: dict[str, Any]) -> None:
+    stack = SimStack("adopt", clients)
+    stack.deploy(_day0())
+    assert _versions(clients, stack) == ["1"]
+
+    stack.deploy(_macro(_day0()))  # Day 1: the same template, adopted
+    assert _versions(clients, stack) == ["1", "2"]
+
+    tags = {"Tags": [{"Key": "team", "Value": "payments"}]}
+    stack.deploy(_macro(_day0(**tags)))
+    assert _versions(clients, stack) == ["1", "2"]  # nothing to publish, and nothing asked
+
+    stack.deploy(_macro(_day0(**tags, Timeout=30)))
+    assert _versions(clients, stack) == ["1", "2", "3"]
+
+
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+def test_adoption_is_one_deploy_whatever_tool_wrote_the_version(clients: dict[str, Any], shape: str) -> None:
+    stack = SimStack("adopt", clients)
+    stack.deploy(_day0(shape))
+    report = stack.deploy(_macro(_day0(shape)))
+    assert "FnVersion0defaefe45" in report.replaced
+    assert _versions(clients, stack)[-1] == "2"  # published: the same code, a new version
+    tags = {"Tags": [{"Key": "team", "Value": "payments"}]}
+    stack.deploy(_macro(_day0(shape, **tags)))
+    assert _versions(clients, stack)[-1] == "2"
+
+
+def test_adoption_without_the_function_marker_fails_as_cloudformation_does(clients: dict[str, Any]) -> None:
+    """Negative control: the version's new Description alone replaces it while the function is unchanged."""
+    stack = SimStack("adopt", clients)
+    stack.deploy(_day0())
+    day1 = copy.deepcopy(_macro(_day0()))
+    del day1["Resources"]["Fn"]["Properties"]["Description"]
+    with pytest.raises(SimulationError, match="A version for this Lambda function exists"):
+        stack.deploy(day1)
