@@ -521,9 +521,13 @@ class StatementPlan:
     allows: list[str] = field(default_factory=list)  # allows the function or a version of it (input)
     denies: list[str] = field(default_factory=list)  # denies the function, unconditionally (input)
     warnings: list[str] = field(default_factory=list)
+    _texts: set[str] = field(default_factory=set)
 
-    def add(self, entry: Any) -> None:
-        if entry not in self.additions:
+    def add(self, entry: Any, text: str) -> None:
+        """Add ``entry``, whose comparable text is ``text``, unless an entry of that text was added
+        (two spellings of one ARN in a statement give one ``:*`` entry)."""
+        if text not in self._texts:
+            self._texts.add(text)
             self.additions.append(entry)
 
 
@@ -591,10 +595,10 @@ def plan_statement(
             if names_arn or of_version:
                 plan.allows.append(function)
             if exact:
-                plan.add(versions_entry(exact[0]))
+                plan.add(versions_entry(exact[0]), f"{arn}:*")
                 plan.allowing.append(function)
             elif of_version:  # CDK's LambdaInvoke(fn.currentVersion) allows that one version only
-                plan.add(function_versions_entry(function))
+                plan.add(function_versions_entry(function), f"{arn}:*")
                 plan.allowing.append(function)
             continue
         if effect == ALLOW:  # NotResource: allows all but the entries
@@ -605,7 +609,7 @@ def plan_statement(
             elif not names_arn and names_version:  # leaves the function out, not its versions
                 for i in hit_arn:
                     if not compiled.match(i, version_arn):
-                        plan.add(versions_entry(entries[i]))
+                        plan.add(versions_entry(entries[i]), f"{rendered[i]}:*")
                 plan.denying.append(function)
             elif not names_arn:
                 plan.denying.append(function)
@@ -616,7 +620,7 @@ def plan_statement(
         if names_arn and not names_version and positive:
             for i in hit_arn:
                 if not compiled.match(i, version_arn):
-                    plan.add(versions_entry(entries[i]))
+                    plan.add(versions_entry(entries[i]), f"{rendered[i]}:*")
             plan.denying.append(function)
         elif names_arn and names_version:
             plan.denying.append(function)
@@ -625,7 +629,7 @@ def plan_statement(
         elif names_version and not positive:  # leaves the function out of the Deny, not its versions
             exact = [entries[i] for i in hit_arn if rendered[i] == arn]
             if exact:
-                plan.add(versions_entry(exact[0]))
+                plan.add(versions_entry(exact[0]), f"{arn}:*")
                 plan.allowing.append(function)
             else:
                 plan.warnings.append(

@@ -216,8 +216,8 @@ def transform(
         _retain_functions(work)
         _warn_provisioned(work)
         _policies(work)
-        _fit_grants(work)
         report_state_machine_versions(work.fragment["Resources"], work.index, work.report)
+        _fit_grants(work)  # last: it measures the finished template
     except (NestingTooDeepError, RecursionError):
         raise _too_deep(current) from None
     if work.errors:
