@@ -35,6 +35,8 @@ FORBIDDEN = [
     "botocore",
     "sfn_exact_version/cli",
     "sfn_exact_version/lint_rules",
+    "sfn_exact_version/live",
+    "sfn_exact_version/decisions",
 ]
 
 

@@ -12,6 +12,7 @@ import sys
 import traceback
 from collections.abc import Sequence
 
+from sfn_exact_version.cli import preflight_command, prune_command
 from sfn_exact_version.cli.errors import InputError
 from sfn_exact_version.cli.pipeline import DEFAULT_ACCOUNT, DEFAULT_REGION, preview
 from sfn_exact_version.cli.render import check_text, diff_text
@@ -60,6 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
             command.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
         if name in ("diff", "check"):
             command.add_argument("--json", action="store_true", help="print the macro's report as JSON")
+    for module in (preflight_command, prune_command):  # commands that read an AWS account
+        module.add_parser(commands)
     return parser
 
 
@@ -67,6 +70,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    if hasattr(args, "run"):
+        return int(args.run(args))
     try:
         overrides = _overrides(args.parameter_overrides)
     except argparse.ArgumentTypeError as error:

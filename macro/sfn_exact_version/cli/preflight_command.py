@@ -1,0 +1,112 @@
+"""``sfn-exact-version preflight``: which running executions would a deploy of this template break?
+
+Builds the processed template offline (the same path as ``diff``), reads the stack's executions that may
+still run, read-only, and checks each against it (``decisions.preflight``).
+
+Exit codes: 0 no execution at risk; 1 one line per execution and function version at risk; 2 usage;
+3 AWS cannot be read; 4 the template cannot be processed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import traceback
+from typing import Any
+
+from sfn_exact_version.cli.aws_session import NO_AWS, USAGE, add_aws_options, session
+
+OK, AT_RISK, TEMPLATE = 0, 1, 4
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    text = "exit 1 if deploying the template would break an execution that is running (reads AWS, read-only)"
+    parser: argparse.ArgumentParser = subparsers.add_parser("preflight", help=text, description=text)
+    parser.add_argument("template", help="the template you are about to deploy (YAML or JSON)")
+    parser.add_argument("--stack", required=True, help="the deployed stack's name")
+    parser.add_argument(
+        "--parameter-overrides",
+        nargs="+",
+        default=[],
+        metavar="KEY=VALUE",
+        help="parameter values of the deploy (others: the stack's current values, then defaults)",
+    )
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    add_aws_options(parser)
+    parser.set_defaults(run=run)
+    return parser
+
+
+def _overrides(pairs: list[str]) -> dict[str, str] | None:
+    values = {}
+    for pair in pairs:
+        if "=" not in pair:
+            print(f"sfn-exact-version preflight: error: KEY=VALUE expected, got {pair!r}", file=sys.stderr)
+            return None
+        key, value = pair.split("=", 1)
+        values[key] = value
+    return values
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``preflight``; returns the exit code."""
+    overrides = _overrides(args.parameter_overrides)
+    if overrides is None:
+        return USAGE
+    aws = session(args, "preflight")
+    if aws is None:
+        return NO_AWS
+    from sfn_exact_version import MACRO_NAME
+    from sfn_exact_version.cli.errors import InputError
+    from sfn_exact_version.cli.pipeline import parameter_values, preview
+    from sfn_exact_version.cli.sam import transform_names
+    from sfn_exact_version.decisions.preflight import check
+    from sfn_exact_version.errors import TransformError
+    from sfn_exact_version.live.errors import LiveReadError
+    from sfn_exact_version.live.gather import read_stack
+
+    try:
+        view = read_stack(aws, args.stack)
+    except LiveReadError as error:
+        print(f"sfn-exact-version: cannot read AWS: {error.message}", file=sys.stderr)
+        return NO_AWS
+    # A deploy keeps the stack's current value of a parameter it does not set (sam deploy does).
+    current = {k: v for k, v in view.deployed_parameters.items() if v != "****"}
+    try:
+        result = preview(
+            args.template, overrides={**current, **overrides}, region=view.region, account_id=view.account_id
+        )
+    except (InputError, TransformError) as error:
+        print(f"sfn-exact-version: error: {error.message}", file=sys.stderr)
+        return TEMPLATE
+    except Exception as error:
+        if args.debug:
+            traceback.print_exc()
+        print(f"sfn-exact-version: internal error: {type(error).__name__}: {error}", file=sys.stderr)
+        return TEMPLATE
+    values = parameter_values(result.source, {**current, **overrides})
+    # What CloudFormation will deploy: the macro's output when the template lists the macro, else SAM's.
+    uses_macro = MACRO_NAME in transform_names(result.source)
+    new_template = result.result.template if uses_macro else result.fragment
+    outcome = check(view, new_template, values)
+    for note in view.notes:
+        print(f"note: {note}", file=sys.stderr)
+    if args.json:
+        sys.stdout.write(json.dumps(outcome.to_dict(), indent=2) + "\n")
+    else:
+        for warning in outcome.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
+        for risk in outcome.risks:
+            print(risk.line())
+    if outcome.risks:
+        print(
+            f"{len(outcome.risks)} call(s) of running executions at risk; do not deploy yet.", file=sys.stderr
+        )
+        return AT_RISK
+    if not args.json:
+        routed = (
+            f" and {outcome.routed} state machine version(s) an alias routes to" if outcome.routed else ""
+        )
+        print(f"ok: {outcome.checked} execution(s) that may still run{routed} checked, none at risk.")
+    return OK
