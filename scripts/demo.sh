@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `make demo`: what SfnExactVersion does to the bundled example, then the Day 1 / Day 2 story, offline.
+# `make demo`: what SfnExactVersion does to the bundled example, then the Day 1 / Day 2 story, then
+# adoption and a Day-2 removal, all offline.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 CLI=(.venv/bin/python -m sfn_exact_version.cli)
@@ -17,6 +18,9 @@ echo
 echo "== 4. The Day 1 / Day 2 story, run offline on moto's Step Functions interpreter =="
 .venv/bin/python examples/blue-green/run_story.py
 echo
-echo "== 5. Whole-workflow canary: state machine versions behind an alias, a 10 % canary, an alarm, a rollback =="
+echo "== 5. Other Day-2 changes on the same simulation: adopting the macro, removing a function =="
+.venv/bin/python examples/blue-green/run_story.py --mode day2
+echo
+echo "== 6. Whole-workflow canary: state machine versions behind an alias, a 10 % canary, an alarm, a rollback =="
 echo "   (examples/canary; each state machine version calls its own Lambda version)"
 .venv/bin/python examples/canary/run_canary.py

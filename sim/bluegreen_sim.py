@@ -20,7 +20,9 @@ Real (moto's own implementation, reached through boto3):
       every execution keeps the definition it started with, history events are moto's.
     * The interpreter invokes Lambda through moto's Lambda API with the ARN written in the definition.
     * Lambda's version registry: ``publish_version`` copies the function as it is at that moment (code
-      bytes included), ``get_function``/``invoke`` with a qualifier find that copy.
+      bytes included), ``get_function``/``invoke`` with a qualifier find that copy. When it publishes
+      follows Lambda's rule, not moto's (``sim.lambda_bridge.LambdaPublishRule``): only when the code hash
+      or a version-locked setting differs from the latest published version.
     * IAM roles and policies are stored by moto's IAM; S3 holds the packaged code.
 
 Bridged (each one named, each one small):
@@ -32,7 +34,8 @@ Bridged (each one named, each one small):
       ``UpdateReplacePolicy: Retain``, and fails like CloudFormation when a version would be published
       for an unchanged function.
     * Intrinsic functions (``sim.stack.Resolver``): ``Ref``, ``Fn::GetAtt``, ``Fn::Join``, ``Fn::Sub``,
-      ``Fn::Select``, ``Fn::Split`` and pseudo parameters, plus ``DefinitionSubstitutions``. Anything else
+      ``Fn::Select``, ``Fn::Split``, ``Fn::FindInMap`` and pseudo parameters, plus
+      ``DefinitionSubstitutions``. Anything else
       is refused with ``SimulationError`` rather than guessed.
     * Running Lambda code (``sim.lambda_bridge.LambdaCodeBridge``). moto runs code only in Docker. The
       bridge replaces ``moto.awslambda.models.LambdaFunction._invoke_lambda``, the one method that starts
@@ -41,9 +44,10 @@ Bridged (each one named, each one small):
       handler in-process. Environment variables and layers are not applied.
     * IAM enforcement at invoke time (``sim.lambda_bridge.RoleAuthorizer``, ``sim.iam_policy``). moto
       does not check the state machine's role when Step Functions calls Lambda. The bridge asks an
-      authorizer first; the story's authorizer reads the state machine role's current policies from
-      moto's IAM and evaluates them (Allow/Deny, Action/NotAction, Resource/NotResource, ``*``/``?``
-      wildcards; statements with a ``Condition`` never allow). A denied call fails the task with
+      authorizer first; it reads the current policies of the role the calling execution started with
+      (an execution keeps its role ARN; the role's policies are live) from moto's IAM and evaluates
+      them (Allow/Deny, Action/NotAction, Resource/NotResource, ``*``/``?`` wildcards; statements with
+      a ``Condition`` never allow). A denied call fails the task with
       ``Lambda.AccessDeniedException``.
     * Packaging and SAM translation (``prepare_template``): the offline pipeline
       (``sfn_exact_version.offline``, as the CLI uses it) computes content-hash S3 locations and runs
@@ -65,7 +69,7 @@ import json
 import sys
 import time
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,7 +81,14 @@ if str(REPO_ROOT / "macro") not in sys.path:
 
 from sim.errors import MotoVersionError, SimulationError  # noqa: E402
 from sim.iam_policy import policy_allows, role_allows_invoke  # noqa: E402
-from sim.lambda_bridge import MOTO_VERSION, Invocation, LambdaCodeBridge, RoleAuthorizer, require_moto  # noqa: E402
+from sim.lambda_bridge import (  # noqa: E402
+    MOTO_VERSION,
+    Invocation,
+    LambdaCodeBridge,
+    LambdaPublishRule,
+    RoleAuthorizer,
+    require_moto,
+)
 from sim.stack import ACCOUNT_ID, REGION, Deployed, DeployReport, SimStack  # noqa: E402
 
 __all__ = [
@@ -88,6 +99,7 @@ __all__ = [
     "SimulationError",
     "StoryResult",
     "policy_allows",
+    "prepare_fragment",
     "prepare_template",
     "require_moto",
     "run_story",
@@ -141,12 +153,17 @@ Transform = Callable[[dict[str, Any]], dict[str, Any]]
 
 
 def real_transform(
-    fragment: dict[str, Any], *, region: str = REGION, account_id: str = ACCOUNT_ID
+    fragment: dict[str, Any],
+    *,
+    region: str = REGION,
+    account_id: str = ACCOUNT_ID,
+    parameter_values: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The shipped macro core: ``sfn_exact_version.transform.transform(...).template``."""
     from sfn_exact_version.transform import transform
 
-    return transform(fragment, parameter_values={}, region=region, account_id=account_id).template
+    values = dict(parameter_values or {})
+    return transform(fragment, parameter_values=values, region=region, account_id=account_id).template
 
 
 def prepare_template(
@@ -164,25 +181,70 @@ def prepare_template(
     ``package_template``, ``sam_translate``, ``macro_fragment``). With ``use_macro=False`` the
     ``SfnExactVersion`` step is skipped and everything else is the same: that is the negative control.
     """
+    from sfn_exact_version.offline.template_io import load_template
+
+    return prepare_fragment(
+        load_template(day_dir / "template.yaml"),
+        day_dir,
+        s3=s3,
+        use_macro=use_macro,
+        transform=transform,
+        region=region,
+        account_id=account_id,
+    )
+
+
+def prepare_fragment(
+    template: dict[str, Any],
+    base_dir: Path,
+    *,
+    s3: Any,
+    use_macro: bool = True,
+    transform: Transform | None = None,
+    region: str = REGION,
+    account_id: str = ACCOUNT_ID,
+    parameter_values: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A loaded template (local code paths relative to ``base_dir``) -> packaged -> SAM -> the macro.
+
+    The macro runs only when the template's ``Transform`` names ``SfnExactVersion`` (and ``use_macro``).
+    ``parameter_values`` are the stack's parameter values, as CloudFormation hands them to SAM and the
+    macro (defaults filled in); without them, SAM and the macro get none.
+    """
     from sfn_exact_version.offline.packaging import package_template
     from sfn_exact_version.offline.sam import SAM_TRANSFORM as SAM
     from sfn_exact_version.offline.sam import macro_fragment, sam_translate, transform_names
-    from sfn_exact_version.offline.template_io import load_template
 
-    template = load_template(day_dir / "template.yaml")
-    packaged = package_template(template, day_dir)
-    upload_artifacts(packaged, day_dir, s3)
+    packaged = package_template(template, base_dir)
+    upload_artifacts(packaged, base_dir, s3)
     template = packaged.template
     if SAM in transform_names(template):
-        template = sam_translate(template, parameter_values={}, region=region, account_id=account_id)
+        values = _with_defaults(template, parameter_values)
+        template = sam_translate(template, parameter_values=values, region=region, account_id=account_id)
     remaining = transform_names(template)
     if remaining not in ([], [MACRO_NAME]):
-        raise SimulationError(f"{day_dir}: transforms not simulated: {remaining}")
+        raise SimulationError(f"{base_dir}: transforms not simulated: {remaining}")
     fragment = macro_fragment(template)
     if use_macro and remaining:
-        macro = transform or (lambda f: real_transform(f, region=region, account_id=account_id))
+        values = _with_defaults(fragment, parameter_values)
+        macro = transform or (
+            lambda f: real_transform(f, region=region, account_id=account_id, parameter_values=values)
+        )
         fragment = macro(fragment)
     return fragment
+
+
+def _with_defaults(template: Mapping[str, Any], values: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The stack's parameter values with the template's defaults filled in; ``{}`` when none were given
+    (the stories that predate parameter support keep translating exactly as before)."""
+    if values is None:
+        return {}
+    defaults = {
+        name: parameter["Default"]
+        for name, parameter in (template.get("Parameters") or {}).items()
+        if "Default" in parameter
+    }
+    return {**defaults, **values}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -280,12 +342,48 @@ def _version_refs(stack: SimStack, function_logical_id: str) -> list[Deployed]:
     ]
 
 
+# The AWS managed policies the simulated IAM knows (the ones SAM attaches to generated roles). moto would
+# load all of them (over a thousand) into every IAM backend, which costs seconds per simulation; a role
+# naming another one fails to deploy (moto: "does not exist or is not attachable"), it is never guessed.
+AWS_MANAGED_POLICIES = frozenset(
+    {
+        "AWSLambdaBasicExecutionRole",
+        "AWSLambdaVPCAccessExecutionRole",
+        "AWSXrayWriteOnlyAccess",
+        "AWSXRayDaemonWriteAccess",
+        "AWSLambdaRole",
+        "AWSLambdaSQSQueueExecutionRole",
+        "AWSLambdaDynamoDBExecutionRole",
+        "AWSLambdaKinesisExecutionRole",
+        "CloudWatchLambdaInsightsExecutionRolePolicy",
+    }
+)
+_MANAGED_SUBSETS: dict[frozenset[str], str] = {}
+
+
+@contextmanager
+def _only_managed_policies(names: frozenset[str]) -> Iterator[None]:
+    from unittest import mock
+
+    import moto.iam.models as iam_models
+
+    if names not in _MANAGED_SUBSETS:
+        every = json.loads(iam_models.aws_managed_policies_data)
+        _MANAGED_SUBSETS[names] = json.dumps({k: v for k, v in every.items() if k in names})
+    with mock.patch.object(iam_models, "aws_managed_policies_data", _MANAGED_SUBSETS[names]):
+        yield
+
+
 @contextmanager
 def simulated_aws(region: str = REGION, *, managed_policies: bool = True) -> Iterator[dict[str, Any]]:
-    """moto with Step Functions execution on, AWS managed policies loaded, and the Lambda code bridge.
+    """moto with Step Functions execution on, AWS managed policies loaded, the Lambda code bridge, Lambda's
+    publishing rule, and IAM checked at invoke time.
 
-    Yields the boto3 clients and the bridge (``clients["bridge"]``). Loading the AWS managed policies
-    (SAM attaches ``AWSLambdaBasicExecutionRole``) takes a moment; ``managed_policies=False`` skips it.
+    Yields the boto3 clients and the bridge (``clients["bridge"]``). Every Lambda call an execution makes
+    is authorized against the role the execution started with (``RoleAuthorizer``); set
+    ``clients["bridge"].authorizer = None`` to switch that off. Only the AWS managed policies in
+    ``AWS_MANAGED_POLICIES`` are loaded (SAM attaches ``AWSLambdaBasicExecutionRole``);
+    ``managed_policies=False`` loads none.
     """
     require_moto()
     import boto3
@@ -295,10 +393,16 @@ def simulated_aws(region: str = REGION, *, managed_policies: bool = True) -> Ite
         "stepfunctions": {"execute_state_machine": True},
         "iam": {"load_aws_managed_policies": managed_policies},
     }
-    with mock_aws(config=config), LambdaCodeBridge() as bridge:
+    with (
+        mock_aws(config=config),
+        _only_managed_policies(AWS_MANAGED_POLICIES),
+        LambdaCodeBridge() as bridge,
+        LambdaPublishRule(),
+    ):
         clients: dict[str, Any] = {
             name: boto3.client(name, region_name=region) for name in ("iam", "lambda", "stepfunctions", "s3")
         }
+        bridge.authorizer = RoleAuthorizer(clients["iam"])
         clients["bridge"] = bridge
         yield clients
 
@@ -352,7 +456,6 @@ def run_story(
                 f"expected one state machine and one function, got {machine_ids} {function_ids}"
             )
         machine_arn, function_id = stack.ref(machine_ids[0]), function_ids[0]
-        bridge.authorizer = RoleAuthorizer(iam, sfn, machine_arn)
         day1_versions = _version_refs(stack, function_id)
         day1_version_arn = day1_versions[0].physical_id if len(day1_versions) == 1 else None
         say(f"Day 1 deployed: {_describe_deploy(day1)}")

@@ -8,15 +8,20 @@ Functions APIs (moto's), because moto's own CloudFormation cannot run the blue-g
 - Resources removed from the template are deleted even with ``DeletionPolicy: Retain``.
 
 ``SimStack.deploy`` creates or updates resources in dependency order (a function's code and configuration
-are updated before a Version that references it is published), then deletes what left the template
-unless its ``DeletionPolicy`` is ``Retain``; a Version whose properties change is replaced, the old one
-kept when its ``UpdateReplacePolicy`` is ``Retain``. Publishing a version of an unchanged function fails
-the deploy, as CloudFormation does. ``Resolver`` evaluates the intrinsic functions the deploy needs and
+are updated before a Version that references it is published), then, as CloudFormation's clean-up phase,
+deletes the old copies of replaced resources unless their ``UpdateReplacePolicy`` is ``Retain`` and the
+resources that left the template unless their ``DeletionPolicy`` is ``Retain``. Replacements simulated:
+a Version whose properties change, a function whose ``FunctionName`` changes, an inline ``RolePolicy``
+whose ``PolicyName`` or ``RoleName`` changes. Deleting a function deletes all its versions, whatever the
+Version resources say. Publishing a version when Lambda would publish nothing (same code hash and
+version-locked settings as the latest version: see ``sim.lambda_bridge.LambdaPublishRule``) fails the
+deploy, as CloudFormation does. ``Resolver`` evaluates the intrinsic functions the deploy needs and
 refuses the others. Resource types and properties it does not know are refused too, never guessed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import json
@@ -44,7 +49,7 @@ class Resolver:
         Resolver(stack).resolve({"Fn::Sub": "${HelloFunction.Arn}:*"})
     """
 
-    SUPPORTED = ("Ref", "Fn::GetAtt", "Fn::Join", "Fn::Sub", "Fn::Select", "Fn::Split")
+    SUPPORTED = ("Ref", "Fn::GetAtt", "Fn::Join", "Fn::Sub", "Fn::Select", "Fn::Split", "Fn::FindInMap")
 
     def __init__(self, stack: SimStack) -> None:
         self.stack = stack
@@ -72,6 +77,12 @@ class Resolver:
             if key == "Fn::Split":
                 delimiter, text = self.resolve(argument)
                 return text.split(delimiter)
+            if key == "Fn::FindInMap":
+                mapping, top, second = self.resolve(argument)
+                try:
+                    return self.stack.mappings[mapping][top][second]
+                except (KeyError, TypeError):
+                    raise SimulationError(f"Fn::FindInMap {[mapping, top, second]}: no such entry") from None
             if key.startswith("Fn::") or key == "Condition":
                 raise SimulationError(
                     f"intrinsic {key} is not simulated (supported: {', '.join(self.SUPPORTED)})"
@@ -228,6 +239,7 @@ class SimStack:
         stack.ref("ApprovalStateMachine")  # the state machine ARN
     """
 
+    # Function properties set through UpdateFunctionConfiguration; all are version-locked.
     FUNCTION_CONFIG: ClassVar[tuple[str, ...]] = (
         "Description",
         "Handler",
@@ -240,11 +252,9 @@ class SimStack:
         "Architectures",
         "TracingConfig",
     )
-    IGNORED: ClassVar[dict[str, set[str]]] = {
-        "AWS::Lambda::Function": {"Tags"},
-        "AWS::IAM::Role": {"Tags"},
-        "AWS::StepFunctions::StateMachine": {"Tags"},
-    }
+    # Function properties that are not version-locked: changing them alone publishes nothing.
+    FUNCTION_UNLOCKED: ClassVar[tuple[str, ...]] = ("Tags", "ReservedConcurrentExecutions")
+    IGNORED: ClassVar[dict[str, set[str]]] = {}
 
     def __init__(
         self,
@@ -264,6 +274,8 @@ class SimStack:
         self.resources: dict[str, Deployed] = {}
         self.retained: list[Deployed] = []
         self._report: DeployReport | None = None
+        self._replaced_copies: list[Deployed] = []  # old copies of replaced resources, for the clean-up
+        self.mappings: dict[str, Any] = {}
 
     # -- references -------------------------------------------------------------------------------
 
@@ -297,6 +309,8 @@ class SimStack:
         resources = template.get("Resources") or {}
         report = DeployReport(label=label, template=template)
         self._report = report
+        self._replaced_copies: list[Deployed] = []
+        self.mappings = dict(template.get("Mappings") or {})
         resolver = Resolver(self)
         for logical_id in dependency_order(resources):
             resource = resources[logical_id]
@@ -321,6 +335,14 @@ class SimStack:
                 replaced = self._update(existing, properties)
                 existing.deletion_policy, existing.update_replace_policy = policies
                 (report.replaced if replaced else report.updated).append(logical_id)
+        # Clean-up phase: the old copies of replaced resources, then the resources that left the template.
+        for old in self._replaced_copies:
+            if old.update_replace_policy == "Retain":
+                self.retained.append(old)
+                report.retained.append(old.logical_id)
+            else:
+                self._delete(old)
+                report.deleted.append(old.logical_id)
         old_order = [logical_id for logical_id in self.resources if logical_id not in resources]
         for logical_id in reversed(dependency_order({k: {"Properties": {}} for k in old_order})):
             gone = self.resources.pop(logical_id)
@@ -357,9 +379,11 @@ class SimStack:
         create = {
             "AWS::IAM::Role": self._create_role,
             "AWS::IAM::Policy": self._create_policy,
+            "AWS::IAM::RolePolicy": self._create_role_policy,
             "AWS::IAM::ManagedPolicy": self._create_managed_policy,
             "AWS::Lambda::Function": self._create_function,
             "AWS::Lambda::Version": self._create_version,
+            "AWS::Lambda::Alias": self._create_alias,
             "AWS::StepFunctions::StateMachine": self._create_state_machine,
         }.get(resource_type)
         if create is None:
@@ -375,27 +399,47 @@ class SimStack:
             update_replace_policy,
         )
 
-    def _update(self, existing: Deployed, properties: dict[str, Any]) -> bool:
-        """Update in place, or replace; True when replaced."""
+    def _needs_replacement(self, existing: Deployed, properties: Mapping[str, Any]) -> bool:
         if existing.type == "AWS::Lambda::Version":
-            # Every property of a Version requires replacement: publish a new one, then drop the old.
+            return True  # every property of a Version requires replacement
+        if existing.type == "AWS::Lambda::Function":
+            return bool(properties.get("FunctionName", existing.physical_id) != existing.physical_id)
+        if existing.type == "AWS::Lambda::Alias" and any(
+            properties.get(k) != existing.properties.get(k) for k in ("Name", "FunctionName")
+        ):
+            raise SimulationError(f"{existing.logical_id}: replacing an alias is not simulated")
+        if existing.type == "AWS::IAM::RolePolicy":
+            return any(properties.get(k) != existing.properties.get(k) for k in ("PolicyName", "RoleName"))
+        return False
+
+    def _update(self, existing: Deployed, properties: dict[str, Any]) -> bool:
+        """Update in place, or replace; True when replaced.
+
+        A replacement creates the new physical resource now; the old copy is deleted (or kept, when its
+        ``UpdateReplacePolicy`` was ``Retain``) in the clean-up phase at the end of the deploy.
+        """
+        if self._needs_replacement(existing, properties):
             old = Deployed(**vars(existing))
-            physical_id, attributes = self._create_version(existing.logical_id, properties)
+            create = {
+                "AWS::Lambda::Version": self._create_version,
+                "AWS::Lambda::Function": self._create_function,
+                "AWS::IAM::RolePolicy": self._create_role_policy,
+            }[existing.type]
+            physical_id, attributes = create(existing.logical_id, properties)
             existing.physical_id, existing.attributes, existing.properties = (
                 physical_id,
                 attributes,
                 properties,
             )
-            if old.update_replace_policy == "Retain":
-                self.retained.append(old)
-            else:
-                self._delete(old)
+            self._replaced_copies.append(old)
             return True
         update = {
             "AWS::IAM::Role": self._update_role,
             "AWS::IAM::Policy": self._update_policy,
+            "AWS::IAM::RolePolicy": self._update_role_policy,
             "AWS::IAM::ManagedPolicy": self._update_managed_policy,
             "AWS::Lambda::Function": self._update_function,
+            "AWS::Lambda::Alias": self._update_alias,
             "AWS::StepFunctions::StateMachine": self._update_state_machine,
         }[existing.type]
         update(existing, properties)
@@ -404,12 +448,22 @@ class SimStack:
 
     # -- IAM --------------------------------------------------------------------------------------
 
+    ROLE_PROPERTIES: ClassVar[set[str]] = {
+        "AssumeRolePolicyDocument",
+        "ManagedPolicyArns",
+        "Policies",
+        "Path",
+        "RoleName",
+        "Description",
+        "Tags",
+    }
+
     def _create_role(self, logical_id: str, p: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         self._check_properties(
             logical_id,
             "AWS::IAM::Role",
             p,
-            {"AssumeRolePolicyDocument", "ManagedPolicyArns", "Policies", "Path", "RoleName", "Description"},
+            self.ROLE_PROPERTIES,
         )
         iam = self.clients["iam"]
         name = p.get("RoleName") or _physical_name(self.name, logical_id)
@@ -452,7 +506,7 @@ class SimStack:
             existing.logical_id,
             existing.type,
             p,
-            {"AssumeRolePolicyDocument", "ManagedPolicyArns", "Policies", "Path", "RoleName", "Description"},
+            self.ROLE_PROPERTIES,
         )
         if p.get("RoleName", existing.physical_id) != existing.physical_id or p.get(
             "Path"
@@ -464,6 +518,17 @@ class SimStack:
             )
             self._op(f"iam:UpdateAssumeRolePolicy {existing.physical_id}")
         self._sync_role_policies(existing.physical_id, existing.properties, p)
+        old_tags, new_tags = _tags_dict(existing.properties.get("Tags")), _tags_dict(p.get("Tags"))
+        iam = self.clients["iam"]
+        if new_tags != old_tags:
+            if set(old_tags) - set(new_tags):
+                iam.untag_role(RoleName=existing.physical_id, TagKeys=sorted(set(old_tags) - set(new_tags)))
+            if new_tags:
+                iam.tag_role(
+                    RoleName=existing.physical_id,
+                    Tags=[{"Key": k, "Value": v} for k, v in new_tags.items()],
+                )
+            self._op(f"iam:TagRole {existing.physical_id}")
 
     def _create_policy(self, logical_id: str, p: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         self._check_properties(logical_id, "AWS::IAM::Policy", p, {"PolicyName", "PolicyDocument", "Roles"})
@@ -482,6 +547,32 @@ class SimStack:
         for role in gone.properties.get("Roles", []):
             self.clients["iam"].delete_role_policy(RoleName=role, PolicyName=gone.properties["PolicyName"])
             self._op(f"iam:DeleteRolePolicy {role}/{gone.properties['PolicyName']}")
+
+    ROLE_POLICY_PROPERTIES: ClassVar[set[str]] = {"PolicyName", "PolicyDocument", "RoleName"}
+
+    def _create_role_policy(self, logical_id: str, p: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        """``AWS::IAM::RolePolicy``: one inline policy on one role (PutRolePolicy)."""
+        self._check_properties(logical_id, "AWS::IAM::RolePolicy", p, self.ROLE_POLICY_PROPERTIES)
+        self.clients["iam"].put_role_policy(
+            RoleName=p["RoleName"], PolicyName=p["PolicyName"], PolicyDocument=json.dumps(p["PolicyDocument"])
+        )
+        self._op(f"iam:PutRolePolicy {p['RoleName']}/{p['PolicyName']}")
+        return _physical_name(self.name, logical_id), {}
+
+    def _update_role_policy(self, existing: Deployed, p: dict[str, Any]) -> None:
+        self._check_properties(existing.logical_id, existing.type, p, self.ROLE_POLICY_PROPERTIES)
+        self.clients["iam"].put_role_policy(
+            RoleName=p["RoleName"], PolicyName=p["PolicyName"], PolicyDocument=json.dumps(p["PolicyDocument"])
+        )
+        self._op(f"iam:PutRolePolicy {p['RoleName']}/{p['PolicyName']}")
+
+    def _delete_role_policy(self, gone: Deployed) -> None:
+        iam = self.clients["iam"]
+        role, name = gone.properties["RoleName"], gone.properties["PolicyName"]
+        # A role that is gone took the policy with it: CloudFormation counts that as deleted.
+        with contextlib.suppress(iam.exceptions.NoSuchEntityException):
+            iam.delete_role_policy(RoleName=role, PolicyName=name)
+        self._op(f"iam:DeleteRolePolicy {role}/{name}")
 
     def _create_managed_policy(self, logical_id: str, p: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         self._check_properties(
@@ -520,19 +611,34 @@ class SimStack:
 
     # -- Lambda -----------------------------------------------------------------------------------
 
+    def _function_tags(self, logical_id: str, p: Mapping[str, Any]) -> dict[str, str]:
+        """The template's tags plus the ones CloudFormation adds (they stay on a retained function)."""
+        return {
+            **_tags_dict(p.get("Tags")),
+            "aws:cloudformation:stack-name": self.name,
+            "aws:cloudformation:stack-id": self.stack_id,
+            "aws:cloudformation:logical-id": logical_id,
+        }
+
     def _create_function(self, logical_id: str, p: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         self._check_properties(
             logical_id,
             "AWS::Lambda::Function",
             p,
-            {"Code", "FunctionName", "PackageType", *self.FUNCTION_CONFIG},
+            {"Code", "FunctionName", "PackageType", *self.FUNCTION_CONFIG, *self.FUNCTION_UNLOCKED},
         )
         name = p.get("FunctionName") or _physical_name(self.name, logical_id)
         kwargs = {k: p[k] for k in self.FUNCTION_CONFIG if k in p}
-        function = self.clients["lambda"].create_function(
-            FunctionName=name, Code=self._code(p["Code"]), Tags=_tags_dict(p.get("Tags")), **kwargs
+        lam = self.clients["lambda"]
+        function = lam.create_function(
+            FunctionName=name, Code=self._code(p["Code"]), Tags=self._function_tags(logical_id, p), **kwargs
         )
         self._op(f"lambda:CreateFunction {name}")
+        if "ReservedConcurrentExecutions" in p:
+            lam.put_function_concurrency(
+                FunctionName=name, ReservedConcurrentExecutions=int(p["ReservedConcurrentExecutions"])
+            )
+            self._op(f"lambda:PutFunctionConcurrency {name}")
         return name, {"Arn": function["FunctionArn"]}
 
     @staticmethod
@@ -546,12 +652,14 @@ class SimStack:
             existing.logical_id,
             existing.type,
             p,
-            {"Code", "FunctionName", "PackageType", *self.FUNCTION_CONFIG},
+            {"Code", "FunctionName", "PackageType", *self.FUNCTION_CONFIG, *self.FUNCTION_UNLOCKED},
         )
         lam = self.clients["lambda"]
         name = existing.physical_id
-        if p.get("FunctionName", name) != name:
-            raise SimulationError(f"{existing.logical_id}: renaming (replacing) a function is not simulated")
+        if p.get("PackageType") != existing.properties.get("PackageType"):
+            raise SimulationError(
+                f"{existing.logical_id}: changing PackageType (a replacement) is not simulated"
+            )
         if p["Code"] != existing.properties["Code"]:
             lam.update_function_code(FunctionName=name, **self._code(p["Code"]))
             self._op(f"lambda:UpdateFunctionCode {name}")
@@ -560,6 +668,22 @@ class SimStack:
         if config != old_config:
             lam.update_function_configuration(FunctionName=name, **config)
             self._op(f"lambda:UpdateFunctionConfiguration {name}")
+        arn = existing.attributes["Arn"]
+        old_tags = self._function_tags(existing.logical_id, existing.properties)
+        new_tags = self._function_tags(existing.logical_id, p)
+        if set(old_tags) - set(new_tags):
+            lam.untag_resource(Resource=arn, TagKeys=sorted(set(old_tags) - set(new_tags)))
+        if new_tags != old_tags:
+            lam.tag_resource(Resource=arn, Tags=new_tags)
+            self._op(f"lambda:TagResource {name}")
+        concurrency = p.get("ReservedConcurrentExecutions")
+        if concurrency != existing.properties.get("ReservedConcurrentExecutions"):
+            if concurrency is None:
+                lam.delete_function_concurrency(FunctionName=name)
+                self._op(f"lambda:DeleteFunctionConcurrency {name}")
+            else:
+                lam.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=int(concurrency))
+                self._op(f"lambda:PutFunctionConcurrency {name}")
 
     def _create_version(self, logical_id: str, p: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         self._check_properties(
@@ -573,6 +697,13 @@ class SimStack:
         before = {v["Version"] for v in lam.list_versions_by_function(FunctionName=name)["Versions"]}
         kwargs = {"Description": p["Description"]} if "Description" in p else {}
         if "CodeSha256" in p:
+            # Lambda refuses to publish when the hash does not match $LATEST (moto ignores the parameter).
+            current = lam.get_function_configuration(FunctionName=name)["CodeSha256"]
+            if p["CodeSha256"] != current:
+                raise SimulationError(
+                    f"{logical_id}: CodeSha256 {p['CodeSha256']} does not match the function's code "
+                    f"({current}): Lambda refuses to publish (InvalidParameterValueException)"
+                )
             kwargs["CodeSha256"] = p["CodeSha256"]
         published = lam.publish_version(FunctionName=name, **kwargs)
         if published["Version"] in before:
@@ -586,6 +717,29 @@ class SimStack:
             "Version": published["Version"],
             "FunctionArn": published["FunctionArn"],
         }
+
+    ALIAS_PROPERTIES: ClassVar[set[str]] = {"FunctionName", "FunctionVersion", "Name", "Description"}
+
+    def _create_alias(self, logical_id: str, p: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        self._check_properties(logical_id, "AWS::Lambda::Alias", p, self.ALIAS_PROPERTIES)
+        alias = self.clients["lambda"].create_alias(
+            FunctionName=p["FunctionName"],
+            Name=p["Name"],
+            FunctionVersion=str(p["FunctionVersion"]),
+            **({"Description": p["Description"]} if "Description" in p else {}),
+        )
+        self._op(f"lambda:CreateAlias {p['FunctionName']}:{p['Name']} -> {p['FunctionVersion']}")
+        return alias["AliasArn"], {"AliasArn": alias["AliasArn"]}
+
+    def _update_alias(self, existing: Deployed, p: dict[str, Any]) -> None:
+        self._check_properties(existing.logical_id, existing.type, p, self.ALIAS_PROPERTIES)
+        self.clients["lambda"].update_alias(
+            FunctionName=p["FunctionName"],
+            Name=p["Name"],
+            FunctionVersion=str(p["FunctionVersion"]),
+            Description=p.get("Description", ""),
+        )
+        self._op(f"lambda:UpdateAlias {p['FunctionName']}:{p['Name']} -> {p['FunctionVersion']}")
 
     # -- Step Functions ---------------------------------------------------------------------------
 
@@ -608,6 +762,7 @@ class SimStack:
         "RoleArn",
         "StateMachineName",
         "StateMachineType",
+        "Tags",
     }
 
     def _create_state_machine(self, logical_id: str, p: dict[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -630,30 +785,53 @@ class SimStack:
                 raise SimulationError(
                     f"{existing.logical_id}: changing {fixed} (a replacement) is not simulated"
                 )
-        self.clients["stepfunctions"].update_state_machine(
-            stateMachineArn=existing.physical_id,
-            definition=self._definition(existing.logical_id, p),
-            roleArn=p["RoleArn"],
-        )
-        self._op(f"states:UpdateStateMachine {existing.attributes['Name']}")
+        sfn = self.clients["stepfunctions"]
+        if {k: v for k, v in p.items() if k != "Tags"} != {
+            k: v for k, v in existing.properties.items() if k != "Tags"
+        }:
+            sfn.update_state_machine(
+                stateMachineArn=existing.physical_id,
+                definition=self._definition(existing.logical_id, p),
+                roleArn=p["RoleArn"],
+            )
+            self._op(f"states:UpdateStateMachine {existing.attributes['Name']}")
+        old_tags, new_tags = _tags_dict(existing.properties.get("Tags")), _tags_dict(p.get("Tags"))
+        if set(old_tags) - set(new_tags):
+            sfn.untag_resource(
+                resourceArn=existing.physical_id, tagKeys=sorted(set(old_tags) - set(new_tags))
+            )
+        if new_tags != old_tags and new_tags:
+            sfn.tag_resource(
+                resourceArn=existing.physical_id, tags=[{"key": k, "value": v} for k, v in new_tags.items()]
+            )
+            self._op(f"states:TagResource {existing.attributes['Name']}")
 
     # -- delete -----------------------------------------------------------------------------------
 
     def _delete(self, gone: Deployed) -> None:
         iam, lam = self.clients["iam"], self.clients["lambda"]
         if gone.type == "AWS::Lambda::Version":
-            lam.delete_function(
-                FunctionName=gone.properties["FunctionName"], Qualifier=gone.attributes["Version"]
-            )
+            # A version deleted with its function already: CloudFormation counts that as deleted.
+            with contextlib.suppress(lam.exceptions.ResourceNotFoundException):
+                lam.delete_function(
+                    FunctionName=gone.properties["FunctionName"], Qualifier=gone.attributes["Version"]
+                )
             self._op(f"lambda:DeleteFunction {gone.physical_id}")
+        elif gone.type == "AWS::Lambda::Alias":
+            with contextlib.suppress(lam.exceptions.ResourceNotFoundException):
+                lam.delete_alias(FunctionName=gone.properties["FunctionName"], Name=gone.properties["Name"])
+            self._op(f"lambda:DeleteAlias {gone.physical_id}")
         elif gone.type == "AWS::Lambda::Function":
+            # Without a Qualifier: the function goes with every version it has, retained ones included.
             lam.delete_function(FunctionName=gone.physical_id)
-            self._op(f"lambda:DeleteFunction {gone.physical_id}")
+            self._op(f"lambda:DeleteFunction {gone.physical_id} (and all its versions)")
         elif gone.type == "AWS::StepFunctions::StateMachine":
             self.clients["stepfunctions"].delete_state_machine(stateMachineArn=gone.physical_id)
             self._op(f"states:DeleteStateMachine {gone.physical_id}")
         elif gone.type == "AWS::IAM::Policy":
             self._delete_policy(gone)
+        elif gone.type == "AWS::IAM::RolePolicy":
+            self._delete_role_policy(gone)
         elif gone.type == "AWS::IAM::ManagedPolicy":
             for role in gone.properties.get("Roles", []):
                 iam.detach_role_policy(RoleName=role, PolicyArn=gone.physical_id)

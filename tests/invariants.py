@@ -10,10 +10,13 @@ What is asserted:
 (b) the transform is deterministic (a second run gives byte-identical JSON);
 (c) it is idempotent (transforming the output again gives an equal template);
 (d) it changes only what it may: ``Metadata.SfnExactVersion``, state machine definitions, existing
-    versions' Description and (missing) retention policies, IAM statement ``Resource`` lists that gain
-    ``<entry>:*``, and new ``AWS::Lambda::Version`` resources of in-template functions, each called by a
-    state machine of the output; a state machine that opts out (``Metadata.SfnExactVersion.Pin: false``)
-    is untouched, and so is the Description of a version of a function that opts out;
+    versions' Description and (missing) retention policies, IAM statement ``Resource``/``NotResource``
+    lists that gain ``<entry>:*`` (or ``<function ARN>:*`` beside a version of it), new
+    ``AWS::Lambda::Version`` resources of in-template functions, each called by a state machine of the
+    output, and retained grants (``AWS::IAM::RolePolicy``, Retain) of a role of the input for the
+    versions of a function a state machine calls; a state machine that opts out
+    (``Metadata.SfnExactVersion.Pin: false``) is untouched, and so is the Description of a version of
+    a function that opts out;
 (e) every version the definition of a state machine of the output references (``Ref``, ``GetAtt``,
     ``${...}``, substitution values) keeps ``Retain`` unless the input chose otherwise; state machines
     that opt out are not looked at;
@@ -46,6 +49,7 @@ METADATA_KEY = "SfnExactVersion"
 STATE_MACHINE = "AWS::StepFunctions::StateMachine"
 FUNCTION = "AWS::Lambda::Function"
 VERSION = "AWS::Lambda::Version"
+GRANT_TYPE = "AWS::IAM::RolePolicy"
 IAM_TYPES = frozenset(
     {"AWS::IAM::Role", "AWS::IAM::Policy", "AWS::IAM::RolePolicy", "AWS::IAM::ManagedPolicy"}
 )
@@ -150,6 +154,9 @@ def _check_allowed_changes(before: Mapping[str, Any], after: Mapping[str, Any]) 
         if resource.get("Type") == STATE_MACHINE:
             called |= _definition_references(resource)
     for logical_id in sorted(resources_after.keys() - resources_before.keys()):
+        if resources_after[logical_id].get("Type") == GRANT_TYPE:
+            _check_new_grant(logical_id, resources_after[logical_id], resources_before, resources_after)
+            continue
         _check_new_version(logical_id, resources_after[logical_id], resources_before)
         assert logical_id in called, f"new version {logical_id} is called by no state machine"
 
@@ -297,13 +304,65 @@ def _check_new_version(logical_id: str, resource: Mapping[str, Any], before: Map
         )
 
 
+def _check_new_grant(
+    logical_id: str, resource: Mapping[str, Any], before: Mapping[str, Any], after: Mapping[str, Any]
+) -> None:
+    """A retained grant: Retain, on a role of the input, allowing only the versions of one function of
+    the input whose versions a state machine calls."""
+    for policy in RETENTION:
+        assert resource.get(policy) == "Retain", f"grant {logical_id}: {policy} is not Retain"
+    assert set(resource) <= {"Type", "Properties", "Condition", *RETENTION}, f"{logical_id}: unexpected keys"
+    properties = resource["Properties"]
+    assert set(properties) == {"PolicyName", "RoleName", "PolicyDocument"}, f"{logical_id}: properties"
+    assert properties["PolicyName"].startswith("SfnExactVersion-"), f"{logical_id}: PolicyName"
+    role = properties["RoleName"].get("Ref")
+    assert before.get(role, {}).get("Type") == "AWS::IAM::Role", f"{logical_id}: not a role of the input"
+    (statement,) = properties["PolicyDocument"]["Statement"]
+    assert statement["Effect"] == "Allow" and statement["Action"] == "lambda:InvokeFunction", logical_id
+    text = symbolic(statement["Resource"])
+    assert text is not None and len(text) == 2 and text[1] == ":*", f"{logical_id}: {statement['Resource']}"
+    function = text[0].name  # type: ignore[union-attr]
+    assert before.get(function, {}).get("Type") == FUNCTION, f"{logical_id}: not a function of the input"
+    machines = [resource for resource in after.values() if resource.get("Type") == STATE_MACHINE]
+    callers = [
+        machine for machine in machines if role in references(machine.get("Properties", {}).get("RoleArn"))
+    ]
+    callers = callers or machines  # a RoleArn may name the role by its RoleName only
+    called = set().union(*(_definition_references(machine) for machine in callers)) if callers else set()
+    versions = {name for name in called if after.get(name, {}).get("Type") == VERSION}
+    assert any(_is_version_of(after[name], function, before) for name in versions), (
+        f"{logical_id}: no state machine of {role} calls a version of {function}"
+    )
+    if "Condition" in resource:
+        assert resource["Condition"] in (
+            before[function].get("Condition"),
+            before[role].get("Condition"),
+        ) or any(
+            candidate.get("Condition") == resource["Condition"]
+            for candidate in before.values()
+            if candidate.get("Type") in IAM_TYPES
+        ), f"{logical_id}: Condition from nowhere"
+
+
+def _is_version_of(version: Mapping[str, Any], function: str, before: Mapping[str, Any]) -> bool:
+    """The version's FunctionName refers to ``function``, or ends with its explicit FunctionName."""
+    target = version.get("Properties", {}).get("FunctionName")
+    if function in references(target):
+        return True
+    name = before[function].get("Properties", {}).get("FunctionName")
+    target_text, name_text = symbolic(target), symbolic(name)
+    if not target_text or not name_text:
+        return False
+    return render_symbolic(target_text).endswith(render_symbolic(name_text))
+
+
 def _check_iam(logical_id: str, old: Any, new: Any, path: str = "") -> None:
     where = f"{logical_id}{path}"
     if isinstance(old, dict) and isinstance(new, dict):
         assert list(old) == list(new), f"{where}: keys changed"
         is_statement = "Effect" in old
         for key in old:
-            if key == "Resource" and is_statement and old[key] != new[key]:
+            if key in ("Resource", "NotResource") and is_statement and old[key] != new[key]:
                 _check_gained_entries(f"{where}/Resource", old[key], new[key])
             else:
                 _check_iam(logical_id, old[key], new[key], f"{path}/{key}")
@@ -327,12 +386,23 @@ def _check_gained_entries(where: str, old: Any, new: Any) -> None:
         text = symbolic(entry)
         assert text and isinstance(text[-1], str) and text[-1].endswith(":*"), f"{where}: {entry} lacks ':*'"
         base = _strip_star(text)
-        assert any(symbolic(original) == base for original in originals), (
+        derived = any(symbolic(original) == base for original in originals)
+        assert derived or _names_a_version_of(base, originals), (
             f"{where}: {_dump(entry)} is not derived from an entry already there"
         )
         assert _key(entry) not in seen, f"{where}: duplicate entry {_dump(entry)}"
         seen.add(_key(entry))
         assert symbolic(entry) != ("*",), f"{where}: '*' granted"
+
+
+def _names_a_version_of(base: tuple[Any, ...], originals: list[Any]) -> bool:
+    """``base`` is ``GetAtt F.Arn`` and an original entry is a ``Ref`` (of a version: CDK's
+    ``LambdaInvoke(fn.currentVersion)`` grant allows that version only)."""
+    return (
+        len(base) == 1
+        and getattr(base[0], "attribute", None) == "Arn"
+        and any(isinstance(original, dict) and list(original) == ["Ref"] for original in originals)
+    )
 
 
 def _strip_star(text: tuple[Any, ...]) -> tuple[Any, ...]:

@@ -6,9 +6,12 @@ Needs the dev dependencies (``make install``); ``make demo`` calls it.
 
     python examples/blue-green/run_story.py                  # with the macro, then without
     python examples/blue-green/run_story.py --mode with-macro --wait-seconds 5
+    python examples/blue-green/run_story.py --mode day2      # adoption and removal (scenarios/)
 
 Exit status 0 when every story ends as it should: with the macro both executions succeed, each on its
-own version; without it, execution 1 fails because it ran Day 2's code.
+own version; without it, execution 1 fails because it ran Day 2's code. ``--mode day2`` adopts the macro
+on a stack deployed without it and removes ``hello`` while an execution waits, each next to its
+negative control, one line each.
 """
 
 from __future__ import annotations
@@ -29,6 +32,13 @@ from sim.bluegreen_sim import (  # noqa: E402
     StoryResult,
     run_story,
     story_matches_promise,
+)
+from sim.scenarios import (  # noqa: E402
+    ScenarioResult,
+    run_adoption,
+    run_day2,
+    without_function_marker,
+    without_function_retain,
 )
 
 
@@ -90,11 +100,70 @@ def _verdict(result: StoryResult) -> bool:
     return expected
 
 
+def _execution1(result: ScenarioResult) -> str:
+    e1 = result.execution1
+    if e1 is None:
+        return "execution 1 did not run"
+    target = e1.invoked[0].rsplit(":function:", 1)[-1] if e1.invoked else "nothing"
+    return f"execution 1 {e1.status}{f' {e1.error}' if e1.error else ''} ({target})"
+
+
+def _line(ok: bool, text: str) -> bool:
+    print(f"  {'ok  ' if ok else 'FAIL'} {text}", flush=True)
+    return ok
+
+
+def _tell_day2() -> bool:
+    """Adoption and removal on the simulation, each next to its negative control, one line each."""
+    print(
+        "\n=== Day 2: adopting the macro, removing a function (examples/blue-green/scenarios) ===", flush=True
+    )
+    results = []
+    adopted = run_adoption("sam-autopublishalias", days=2)
+    e2 = adopted.execution2
+    version = e2.invoked_version if e2 else None
+    results.append(
+        _line(
+            adopted.failed_deploy is None and version == "2",
+            f"Adoption (SAM AutoPublishAlias stack, then + SfnExactVersion): one deploy; execution 2 ran "
+            f"hello:{version}; {_execution1(adopted)}, started before: unpinned",
+        )
+    )
+    control = run_adoption("sam-autopublishalias", days=2, hook=without_function_marker)
+    error = control.failed_deploy[1].split(": ", 1)[-1] if control.failed_deploy else "deployed"
+    results.append(
+        _line("A version for this Lambda function exists" in error, f"  without the function marker: {error}")
+    )
+    removed = run_day2("remove-shared-role")
+    e1 = removed.execution1
+    results.append(
+        _line(
+            e1 is not None and e1.status == "SUCCEEDED",
+            f"Removal (Day 2 drops hello while execution 1 waits): {_execution1(removed)}",
+        )
+    )
+    control = run_day2("remove-shared-role", hook=without_function_retain)
+    e1 = control.execution1
+    results.append(
+        _line(
+            e1 is not None and e1.error == "Lambda.ResourceNotFoundException",
+            f"  without Retain on the function: {_execution1(control)}: deleted with its versions",
+        )
+    )
+    gap = run_day2("remove")
+    print(
+        f"  note hello with the execution role SAM generates: {_execution1(gap)}: the role is deleted "
+        "with hello (not protected yet)",
+        flush=True,
+    )
+    return all(results)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "--mode",
-        choices=["with-macro", "without-macro", "both"],
+        choices=["with-macro", "without-macro", "both", "day2"],
         default="both",
         help="which stories to tell",
     )
@@ -107,9 +176,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     # moto's interpreter logs every failed state with its internals; the timeline already says it.
     logging.getLogger("moto.stepfunctions.parser").setLevel(logging.CRITICAL)
-    modes = {"with-macro": [True], "without-macro": [False], "both": [True, False]}[args.mode]
+    modes = {"with-macro": [True], "without-macro": [False], "both": [True, False], "day2": []}[args.mode]
     try:
         results = [_tell(use_macro, args.wait_seconds) for use_macro in modes]
+        if args.mode == "day2":
+            results.append(_tell_day2())
     except MotoVersionError as error:
         print(f"run_story: {error}", file=sys.stderr)
         return 2

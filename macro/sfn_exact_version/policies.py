@@ -1,32 +1,78 @@
-"""IAM: let a state machine's role invoke every version of the functions it calls.
+"""IAM: let a state machine's role invoke every version of the functions it calls, and nothing more.
 
 Running executions are authorised by the role's *current* policy, so after a deploy the role must
-still allow the versions that older executions call. Wherever a statement of the role allows
-``lambda:InvokeFunction`` on a pinned function's unqualified ARN, the same statement gains
-``<that ARN>:*``. Nothing else is ever granted.
+still allow the versions that older executions call. Each statement of the role is made to treat a
+pinned function's versions (``<ARN>:<n>``) as it treated the function (``<ARN>``): an Allow naming the
+function (or one of its versions) gains ``<ARN>:*``, a Deny or a ``NotResource`` naming it gains
+``<entry>:*``. A retained grant (an ``AWS::IAM::RolePolicy`` with ``DeletionPolicy: Retain``) per role
+and allowed function keeps the permission when a later template stops calling the function.
 """
 
 from __future__ import annotations
 
+import bisect
 import fnmatch
+import hashlib
 import re
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from sfn_exact_version.index import MANAGED_POLICY, POLICY, ROLE, ROLE_POLICY, TemplateIndex
+from sfn_exact_version.errors import json_type
+from sfn_exact_version.index import (
+    FUNCTION,
+    MANAGED_POLICY,
+    POLICY,
+    ROLE,
+    ROLE_POLICY,
+    VERSION,
+    TemplateIndex,
+)
 from sfn_exact_version.intrinsics import (
     GET_ATT,
+    OTHER,
     REF,
     Atom,
+    NestingTooDeepError,
     Symbolic,
+    canonical,
+    concat,
     get_att_target,
+    intrinsic,
     join_parts,
     ref_target,
+    references,
+    render,
     resolve_pseudo,
     sub_parts,
     symbolic,
 )
+
+INVOKE = "lambda:invokefunction"
+ALLOW = "Allow"
+DENY = "Deny"
+RESOURCE = "Resource"
+NOT_RESOURCE = "NotResource"
+PSEUDO_NAMES = frozenset(
+    {
+        "AWS::AccountId",
+        "AWS::NotificationARNs",
+        "AWS::NoValue",
+        "AWS::Partition",
+        "AWS::Region",
+        "AWS::StackId",
+        "AWS::StackName",
+        "AWS::URLSuffix",
+    }
+)
+# CloudFormation: resources per stack, and the size of a processed template (1 MB when it comes from S3,
+# counted as cfn-lint counts it). IAM: characters of all inline policies of one role together.
+MAX_RESOURCES = 500
+MAX_TEMPLATE_BYTES = 1_000_000
+ROLE_INLINE_QUOTA = 10_240
+# Retained grants are inline policies of this name prefix (found again later by preflight and prune).
+GRANT_PREFIX = "SfnExactVersion-"
+GRANT_ID_PREFIX = "SfnExactVersionGrant"
 
 Path = tuple[str | int, ...]
 
@@ -43,18 +89,129 @@ class StatementRef:
         return "/".join(("Resources", self.resource, *(str(part) for part in self.path)))
 
 
-def role_of(properties: Mapping[str, Any], index: TemplateIndex) -> str | None:
-    """The in-template ``AWS::IAM::Role`` named by a state machine's ``RoleArn``, else None."""
+@dataclass(frozen=True)
+class RoleRef:
+    """What a state machine's ``RoleArn`` names: an in-template role, or why none was found."""
+
+    role: str | None
+    # Set when the value refers to a role of the template in a form that cannot be resolved.
+    unresolved: str | None = None
+
+
+def role_of(properties: Mapping[str, Any], index: TemplateIndex) -> RoleRef:
+    """The in-template ``AWS::IAM::Role`` named by a state machine's ``RoleArn``.
+
+    Every form the intrinsics module reduces to a symbolic string is understood: ``GetAtt Role.Arn``
+    (list or dotted), ``${Role.Arn}`` in ``Fn::Sub`` (variables included), ``Fn::Join`` of the same
+    pieces, and ARNs built from ``Ref Role`` or from a role's explicit ``RoleName``.
+
+    >>> from sfn_exact_version.index import TemplateIndex
+    >>> index = TemplateIndex.build({"R": {"Type": "AWS::IAM::Role"}}, {}, None, None)
+    >>> role_of({"RoleArn": {"Fn::Sub": "${R.Arn}"}}, index).role
+    'R'
+    """
     value = properties.get("RoleArn")
-    target = get_att_target(value)
-    if target is not None and target[1] == "Arn" and index.type_of(target[0]) == ROLE:
-        return target[0]
-    text = symbolic(value) if value is not None else None
-    if text and isinstance(text[-1], Atom) and text[-1].kind == REF and index.type_of(text[-1].name) == ROLE:
-        prefix = "".join(piece if isinstance(piece, str) else "x" for piece in text[:-1])
-        if re.fullmatch(r"arn:[^:]+:iam::[^:]*:role/(?:[^:]*/)?", prefix):
-            return text[-1].name
-    return None
+    if value is None:
+        return RoleRef(None)
+    text = symbolic(value)
+    if text:
+        role = _role_in(resolve_pseudo(text, index.pseudo), index)
+        if role is not None:
+            return RoleRef(role)
+    try:
+        named = [name for name in references(value) if index.type_of(name) == ROLE]
+    except NestingTooDeepError:
+        named = []
+    if named:
+        return RoleRef(
+            None,
+            f"refers to {', '.join(dict.fromkeys(named))} of this template through {_shape(value)}, which "
+            "SfnExactVersion cannot resolve to one role, so it changed none of their policies",
+        )
+    return RoleRef(None)
+
+
+def _shape(value: Any) -> str:
+    found = intrinsic(value)
+    return found[0] if found is not None else json_type(value)
+
+
+def _role_in(text: Symbolic, index: TemplateIndex) -> str | None:
+    if len(text) == 1 and isinstance(text[0], Atom):
+        atom = text[0]
+        if atom.kind == GET_ATT and atom.attribute == "Arn" and index.type_of(atom.name) == ROLE:
+            return atom.name
+        return None
+    fields = _split(text, ":")
+    if len(fields) != 6 or fields[0] != ("arn",) or fields[2] != ("iam",) or fields[3] != ():
+        return None
+    for part, pseudo in ((fields[1], "AWS::Partition"), (fields[4], "AWS::AccountId")):
+        literal = part[0] if len(part) == 1 and isinstance(part[0], str) else None
+        if literal is not None and pseudo in index.pseudo and literal != index.pseudo[pseudo]:
+            return None  # a literal partition or account other than the stack's
+    resource = fields[5]
+    if not resource or not isinstance(resource[0], str) or not resource[0].startswith("role/"):
+        return None
+    # The role's name: what follows the last "/" (a role's Path sits between "role/" and the name).
+    name: list[str | Atom] = list(resource)
+    for position in range(len(name) - 1, -1, -1):
+        piece = name[position]
+        if isinstance(piece, str) and "/" in piece:
+            name = [piece.rsplit("/", 1)[1], *name[position + 1 :]]
+            break
+    key = concat(name)
+    if (
+        len(key) == 1
+        and isinstance(key[0], Atom)
+        and key[0].kind == REF
+        and index.type_of(key[0].name) == ROLE
+    ):
+        return key[0].name
+    return _role_names(index).get(key)
+
+
+def _split(text: Symbolic, separator: str) -> list[Symbolic]:
+    fields: list[list[str | Atom]] = [[]]
+    for piece in text:
+        if isinstance(piece, Atom):
+            fields[-1].append(piece)
+            continue
+        for position, chunk in enumerate(piece.split(separator)):
+            if position:
+                fields.append([])
+            if chunk:
+                fields[-1].append(chunk)
+    return [tuple(field) for field in fields]
+
+
+def _role_names(index: TemplateIndex) -> dict[Symbolic, str]:
+    """Explicit ``RoleName`` -> role, for the roles that set one (the first role of a name wins)."""
+    names: dict[Symbolic, str] = {}
+    for logical_id, resource in index.resources.items():
+        properties = resource.get("Properties")
+        if resource["Type"] != ROLE or not isinstance(properties, dict) or "RoleName" not in properties:
+            continue
+        name = symbolic(properties["RoleName"])
+        if name:
+            names.setdefault(resolve_pseudo(name, index.pseudo), logical_id)
+    return names
+
+
+def render_value(value: Any) -> str:
+    """Readable text of a value, for messages (``${X.Arn}`` for references)."""
+    try:
+        text = symbolic(value)
+    except NestingTooDeepError:
+        text = None
+    return render(text) if text is not None else json_type(value)
+
+
+def is_grant(resource: Mapping[str, Any]) -> bool:
+    """True for a retained grant the macro wrote: an ``AWS::IAM::RolePolicy`` named
+    ``SfnExactVersion-<hash>``."""
+    properties = resource.get("Properties")
+    name = properties.get("PolicyName") if isinstance(properties, dict) else None
+    return resource.get("Type") == ROLE_POLICY and isinstance(name, str) and name.startswith(GRANT_PREFIX)
 
 
 def _names(value: Any, attribute: str = "") -> list[str]:
@@ -78,6 +235,8 @@ def attached_policies(index: TemplateIndex) -> dict[str, list[str]]:
     for logical_id, resource in index.resources.items():
         properties = resource.get("Properties")
         if resource["Type"] not in (POLICY, ROLE_POLICY, MANAGED_POLICY) or not isinstance(properties, dict):
+            continue
+        if is_grant(resource):  # the macro's own output: planned again from the role's own statements
             continue
         roles = _names(properties.get("Roles")) + _names(properties.get("RoleName"))
         for role in dict.fromkeys(roles):  # each role once, in order
@@ -138,16 +297,24 @@ def _matcher(pattern: str) -> Callable[[str], Any]:
     return re.compile(regex, re.DOTALL).fullmatch
 
 
-def allows_invoke(statement: Mapping[str, Any]) -> bool:
-    """True for an Allow statement whose Action covers ``lambda:InvokeFunction``."""
-    if statement.get("Effect") != "Allow" or "Action" not in statement:
+def applies_to_invoke(statement: Mapping[str, Any]) -> bool:
+    """True when the statement's ``Action`` covers ``lambda:InvokeFunction`` (wildcards understood),
+    or its ``NotAction`` leaves it out."""
+    if "Action" in statement:
+        key, wanted = "Action", True
+    elif "NotAction" in statement:
+        key, wanted = "NotAction", False
+    else:
         return False
-    actions = statement["Action"]
+    actions = statement[key]
     actions = actions if isinstance(actions, list) else [actions]
-    return any(
-        isinstance(action, str) and fnmatch.fnmatchcase("lambda:invokefunction", action.lower())
-        for action in actions
-    )
+    hit = any(isinstance(action, str) and fnmatch.fnmatchcase(INVOKE, action.lower()) for action in actions)
+    return hit == wanted
+
+
+def allows_invoke(statement: Mapping[str, Any]) -> bool:
+    """True for an Allow statement that applies to ``lambda:InvokeFunction``."""
+    return statement.get("Effect") == "Allow" and applies_to_invoke(statement)
 
 
 class ArnSpace:
@@ -158,8 +325,9 @@ class ArnSpace:
         # Caches for one transform: a statement is planned once per role it is attached to, and each
         # plan compares every needed function with every entry.
         self._arns: dict[str, str] = {}
-        self._entries: dict[int, tuple[Any, str | None]] = {}  # id(entry) -> (entry, its text)
+        self._entries: dict[int, tuple[Any, str | None, bool]] = {}  # id(entry) -> (entry, text, known)
         self._matchers: dict[str, Callable[[str], Any]] = {}
+        self._arn_sets: dict[tuple[str, ...], Arns] = {}
 
     def _text(self, value: Symbolic) -> str:
         value = resolve_pseudo(value, self.index.pseudo)
@@ -170,14 +338,23 @@ class ArnSpace:
             elif (
                 piece.kind == GET_ATT
                 and piece.attribute == "Arn"
-                and self.index.type_of(piece.name) == "AWS::Lambda::Function"
+                and self.index.type_of(piece.name) == FUNCTION
             ):
                 out.append(self.function_arn(piece.name))
             elif piece.kind == REF and piece.name in self.index.explicit_names:
                 out.append(self._text(self.index.explicit_names[piece.name]))
+            elif self._is_version_arn(piece):
+                # Ref of a version (or GetAtt .FunctionArn) is the function's ARN with a qualifier.
+                function = self.index.function_of[piece.name]
+                out.append(self.function_arn(function) + ":\u27e8" + piece.render() + "\u27e9")
             else:
                 out.append("\u27e8" + piece.render() + "\u27e9")
         return "".join(out)
+
+    def _is_version_arn(self, piece: Atom) -> bool:
+        if self.index.type_of(piece.name) != VERSION or piece.name not in self.index.function_of:
+            return False
+        return piece.kind == REF or (piece.kind == GET_ATT and piece.attribute == "FunctionArn")
 
     def function_arn(self, function: str) -> str:
         """The unqualified ARN of an in-template function, as comparable text."""
@@ -196,13 +373,63 @@ class ArnSpace:
         return f"arn:{partition}:lambda:{region}:{account}:function:{name_text}"
 
     def entry(self, value: Any) -> str | None:
+        """An entry as comparable text (``None`` when it is not string-like)."""
+        return self._entry(value)[1]
+
+    def known(self, value: Any) -> bool:
+        """False when the entry depends on something only CloudFormation knows (a parameter, an
+        import, another intrinsic): it might name any function."""
+        return self._entry(value)[2]
+
+    def _entry(self, value: Any) -> tuple[Any, str | None, bool]:
         # Keyed by identity: entries are objects of the input, alive (and unchanged) for the whole
         # transform; the cache holds each one, so no id is reused.
         cached = self._entries.get(id(value))
         if cached is None:
             text = symbolic(value)
-            cached = self._entries[id(value)] = (value, self._text(text) if text is not None else None)
-        return cached[1]
+            known = text is not None and all(
+                isinstance(piece, str)
+                or piece.name in PSEUDO_NAMES
+                or (piece.kind != OTHER and self.index.type_of(piece.name) is not None)
+                for piece in text
+            )
+            rendered = self._text(text) if text is not None else None
+            cached = self._entries[id(value)] = (value, rendered, known)
+        return cached
+
+    def arns_of(self, functions: list[str]) -> Arns:
+        """The ARNs of ``functions``, indexed (made once per list of functions)."""
+        key = tuple(functions)
+        found = self._arn_sets.get(key)
+        if found is None:
+            found = self._arn_sets[key] = Arns(
+                {self.function_arn(function): function for function in functions}
+            )
+        return found
+
+    def compiled(self, entries: list[Any]) -> Compiled:
+        """The entries of one statement, ready to be matched against many ARNs."""
+        rendered = [self.entry(entry) for entry in entries]
+        literal: dict[str, list[int]] = {}
+        wildcards: list[tuple[int, Callable[[str], Any], str]] = []
+        for position, text in enumerate(rendered):
+            if text is None:
+                continue
+            if "*" in text or "?" in text:
+                head = re.split(r"[*?]", text, maxsplit=1)[0]
+                wildcards.append((position, self.matcher(text), head))
+            else:
+                literal.setdefault(text, []).append(position)
+        bases: dict[str, list[int]] = {}
+        for position, text in enumerate(rendered):
+            at = text.find(":") if text is not None else -1
+            while at >= 0:
+                assert text is not None
+                found = bases.setdefault(text[:at], [])
+                if not found or found[-1] != position:
+                    found.append(position)
+                at = text.find(":", at + 1)
+        return Compiled(rendered, literal, wildcards, bases)
 
     def matcher(self, pattern: str) -> Callable[[str], Any]:
         """:func:`_matcher` of ``pattern``, made once per transform."""
@@ -210,6 +437,56 @@ class ArnSpace:
         if match is None:
             match = self._matchers[pattern] = _matcher(pattern)
         return match
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """A statement's entries as text: by exact text, and the wildcard patterns with their matchers."""
+
+    rendered: list[str | None]
+    literal: dict[str, list[int]]
+    wildcards: list[
+        tuple[int, Callable[[str], Any], str]
+    ]  # position, matcher, text before the first wildcard
+    # every text before a ":" of an entry -> those entries: "<arn>" is here when an entry starts "<arn>:"
+    bases: dict[str, list[int]]
+
+    def match(self, position: int, text: str) -> bool:
+        """Whether entry ``position`` matches ``text``."""
+        entry = self.rendered[position]
+        if entry is None:
+            return False
+        return bool(_matcher(entry)(text)) if "*" in entry or "?" in entry else entry == text
+
+    def of_version(self, arn: str, hit: list[int]) -> list[int]:
+        """Entries that name a version of the function ``arn`` (``<arn>:<qualifier>``), not ``arn``."""
+        return [position for position in self.bases.get(arn, ()) if position not in hit]
+
+
+class Arns:
+    """Function ARNs (as comparable text) and their functions, sorted for prefix searches."""
+
+    def __init__(self, by_arn: dict[str, str]) -> None:
+        self.by_arn = by_arn
+        self.sorted = sorted(by_arn)
+
+    def named_by(self, compiled: Compiled) -> set[str]:
+        """The functions a Resource list may name, or name a version of: an entry equal to the ARN or
+        starting with ``<ARN>:``, or a pattern whose text before its first wildcard starts the version
+        ARN ``<ARN>:1`` (the ARN starts with it, or it is the ARN followed by "" or ":" or ":1")."""
+        by_arn = self.by_arn
+        found = {by_arn[text] for text in compiled.literal if text in by_arn}
+        found.update(by_arn[base] for base in compiled.bases if base in by_arn)
+        for _, _, head in compiled.wildcards:
+            start = bisect.bisect_left(self.sorted, head)
+            for arn in self.sorted[start:]:
+                if not arn.startswith(head):
+                    break
+                found.add(by_arn[arn])
+            for tail in ("", ":", ":1"):
+                if head.endswith(tail) and head[: len(head) - len(tail)] in by_arn:
+                    found.add(by_arn[head[: len(head) - len(tail)]])
+        return found
 
 
 def versions_entry(entry: Any) -> Any:
@@ -229,27 +506,233 @@ def versions_entry(entry: Any) -> Any:
     return {"Fn::Join": ["", [entry, ":*"]]}
 
 
+def function_versions_entry(function: str) -> dict[str, Any]:
+    """``<function ARN>:*`` for an in-template function."""
+    return {"Fn::Sub": "${" + function + ".Arn}:*"}
+
+
+@dataclass
+class StatementPlan:
+    """What one statement does with the pinned functions of one role, and what it must gain."""
+
+    key: str = RESOURCE  # the list the additions go to: Resource or NotResource
+    additions: list[Any] = field(default_factory=list)
+    allowing: list[str] = field(default_factory=list)  # lets the role invoke the function's versions
+    denying: list[str] = field(default_factory=list)  # denies (or leaves out) the function's versions
+    allows: list[str] = field(default_factory=list)  # allows the function or a version of it (input)
+    denies: list[str] = field(default_factory=list)  # denies the function, unconditionally (input)
+    warnings: list[str] = field(default_factory=list)
+    _texts: set[str] = field(default_factory=set)
+
+    def add(self, entry: Any, text: str) -> None:
+        """Add ``entry``, whose comparable text is ``text``, unless an entry of that text was added
+        (two spellings of one ARN in a statement give one ``:*`` entry)."""
+        if text not in self._texts:
+            self._texts.add(text)
+            self.additions.append(entry)
+
+
 def plan_statement(
-    statement: Mapping[str, Any], functions: list[str], space: ArnSpace
-) -> tuple[list[Any], list[str]]:
-    """For one statement: the resource entries to add, and the functions whose versions it now allows
-    (added or already)."""
-    if not allows_invoke(statement) or "Resource" not in statement:
-        return [], []
-    entries = statement["Resource"]
+    statement: Mapping[str, Any], functions: list[str], space: ArnSpace, location: str = ""
+) -> StatementPlan:
+    """For one statement of a role whose state machines call ``functions`` pinned: make it treat each
+    function's versions (``<ARN>:<n>``) as it treats the function (``<ARN>``), which is what the call
+    named before it was pinned.
+
+    An Allow that names the function exactly (or one of its versions) gains ``<ARN>:*``; an Allow that
+    names it only through a wildcard is left to the retained grant. A Deny, and a ``NotResource`` that
+    leaves the function out, gain ``<entry>:*`` for each entry that matches the function and not its
+    versions: they stay at least as strict. Nothing else changes."""
+    plan = StatementPlan()
+    effect = statement.get("Effect")
+    if effect not in (ALLOW, DENY) or not applies_to_invoke(statement):
+        return plan
+    if RESOURCE in statement:
+        key = RESOURCE
+    elif NOT_RESOURCE in statement:
+        key = NOT_RESOURCE
+    else:
+        return plan
+    plan.key = key
+    entries = statement[key]
     entries = entries if isinstance(entries, list) else [entries]
-    rendered = [space.entry(entry) for entry in entries]
-    matchers = [space.matcher(text) for text in rendered if text is not None]
-    additions: list[Any] = []
-    covered: list[str] = []
+    compiled = space.compiled(entries)
+    rendered, literal, wildcards = compiled.rendered, compiled.literal, compiled.wildcards
+    unconditional = "Condition" not in statement
+    positive = key == RESOURCE
+    uncertain: list[str] = []
+    # A Resource list concerns few of the functions: find them through the ARNs (no loop over all of
+    # them per entry). A NotResource list concerns every function.
+    relevant = space.arns_of(functions).named_by(compiled) if positive else None
     for function in functions:
+        if relevant is not None and function not in relevant:
+            if effect == DENY:
+                uncertain.append(function)
+            continue
         arn = space.function_arn(function)
         version_arn = arn + ":1"
-        if any(match(version_arn) for match in matchers):
-            covered.append(function)
+        # Entries without a wildcard match by equality (a dict lookup); the others by their pattern.
+        hit_arn = literal.get(arn, [])
+        # A pattern can match the ARN or a version only if the version ARN starts with its literal head.
+        candidates = [(i, match) for i, match, head in wildcards if version_arn.startswith(head)]
+        if positive and not hit_arn and not candidates and arn not in compiled.bases:
+            # Names neither the function nor one of its versions (the common case, made cheap).
+            if effect == DENY:
+                uncertain.append(function)
             continue
-        exact = [entry for entry, text in zip(entries, rendered, strict=True) if text == arn]
-        if exact:
-            additions.append(versions_entry(exact[0]))
-            covered.append(function)
-    return additions, covered
+        hit_wild = [i for i, match in candidates if match(arn)]
+        if hit_wild:
+            hit_arn = sorted([*hit_arn, *hit_wild])
+        hit_version = version_arn in literal or any(match(version_arn) for _, match in candidates)
+        names_arn = bool(hit_arn) == positive  # the statement applies to the unqualified ARN
+        names_version = hit_version == positive  # ... and to the versions
+        if effect == ALLOW and positive:
+            if names_version:
+                plan.allows.append(function)
+                plan.allowing.append(function)
+                continue
+            exact = [entries[i] for i in hit_arn if rendered[i] == arn]
+            of_version = compiled.of_version(arn, hit_arn) if not exact else []
+            if names_arn or of_version:
+                plan.allows.append(function)
+            if exact:
+                plan.add(versions_entry(exact[0]), f"{arn}:*")
+                plan.allowing.append(function)
+            elif of_version:  # CDK's LambdaInvoke(fn.currentVersion) allows that one version only
+                plan.add(function_versions_entry(function), f"{arn}:*")
+                plan.allowing.append(function)
+            continue
+        if effect == ALLOW:  # NotResource: allows all but the entries
+            if names_arn:
+                plan.allows.append(function)
+            if names_arn and names_version:
+                plan.allowing.append(function)
+            elif not names_arn and names_version:  # leaves the function out, not its versions
+                for i in hit_arn:
+                    if not compiled.match(i, version_arn):
+                        plan.add(versions_entry(entries[i]), f"{rendered[i]}:*")
+                plan.denying.append(function)
+            elif not names_arn:
+                plan.denying.append(function)
+            continue
+        # Deny
+        if names_arn and unconditional:
+            plan.denies.append(function)
+        if names_arn and not names_version and positive:
+            for i in hit_arn:
+                if not compiled.match(i, version_arn):
+                    plan.add(versions_entry(entries[i]), f"{rendered[i]}:*")
+            plan.denying.append(function)
+        elif names_arn and names_version:
+            plan.denying.append(function)
+        elif names_arn:  # a NotResource Deny whose entries leave out the versions, not the function
+            pass
+        elif names_version and not positive:  # leaves the function out of the Deny, not its versions
+            exact = [entries[i] for i in hit_arn if rendered[i] == arn]
+            if exact:
+                plan.add(versions_entry(exact[0]), f"{arn}:*")
+                plan.allowing.append(function)
+            else:
+                plan.warnings.append(
+                    f"{location}: this Deny leaves {function} out (NotResource) through a wildcard but "
+                    f"not its versions, so pinned calls to {function} are denied; add <{function} ARN>:* "
+                    "to its NotResource."
+                )
+        elif not positive:  # leaves out the function and its versions
+            plan.allowing.append(function)
+        elif names_version:
+            plan.warnings.append(
+                f"{location}: this Deny names the versions of {function} but not {function} itself, so "
+                f"pinned calls to {function} are denied; remove the Deny or opt {function} out."
+            )
+        if positive and not names_arn and not names_version:
+            uncertain.append(function)
+    unknown = [entry for entry in entries if not space.known(entry)] if uncertain else []
+    if unknown:
+        plan.warnings.append(
+            f"{location}: SfnExactVersion cannot tell whether this Deny names "
+            f"{', '.join(uncertain)} ({render_value(unknown[0])} is known only at deploy time); an entry "
+            "that names a function's ARN does not cover its versions, which pinned calls invoke: add "
+            "the same entry followed by :* to it."
+        )
+    return plan
+
+
+@dataclass(frozen=True)
+class Grant:
+    """A retained grant: an inline policy that lets ``role`` invoke every version of ``function``."""
+
+    logical_id: str
+    policy_name: str
+    role: str
+    function: str
+    resource: dict[str, Any]
+
+
+def grant_digest(role: str, function: str, index: TemplateIndex) -> str:
+    """What names a grant: the role, the function, and what decides the function's physical identity
+    (its ``FunctionName``): a renamed or replaced function gets a new grant, and the old one stays."""
+    properties = index.resources[function].get("Properties")
+    name = properties.get("FunctionName") if isinstance(properties, dict) else None
+    return hashlib.sha256(canonical([role, function, name]).encode("utf-8")).hexdigest()[:16]
+
+
+def make_grant(role: str, function: str, index: TemplateIndex, condition: str | None, when: Any) -> Grant:
+    """The ``AWS::IAM::RolePolicy`` (Retain) allowing ``<function ARN>:*`` to ``role``; ``condition``
+    is the template Condition it needs (its function's or role's), ``when`` an IAM Condition to copy."""
+    digest = grant_digest(role, function, index)
+    statement: dict[str, Any] = {
+        "Effect": ALLOW,
+        "Action": "lambda:InvokeFunction",
+        "Resource": function_versions_entry(function),
+    }
+    if when is not None:
+        statement["Condition"] = when
+    resource: dict[str, Any] = {"Type": ROLE_POLICY}
+    if condition is not None:
+        resource["Condition"] = condition
+    resource["DeletionPolicy"] = "Retain"
+    resource["UpdateReplacePolicy"] = "Retain"
+    resource["Properties"] = {
+        "PolicyName": GRANT_PREFIX + digest,
+        "RoleName": {REF: role},
+        "PolicyDocument": {"Version": "2012-10-17", "Statement": [statement]},
+    }
+    return Grant(GRANT_ID_PREFIX + digest, GRANT_PREFIX + digest, role, function, resource)
+
+
+def inline_policy_size(role: str, index: TemplateIndex, attached: Mapping[str, list[str]]) -> int:
+    """About how many characters of the role's inline-policy quota the template already uses (the role's
+    ``Policies``, ``AWS::IAM::Policy`` and ``AWS::IAM::RolePolicy``; intrinsics counted as written)."""
+    documents: list[Any] = []
+    properties = index.resources[role].get("Properties")
+    if isinstance(properties, dict) and isinstance(properties.get("Policies"), list):
+        documents.extend(properties["Policies"])
+    for logical_id in attached.get(role, ()):
+        resource = index.resources[logical_id]
+        if resource["Type"] in (POLICY, ROLE_POLICY):
+            documents.append(resource["Properties"].get("PolicyDocument"))
+    try:
+        return sum(len(canonical(document)) for document in documents)
+    except (RecursionError, ValueError):  # nested too deep to measure: certainly no room left
+        return ROLE_INLINE_QUOTA
+
+
+def grant_size(function: str, index: TemplateIndex) -> int:
+    """Characters a grant takes of its role's inline-policy quota, once its ARN is resolved (a generated
+    function name counted at its longest, 64)."""
+    name = index.explicit_names.get(function)
+    name_length = len(name[0]) if name and len(name) == 1 and isinstance(name[0], str) else 64
+    arn = len("arn:aws-us-gov:lambda:ap-southeast-1:123456789012:function::*") + name_length
+    return _GRANT_DOCUMENT_SIZE + arn + len(GRANT_PREFIX) + 16
+
+
+# The grant's policy document without its Resource (compact JSON, as IAM counts it).
+_GRANT_DOCUMENT_SIZE = len(
+    canonical(
+        {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": ALLOW, "Action": "lambda:InvokeFunction", "Resource": ""}],
+        }
+    )
+)

@@ -136,6 +136,39 @@ class WidenedStatement:
         return {"Role": self.role, "Statement": self.location, "Function": self.function}
 
 
+@dataclass(frozen=True, order=True)
+class DenyingStatement:
+    """An IAM statement that denies (or leaves out of an Allow) the versions of a pinned function, as it
+    does the function itself: pinning never lets a role do what it could not do before."""
+
+    role: str
+    location: str
+    function: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"Role": self.role, "Statement": self.location, "Function": self.function}
+
+
+@dataclass(frozen=True, order=True)
+class RetainedGrant:
+    """An ``AWS::IAM::RolePolicy`` with ``DeletionPolicy: Retain`` that lets ``role`` invoke every version
+    of ``function``: it stays on the role when a later template stops calling the function, so running
+    executions keep their permission."""
+
+    grant: str  # logical ID
+    policy_name: str
+    role: str
+    function: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "Grant": self.grant,
+            "PolicyName": self.policy_name,
+            "Role": self.role,
+            "Function": self.function,
+        }
+
+
 @dataclass(frozen=True)
 class AliasRouting:
     """An ``AWS::StepFunctions::StateMachineAlias``: which versions it routes to, and how it shifts."""
@@ -189,6 +222,8 @@ class Report:
     versions: list[VersionChange] = field(default_factory=list)
     functions: list[RetainedFunction] = field(default_factory=list)
     widened: list[WidenedStatement] = field(default_factory=list)
+    denying: list[DenyingStatement] = field(default_factory=list)
+    grants: list[RetainedGrant] = field(default_factory=list)
     left_alone: list[LeftAlone] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     state_machine_versions: list[StateMachineVersioning] = field(default_factory=list)
@@ -210,6 +245,8 @@ class Report:
                 "Versions": [item.to_dict() for item in self.versions],
                 "Functions": [item.to_dict() for item in self.functions],
                 "StatementsAllowingVersions": [item.to_dict() for item in self.widened],
+                "StatementsDenyingVersions": [item.to_dict() for item in self.denying],
+                "RetainedGrants": [item.to_dict() for item in self.grants],
                 "LeftAlone": [item.to_dict() for item in self.left_alone],
                 "Warnings": list(self.warnings),
             }
@@ -227,6 +264,8 @@ class Report:
             "versionsCreated": sum(1 for v in self.versions if v.created),
             "functionsRetained": sum(1 for f in self.functions if f.retained),
             "statementsAllowingVersions": len(self.widened),
+            "statementsDenyingVersions": len(self.denying),
+            "retainedGrants": len(self.grants),
             "leftAlone": len(self.left_alone),
             "warnings": len(self.warnings),
         }

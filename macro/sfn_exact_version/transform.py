@@ -24,12 +24,29 @@ from sfn_exact_version.index import (
     opted_out,
 )
 from sfn_exact_version.intrinsics import NestingTooDeepError, references, render
-from sfn_exact_version.policies import ArnSpace, attached_policies, plan_statement, role_of, statements_of
+from sfn_exact_version.policies import (
+    GRANT_ID_PREFIX,
+    MAX_RESOURCES,
+    MAX_TEMPLATE_BYTES,
+    ROLE_INLINE_QUOTA,
+    ArnSpace,
+    StatementRef,
+    attached_policies,
+    grant_digest,
+    grant_size,
+    inline_policy_size,
+    make_grant,
+    plan_statement,
+    role_of,
+    statements_of,
+)
 from sfn_exact_version.report import (
+    DenyingStatement,
     LeftAlone,
     PinnedCall,
     Report,
     RetainedFunction,
+    RetainedGrant,
     VersionChange,
     WidenedStatement,
 )
@@ -50,10 +67,6 @@ from sfn_exact_version.versions import (
 )
 
 SERVERLESS_PREFIX = "AWS::Serverless::"
-# CloudFormation's quotas for one stack: resources, and the size of a processed template (1 MB when the
-# template comes from S3, counted as cfn-lint counts it).
-MAX_RESOURCES = 500
-MAX_TEMPLATE_BYTES = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -217,6 +230,7 @@ def transform(
         _policies(work)
         _cycles(work)
         report_state_machine_versions(work.fragment["Resources"], work.index, work.report)
+        _fit_grants(work)  # last: it measures the finished template
     except NestingTooDeepError as error:
         raise _too_deep(current, error.limit) from None
     except RecursionError:
@@ -739,48 +753,84 @@ def _warn_provisioned(work: _Work) -> None:
 
 
 def _remember_role(work: _Work, state_machine: str, properties: Mapping[str, Any], needs: list[str]) -> None:
-    role = role_of(properties, work.index)
+    found = role_of(properties, work.index)
     unique = sorted(set(needs))
-    if role is None:
-        work.report.warnings.append(
-            f"Resources/{state_machine}/Properties/RoleArn: the role is not defined in this template; make "
-            "sure it allows lambda:InvokeFunction on the versions of "
+    if found.role is None:
+        where = f"Resources/{state_machine}/Properties/RoleArn"
+        what = (
+            "make sure it allows lambda:InvokeFunction on the versions of "
             + ", ".join(f"{function} (<{function} ARN>:*)" for function in unique)
             + "."
         )
+        if found.unresolved is not None:
+            work.report.warnings.append(
+                f"{where}: {found.unresolved}: {what[:-1]}, or name one role (!GetAtt Role.Arn)."
+            )
+        else:
+            work.report.warnings.append(f"{where}: the role is not defined in this template; {what}")
         return
-    bucket = work.role_needs.setdefault(role, [])
+    bucket = work.role_needs.setdefault(found.role, [])
     bucket.extend(function for function in unique if function not in bucket)
 
 
 def _policies(work: _Work) -> None:
     space = ArnSpace(work.index)
     attached = attached_policies(work.index)
+    # Grants are new resources and new inline policies: both have limits (see _Room).
+    room = _Room(MAX_RESOURCES - len(work.fragment["Resources"]) - len(work.added))
     for role, functions in work.role_needs.items():
-        allowed: set[str] = set()
+        room.quota = ROLE_INLINE_QUOTA - inline_policy_size(role, work.index, attached)
+        allowing: set[str] = set()
+        denied: set[str] = set()
+        # function -> the statements that allow it (or a version of it) in the input
+        allows: dict[str, list[tuple[StatementRef, Mapping[str, Any]]]] = {}
         for statement_ref, statement in list(statements_of(role, work.index, attached)):
-            additions, covered = plan_statement(statement, functions, space)
-            allowed.update(covered)
-            for function in covered:
-                work.report.widened.append(WidenedStatement(role, statement_ref.location, function))
-            if additions:
+            location = statement_ref.location
+            plan = plan_statement(statement, functions, space, location)
+            allowing.update(plan.allowing)
+            denied.update(plan.denies)
+            for function in plan.allows:
+                allows.setdefault(function, []).append((statement_ref, statement))
+            for function in plan.allowing:
+                work.report.widened.append(WidenedStatement(role, location, function))
+            for function in plan.denying:
+                work.report.denying.append(DenyingStatement(role, location, function))
+            for warning in plan.warnings:
+                if warning not in work.report.warnings:  # a policy attached to several roles
+                    work.report.warnings.append(warning)
+            if plan.additions:
                 target = work.writable(statement_ref.resource, statement_ref.path)
-                entries = target["Resource"]
+                entries = target[plan.key]
                 entries = entries if isinstance(entries, list) else [entries]
                 # A policy attached to several roles is planned once per role, and two functions may
                 # share one name (under exclusive Conditions): add each entry once.
                 merged = list(entries)
-                for entry in additions:
+                for entry in plan.additions:
                     if entry not in merged:
                         merged.append(entry)
-                target["Resource"] = merged
+                target[plan.key] = merged
+        room.skipped = []
         for function in functions:
-            if function not in allowed:
+            granted = False
+            if function in allows and function not in denied:
+                granted = _grant(work, role, function, allows[function], room)
+            if function not in allowing and function not in denied and not granted:
                 work.report.warnings.append(
                     f"Resources/{role}: no statement of this role allows lambda:InvokeFunction on "
                     f"{function}'s ARN in a form SfnExactVersion can extend; make sure the role allows "
                     f"<{function} ARN>:* so that executions can call its versions."
                 )
+        if room.skipped:
+            work.report.warnings.append(
+                f"Resources/{role}: no retained grant for {', '.join(room.skipped)}: "
+                + (
+                    f"the template would exceed CloudFormation's {MAX_RESOURCES} resources"
+                    if room.resources <= 0
+                    else f"the role's inline policies would exceed IAM's {ROLE_INLINE_QUOTA} characters"
+                )
+                + ". The role's statements allow the versions for this deploy, but executions still "
+                "running when a later deploy stops calling one of them may lose permission to invoke it."
+            )
 
 
 def _dependencies(resource: Any) -> list[str]:
@@ -866,3 +916,113 @@ def _path_to(start: str, goal: str, edges: Any) -> list[str] | None:
                 parents[child] = node
                 stack.append(child)
     return None
+
+
+def _fit_grants(work: _Work) -> None:
+    """Drop retained grants, the last first, while the processed template would exceed CloudFormation's
+    size limit: a deploy that fails for a grant protects nothing."""
+    dropped: list[RetainedGrant] = []
+    warning: str | None = None
+    while work.report.grants:
+        try:
+            size = len(json.dumps(_assemble(work), separators=(",", ":")).encode("utf-8"))
+        except (RecursionError, ValueError, TypeError):  # cannot be measured here; CloudFormation will tell
+            return
+        if size <= MAX_TEMPLATE_BYTES:
+            return
+        if warning is not None:
+            work.report.warnings.remove(warning)
+        while size > MAX_TEMPLATE_BYTES and work.report.grants:  # an estimate; measured again above
+            grant = work.report.grants.pop()
+            resource = work.added.pop(grant.grant, None)
+            size -= len(json.dumps(grant.to_dict(), separators=(",", ":"))) + 1
+            if resource is not None:
+                size -= len(json.dumps({grant.grant: resource}, separators=(",", ":")))
+            dropped.append(grant)
+        warning = (
+            "Resources: no retained grant for "
+            + ", ".join(f"{item.function} (role {item.role})" for item in reversed(dropped))
+            + f": the processed template would exceed CloudFormation's {MAX_TEMPLATE_BYTES} bytes. The "
+            "roles' statements allow the versions for this deploy, but executions still running when a "
+            "later deploy stops calling one of them may lose permission to invoke it."
+        )
+        work.report.warnings.append(warning)
+
+
+@dataclass
+class _Room:
+    """What is left for retained grants: resources in the template, characters in one role's inline
+    policies (estimated), and the functions of that role left without a grant for lack of room."""
+
+    resources: int
+    quota: int = 0
+    skipped: list[str] = field(default_factory=list)
+
+
+def _grant(
+    work: _Work,
+    role: str,
+    function: str,
+    statements: list[tuple[StatementRef, Mapping[str, Any]]],
+    room: _Room,
+) -> bool:
+    """Add the retained grant of ``role`` for ``function`` (design decision D3); False when it cannot
+    be expressed (a warning then says why)."""
+    resources = work.index.resources
+    where = f"Resources/{role}"
+    conditions = {
+        name
+        for name in (resources[function].get("Condition"), resources[role].get("Condition"))
+        if isinstance(name, str)
+    }
+    # The grant exists only where an allowing statement does: a policy resource's Condition counts too.
+    holders = {resources[ref.resource].get("Condition") for ref, _ in statements if ref.resource != role}
+    if None not in holders:  # every allowing statement sits in a policy resource with a Condition
+        conditions.update(str(name) for name in holders)
+    if len(conditions) > 1:
+        work.report.warnings.append(
+            f"{where}: no retained grant for {function}: it would need the Conditions "
+            f"{', '.join(sorted(conditions))} at once. Executions still running when a later deploy "
+            f"stops calling {function} may lose permission to invoke its versions."
+        )
+        return False
+    when: Any = None
+    if all("Condition" in statement for _, statement in statements):
+        first = statements[0][1]["Condition"]
+        try:
+            same = all(statement["Condition"] == first for _, statement in statements[1:])
+        except RecursionError:
+            same = False
+        if not same:
+            work.report.warnings.append(
+                f"{where}: no retained grant for {function}: the statements that allow it carry "
+                "different IAM Conditions. Executions still running when a later deploy stops calling "
+                f"{function} may lose permission to invoke its versions."
+            )
+            return False
+        when = first
+    cost = grant_size(function, work.index)
+    if GRANT_ID_PREFIX + grant_digest(role, function, work.index) not in resources and (
+        room.resources <= 0 or cost > room.quota
+    ):
+        room.skipped.append(function)
+        return True  # the warning is about room, not about the role's statements
+    grant = make_grant(role, function, work.index, next(iter(conditions), None), when)
+    existing = resources.get(grant.logical_id)
+    if existing is not None and existing != grant.resource:
+        work.errors.append(
+            Problem(
+                ProblemReason.LOGICAL_ID_TAKEN,
+                f"Resources/{grant.logical_id}",
+                f"Resources/{grant.logical_id} already exists and is not SfnExactVersion's grant of {function} "
+                f"to {role}; SfnExactVersion needs that logical ID. Rename Resources/{grant.logical_id}.",
+                f"Rename Resources/{grant.logical_id}.",
+            )
+        )
+        return False
+    if existing is None:
+        room.resources -= 1
+        work.added[grant.logical_id] = grant.resource
+    room.quota -= cost  # a grant already there (a second run) takes its room as on the first
+    work.report.grants.append(RetainedGrant(grant.logical_id, grant.policy_name, role, function))
+    return True

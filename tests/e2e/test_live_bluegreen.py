@@ -1,8 +1,15 @@
 """The blue-green story on a real AWS account: the macro stack, Day 1, a long execution, Day 2, another.
 
-Opt-in: ``SFN_EXACT_VERSION_E2E=1`` and AWS credentials with a Region. Creates (and deletes, in
+Opt-in: ``SFN_EXACT_VERSION_E2E=1`` and AWS credentials with a Region (``AWS_DEFAULT_REGION`` or the
+profile's ``region``: boto3 and the SAM CLI do not read ``AWS_REGION``). Creates (and deletes, in
 ``finally``) two stacks with a random suffix: the macro, registered under a unique macro name, and the
 example app from ``examples/blue-green`` with that name in its ``Transform``. See ``tests/e2e/README.md``.
+
+Timing: Day 2's change set is created (macro and SAM transform included) *before* execution 1 starts;
+only its execution has to fit in execution 1's wait. Execution 2 starts only once the state machine
+reports Day 2's definition and a few seconds have passed (``UpdateStateMachine``: executions started
+immediately after an update may still use the previous definition), and the definition it ran is
+checked with ``DescribeStateMachineForExecution``.
 
 Asserts: both executions SUCCEEDED; execution 1 called the version published on Day 1 and got
 "Approved", execution 2 the version published on Day 2 and got "ThumbsUp"; Day 1's version still
@@ -28,8 +35,11 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE_DIR = REPO_ROOT / "examples" / "blue-green"
 MACRO_NAME = "SfnExactVersion"
-WAIT_SECONDS = int(os.environ.get("SFN_EXACT_VERSION_E2E_WAIT_SECONDS", "90"))
+WAIT_SECONDS = int(os.environ.get("SFN_EXACT_VERSION_E2E_WAIT_SECONDS", "300"))
 COMMAND_TIMEOUT = 1800  # seconds, per sam command
+SETTLE_SECONDS = 10  # after the state machine shows Day 2's definition, before execution 2 starts
+DAY2_MARK = "IsThumbsUp"  # a state only Day 2's definition has
+GRANT_PREFIX = "SfnExactVersion-"  # inline policies the macro keeps on a role (retained grants)
 
 pytestmark = pytest.mark.e2e
 
@@ -49,7 +59,15 @@ def _skip_reason() -> str | None:
     if credentials is None:
         return "SFN_EXACT_VERSION_E2E=1 but no AWS credentials were found (profile, env or SSO)"
     if not session.region_name:
-        return "SFN_EXACT_VERSION_E2E=1 but no AWS Region is set (AWS_REGION / AWS_DEFAULT_REGION / profile)"
+        hint = (
+            " (AWS_REGION is set, but boto3 and the SAM CLI do not read it)"
+            if os.environ.get("AWS_REGION")
+            else ""
+        )
+        return (
+            "SFN_EXACT_VERSION_E2E=1 but no AWS Region is set: export AWS_DEFAULT_REGION=<region> or set "
+            f"region in the profile{hint}"
+        )
     if _sam_cli() is None:
         return "the sam CLI is not installed (make install puts it in .venv/bin)"
     return None
@@ -97,14 +115,16 @@ class Live:
         self.sfn = self.session.client("stepfunctions")
         self.lam = self.session.client("lambda")
         self.logs = self.session.client("logs")
+        self.iam = self.session.client("iam")
         suffix = secrets.token_hex(4)
+        self.suffix = suffix
         self.macro_name = f"SfnExactVersionE2e{suffix}"
         self.macro_stack = f"sfn-exact-version-e2e-macro-{suffix}"
         self.app_stack = f"sfn-exact-version-e2e-bluegreen-{suffix}"
         self.tmp = tmp
         self.created_stacks: list[str] = []
         self.executions: list[str] = []
-        self.function_name: str | None = None
+        self.function_names: set[str] = set()
 
     # -- stacks ---------------------------------------------------------------------------------
 
@@ -139,7 +159,8 @@ class Live:
             template.write_text(renamed, encoding="utf-8")
         return app
 
-    def deploy_app(self, app: Path, day: str) -> None:
+    def deploy_app(self, app: Path, day: str, *, execute: bool = True) -> None:
+        """``sam deploy`` the app; ``execute=False`` only creates the change set (``execute_change_set``)."""
         if self.app_stack not in self.created_stacks:
             self.created_stacks.append(self.app_stack)
         sam(
@@ -151,9 +172,38 @@ class Live:
             "--s3-prefix", self.app_stack,
             "--no-confirm-changeset",
             "--no-fail-on-empty-changeset",
+            *([] if execute else ["--no-execute-changeset"]),
             "--region", self.region,
             cwd=app,
         )  # fmt: skip
+
+    def pending_change_set(self) -> str:
+        """The change set ``deploy_app(..., execute=False)`` created: the newest one ready to execute."""
+        summaries = self.cfn.list_change_sets(StackName=self.app_stack)["Summaries"]
+        ready = [
+            c for c in summaries if c["Status"] == "CREATE_COMPLETE" and c["ExecutionStatus"] == "AVAILABLE"
+        ]
+        assert ready, f"no change set ready to execute on {self.app_stack}: {summaries}"
+        return str(max(ready, key=lambda c: c["CreationTime"])["ChangeSetId"])
+
+    def execute_change_set(self, change_set: str) -> float:
+        """Execute the change set and wait for the update; the seconds it took."""
+        started = time.monotonic()
+        self.cfn.execute_change_set(ChangeSetName=change_set)
+        self.cfn.get_waiter("stack_update_complete").wait(
+            StackName=self.app_stack, WaiterConfig={"Delay": 5, "MaxAttempts": 360}
+        )
+        return time.monotonic() - started
+
+    def wait_for_definition(self, machine_arn: str, mark: str, timeout: float = 120) -> None:
+        """Until DescribeStateMachine shows a definition containing ``mark``, then ``SETTLE_SECONDS``."""
+        deadline = time.monotonic() + timeout
+        while mark not in self.sfn.describe_state_machine(stateMachineArn=machine_arn)["definition"]:
+            assert time.monotonic() < deadline, (
+                f"the state machine does not show {mark!r} after {timeout:.0f} s"
+            )
+            time.sleep(2)
+        time.sleep(SETTLE_SECONDS)
 
     def outputs(self) -> dict[str, str]:
         stack = self.cfn.describe_stacks(StackName=self.app_stack)["Stacks"][0]
@@ -162,8 +212,11 @@ class Live:
     # -- executions -----------------------------------------------------------------------------
 
     def start(self, machine_arn: str, name: str, wait_seconds: int) -> str:
+        """Start an execution; its name gets a fresh suffix, so a rerun or a retry never collides."""
         arn: str = self.sfn.start_execution(
-            stateMachineArn=machine_arn, name=name, input=json.dumps({"waitSeconds": wait_seconds})
+            stateMachineArn=machine_arn,
+            name=f"{name}-{secrets.token_hex(4)}",
+            input=json.dumps({"waitSeconds": wait_seconds}),
         )["executionArn"]
         self.executions.append(arn)
         return arn
@@ -202,14 +255,49 @@ class Live:
 
     # -- cleanup --------------------------------------------------------------------------------
 
+    def remember_functions(self) -> None:
+        """Note the app's functions now: the macro retains them, so the stack delete leaves them behind."""
+        for page in self.cfn.get_paginator("list_stack_resources").paginate(StackName=self.app_stack):
+            for resource in page["StackResourceSummaries"]:
+                if resource["ResourceType"] == "AWS::Lambda::Function":
+                    self.function_names.add(resource["PhysicalResourceId"])
+
+    def _remove_retained_grants(self) -> None:
+        """Delete the macro's retained inline policies from the app's roles before the stack delete: a
+        role that still holds an inline policy the stack no longer manages cannot be deleted."""
+        try:
+            pages = list(self.cfn.get_paginator("list_stack_resources").paginate(StackName=self.app_stack))
+        except Exception as error:  # the stack may not exist
+            log(f"cleanup: cannot list {self.app_stack}: {error}")
+            return
+        for page in pages:
+            for resource in page["StackResourceSummaries"]:
+                if resource["ResourceType"] != "AWS::IAM::Role":
+                    continue
+                role = resource["PhysicalResourceId"]
+                try:
+                    for name in self.iam.list_role_policies(RoleName=role)["PolicyNames"]:
+                        if name.startswith(GRANT_PREFIX):
+                            self.iam.delete_role_policy(RoleName=role, PolicyName=name)
+                            log(f"cleanup: deleted retained grant {role}/{name}")
+                except Exception as error:
+                    log(f"cleanup: retained grants on {role} left behind: {error}")
+
     def cleanup(self) -> None:
-        """Stop what runs, delete the stacks (newest first), and the hello function's log group."""
+        """Stop what runs; delete the app stack, then the functions and versions it retained (with their
+        log groups), then the macro stack."""
         for arn in self.executions:
             try:
                 if self.sfn.describe_execution(executionArn=arn)["status"] == "RUNNING":
                     self.sfn.stop_execution(executionArn=arn, cause="e2e cleanup")
             except Exception as error:  # keep cleaning up
                 log(f"cleanup: could not stop {arn}: {error}")
+        if self.app_stack in self.created_stacks:
+            try:
+                self.remember_functions()
+            except Exception as error:
+                log(f"cleanup: cannot list the functions of {self.app_stack}: {error}")
+            self._remove_retained_grants()
         waiter = self.cfn.get_waiter("stack_delete_complete")
         for stack in reversed(self.created_stacks):
             try:
@@ -218,13 +306,25 @@ class Live:
                 waiter.wait(StackName=stack, WaiterConfig={"Delay": 10, "MaxAttempts": 180})
             except Exception as error:
                 log(f"cleanup: stack {stack} may be left behind, delete it by hand: {error}")
-        if self.function_name:
+            if stack == self.app_stack:
+                self._delete_retained_functions()
+
+    def _delete_retained_functions(self) -> None:
+        # DeletionPolicy: Retain kept them out of the stack delete; deleting a function deletes every version.
+        for name in sorted(self.function_names):
             try:
-                self.logs.delete_log_group(logGroupName=f"/aws/lambda/{self.function_name}")
+                self.lam.delete_function(FunctionName=name)
+                log(f"cleanup: deleted retained function {name} and its versions")
+            except self.lam.exceptions.ResourceNotFoundException:
+                pass
+            except Exception as error:
+                log(f"cleanup: function {name} left behind, delete it by hand: {error}")
+            try:
+                self.logs.delete_log_group(logGroupName=f"/aws/lambda/{name}")
             except self.logs.exceptions.ResourceNotFoundException:
                 pass
             except Exception as error:
-                log(f"cleanup: log group /aws/lambda/{self.function_name} left behind: {error}")
+                log(f"cleanup: log group /aws/lambda/{name} left behind: {error}")
 
 
 @pytest.fixture
@@ -250,18 +350,35 @@ def test_overlapping_executions_each_run_their_own_version(live: Live) -> None:
     live.deploy_app(app, "day1")
     outputs = live.outputs()
     machine_arn = outputs["StateMachineArn"]
-    live.function_name = outputs["HelloFunctionName"]
-    exec1 = live.start(machine_arn, "day1-execution", WAIT_SECONDS)
-    log(f"execution 1 started, waits {WAIT_SECONDS} s")
+    live.remember_functions()
 
-    live.deploy_app(app, "day2")
-    log("day 2 deployed")
-    assert live.sfn.describe_execution(executionArn=exec1)["status"] == "RUNNING"
-    assert live.invoked_and_answers(exec1)[0] == [], (
-        f"execution 1 called hello before day 2 was deployed: raise SFN_EXACT_VERSION_E2E_WAIT_SECONDS "
-        f"(now {WAIT_SECONDS})"
-    )
-    exec2 = live.start(machine_arn, "day2-execution", 0)
+    # Day 2's change set first (the macro and SAM run here): only its execution must fit in the wait.
+    live.deploy_app(app, "day2", execute=False)
+    change_set = live.pending_change_set()
+    log(f"day 2 change set ready: {change_set}")
+
+    exec1 = live.start(machine_arn, "day1", WAIT_SECONDS)
+    log(f"execution 1 started, waits {WAIT_SECONDS} s")
+    took = live.execute_change_set(change_set)
+    log(f"day 2 deployed in {took:.0f} s")
+    status = live.sfn.describe_execution(executionArn=exec1)["status"]
+    called = live.invoked_and_answers(exec1)[0]
+    if status != "RUNNING" or called:
+        pytest.fail(
+            f"execution 1 was not waiting any more when Day 2 was deployed ({status}, called {called}); "
+            f"the update took {took:.0f} s: raise SFN_EXACT_VERSION_E2E_WAIT_SECONDS (now {WAIT_SECONDS})"
+        )
+
+    live.wait_for_definition(machine_arn, DAY2_MARK)
+    for attempt in range(3):
+        exec2 = live.start(machine_arn, "day2", 0)
+        ran = live.sfn.describe_state_machine_for_execution(executionArn=exec2)["definition"]
+        if DAY2_MARK in ran:
+            break
+        log(f"execution 2 (attempt {attempt + 1}) started on the previous definition; starting another")
+        time.sleep(SETTLE_SECONDS)
+    else:
+        pytest.fail("execution 2 kept starting on Day 1's definition after the update")
     log("execution 2 started")
 
     finished = live.wait_until_done([exec1, exec2], timeout=WAIT_SECONDS + 600)
@@ -278,4 +395,4 @@ def test_overlapping_executions_each_run_their_own_version(live: Live) -> None:
     assert int(version1) < int(version2)
     assert (answers1, answers2) == (["Approved"], ["ThumbsUp"])
     # Day 1's version is still there after Day 2 (DeletionPolicy/UpdateReplacePolicy: Retain).
-    live.lam.get_function(FunctionName=live.function_name, Qualifier=version1)
+    live.lam.get_function(FunctionName=outputs["HelloFunctionName"], Qualifier=version1)

@@ -671,9 +671,14 @@ class _Builder:
                 ]
             )
         )
-        effect = draw(st.sampled_from(["Allow", "Allow", "Allow", "Deny"]))
+        effect = draw(st.sampled_from(["Allow", "Allow", "Allow", "Deny", "Deny"]))
         resource: Any = entries if len(entries) > 1 or draw(st.booleans()) else entries[0]
-        return {"Effect": effect, "Action": action, "Resource": resource}
+        # NotAction / NotResource: "everything but" (a Deny with NotResource exempts its entries)
+        action_key = draw(st.sampled_from(["Action", "Action", "Action", "NotAction"]))
+        if action_key == "NotAction":
+            action = draw(st.sampled_from(["sns:Publish", "lambda:InvokeFunction", ["iam:*", "sts:*"]]))
+        resource_key = draw(st.sampled_from(["Resource", "Resource", "Resource", "NotResource"]))
+        return {"Effect": effect, action_key: action, resource_key: resource}
 
     def entry(self) -> Any:
         draw = self.draw
@@ -721,14 +726,39 @@ class _Builder:
         draw = self.draw
         logical_id = f"Sm{position}"
         form = draw(st.sampled_from(FORMS))
-        role_style = draw(st.sampled_from(["getatt", "getatt", "sub", "external"]))
+        role_style = draw(
+            st.sampled_from(
+                ["getatt", "getatt", "sub", "sub_arn", "sub_var", "join", "external", "unresolved"]
+            )
+        )
         role = draw(st.sampled_from(roles))
         opted_out = draw(st.sampled_from([False, False, False, False, True]))
-        model = StateMachineModel(logical_id, form, role if role_style != "external" else None, opted_out)
+        in_template = role_style not in ("external", "unresolved")
+        model = StateMachineModel(logical_id, form, role if in_template else None, opted_out)
         if role_style == "getatt":
             role_arn: Any = {"Fn::GetAtt": [role, "Arn"]}
         elif role_style == "sub":
             role_arn = {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/${" + role + "}"}
+        elif role_style == "sub_arn":  # issue 10.1: !Sub "${Role.Arn}"
+            role_arn = {"Fn::Sub": "${" + role + ".Arn}"}
+        elif role_style == "sub_var":
+            role_arn = {"Fn::Sub": ["${R}", {"R": {"Fn::GetAtt": [role, "Arn"]}}]}
+        elif role_style == "join":
+            role_arn = {
+                "Fn::Join": [
+                    "",
+                    [
+                        "arn:",
+                        {"Ref": "AWS::Partition"},
+                        ":iam::",
+                        {"Ref": "AWS::AccountId"},
+                        ":role/",
+                        {"Ref": role},
+                    ],
+                ]
+            }
+        elif role_style == "unresolved":  # names the role, in a form no symbolic string can hold
+            role_arn = {"Fn::Select": [0, [{"Fn::GetAtt": [role, "Arn"]}]]}
         else:
             role_arn = f"arn:aws:iam::{ACCOUNT}:role/outside"
         holes: list[Pieces] = []

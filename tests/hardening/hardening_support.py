@@ -236,7 +236,7 @@ def statements(template: Mapping[str, Any]) -> Iterator[tuple[str, tuple[Any, ..
 
     def walk(value: Any, path: tuple[Any, ...]) -> Iterator[tuple[tuple[Any, ...], dict[str, Any]]]:
         if isinstance(value, dict):
-            if "Effect" in value and "Resource" in value:
+            if "Effect" in value and ("Resource" in value or "NotResource" in value):
                 yield path, value
                 return
             for key, item in value.items():
@@ -254,18 +254,43 @@ def statements(template: Mapping[str, Any]) -> Iterator[tuple[str, tuple[Any, ..
                 yield logical_id, path, statement
 
 
-def allows_invoke(statement: Mapping[str, Any]) -> bool:
-    actions = statement.get("Action")
+def applies_to_invoke(statement: Mapping[str, Any]) -> bool:
+    """``Action`` covers lambda:InvokeFunction, or ``NotAction`` leaves it out."""
+    key = "Action" if "Action" in statement else "NotAction"
+    actions = statement.get(key)
     actions = actions if isinstance(actions, list) else [actions]
-    return statement.get("Effect") == "Allow" and any(
+    hit = any(
         isinstance(action, str) and fnmatch.fnmatchcase("lambda:invokefunction", action.lower())
         for action in actions
     )
+    return hit == (key == "Action")
+
+
+def allows_invoke(statement: Mapping[str, Any]) -> bool:
+    return statement.get("Effect") == "Allow" and "Resource" in statement and applies_to_invoke(statement)
+
+
+def resource_key(statement: Mapping[str, Any]) -> str:
+    return "Resource" if "Resource" in statement else "NotResource"
 
 
 def entries(statement: Mapping[str, Any]) -> list[Any]:
-    value = statement.get("Resource")
+    value = statement.get(resource_key(statement))
     return value if isinstance(value, list) else [value]
+
+
+def role_documents(
+    template: Mapping[str, Any], role: str, parameters: Mapping[str, Any], names: Mapping[str, str]
+) -> list[dict[str, Any]]:
+    """The role's statements, their resource entries evaluated, as policy documents for an evaluator."""
+    found = []
+    for resource, path, statement in statements(template):
+        if role in roles_of_statement(template, resource, path):
+            key = resource_key(statement)
+            evaluated = dict(statement)
+            evaluated[key] = [evaluate(entry, parameters, names) for entry in entries(statement)]
+            found.append(evaluated)
+    return [{"Statement": found}]
 
 
 def glob(pattern: str, text: str) -> bool:

@@ -18,7 +18,7 @@ from hardening_strategies import ALREADY, NOTHING, PIN, Case, junk_fragments, va
 from hardening_support import (
     LONG_RUN,
     TRANSFORM_KWARGS,
-    allows_invoke,
+    applies_to_invoke,
     captured_logs,
     cfn_lint_errors,
     check_invariants,
@@ -31,14 +31,18 @@ from hardening_support import (
     glob,
     macro_event,
     rendered_definition,
+    role_documents,
     roles_of_statement,
     set_path,
     statements,
     token,
 )
 from hypothesis import given
+from sim.iam_policy import policy_allows
 
 from sfn_exact_version.handler import handler
+
+INVOKE = "lambda:InvokeFunction"
 
 TRIED: Counter[str] = Counter()
 
@@ -93,6 +97,8 @@ def test_valid_templates_are_pinned_exactly_as_expected() -> None:
 
     check()
     _report_tried("valid")
+    for name in ("iam-allowed", "iam-denied"):
+        _report_tried(name)
 
 
 def _check_valid(case: Case) -> dict[str, Any] | None:
@@ -110,7 +116,7 @@ def _check_valid(case: Case) -> dict[str, Any] | None:
     report = output["Metadata"]["SfnExactVersion"]
     versions = _check_report(case, report, output)
     _check_definitions(case, output, versions)
-    _check_iam_minimal(case.template, output, report, case.parameter_values)
+    _check_iam_minimal(case, output, report)
     _check_iam_covers(case, output, report)
     return output
 
@@ -215,89 +221,114 @@ def _difference(expected: Any, got: Any, path: str = "") -> str:
 
 
 # ------------------------------------------------------------------------------------------ IAM
-def _pairs(
-    template: dict[str, Any], parameters: dict[str, Any], names: dict[str, str]
-) -> set[tuple[str, str]]:
-    pairs = set()
-    for _resource, _path, statement in statements(template):
-        if statement.get("Effect") != "Allow":
-            continue
-        actions = statement.get("Action")
-        for action in actions if isinstance(actions, list) else [actions]:
-            for entry in entries(statement):
-                pairs.add((str(action), evaluate(entry, parameters, names)))
-    return pairs
+ACCOUNT_ARN = "arn:aws:lambda:eu-west-1:123456789012:function:"
+GRANT = "AWS::IAM::RolePolicy"
 
 
-def _pinned_by_role(output: dict[str, Any], report: dict[str, Any]) -> dict[str, set[str]]:
-    """role -> functions pinned by a state machine whose RoleArn names that role."""
+def _pinned_by_role(case: Case, report: dict[str, Any]) -> dict[str, set[str]]:
+    """role -> functions pinned by a state machine whose RoleArn names that role (the drawn model's
+    word for it, not the macro's)."""
     out: dict[str, set[str]] = {}
     for item in report["Pinned"]:
-        role_arn = output["Resources"][item["StateMachine"]]["Properties"].get("RoleArn")
-        text = evaluate(role_arn, {})
-        found = re.search("\u27e6(?:GetAtt|Ref) ([^ .\u27e7]+)", text)
-        if found:
-            out.setdefault(found.group(1), set()).add(item["Function"])
+        role = case.state_machines[item["StateMachine"]].role
+        if role is not None:
+            out.setdefault(role, set()).add(item["Function"])
     return out
 
 
-def _check_iam_minimal(
-    before: dict[str, Any], after: dict[str, Any], report: dict[str, Any], values: dict[str, Any]
-) -> None:
-    from hardening_strategies import PARAMETER_DEFAULTS
-
-    parameters = {**PARAMETER_DEFAULTS, **values}
-    names = function_names(before, parameters)
-    arn_of = {
-        function: f"arn:aws:lambda:eu-west-1:123456789012:function:{name}" for function, name in names.items()
+def _grants(output: dict[str, Any], before: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {
+        logical_id: resource
+        for logical_id, resource in output["Resources"].items()
+        if logical_id not in before["Resources"] and resource["Type"] == GRANT
     }
-    by_role = _pinned_by_role(after, report)
-    old = _pairs(before, parameters, names)
-    new = _pairs(after, parameters, names) - old
-    for action, entry in new:
-        assert entry.endswith(":*"), f"new grant {action} on {entry}"
-        assert (action, entry[:-2]) in old, f"{action} on {entry} is not derived from an existing grant"
-        functions = {function for function, arn in arn_of.items() if arn == entry[:-2]}
-        assert functions, f"{entry} is not the versions of a function of the template"
+
+
+def _check_iam_minimal(case: Case, after: dict[str, Any], report: dict[str, Any]) -> None:
+    """Existing statements only gain ``:*`` forms: an Allow for the versions of a function it names and
+    a state machine of its role pins, a Deny or NotResource for an entry that names such a function.
+    New policies are only retained grants, each for a function its role already allowed."""
+    before = case.template
+    parameters = _parameters(case)
+    names = function_names(before, parameters)
+    arn_of = {function: ACCOUNT_ARN + name for function, name in names.items()}
+    by_role = _pinned_by_role(case, report)
     before_statements = {(r, p): s for r, p, s in statements(before)}
+    grants = _grants(after, before)
     for resource, path, statement in statements(after):
+        if resource in grants:
+            continue
         original = before_statements.pop((resource, path))
+        assert {key for key in statement if key not in ("Resource", "NotResource")} == {
+            key for key in original if key not in ("Resource", "NotResource")
+        }
         gained = entries(statement)[len(entries(original)) :]
         if not gained:
             assert statement == original
             continue
-        assert allows_invoke(statement), f"{resource}{path} gained entries but does not allow invoke"
         roles = roles_of_statement(after, resource, path)
-        allowed = set().union(*(by_role.get(role, set()) for role in roles))
+        pinned = set().union(*(by_role.get(role, set()) for role in roles))
+        assert applies_to_invoke(statement), f"{resource}{path} gained entries but does not apply to invoke"
+        old_texts = [evaluate(entry, parameters, names) for entry in entries(original)]
         for entry in gained:
             text = evaluate(entry, parameters, names)
-            functions = {function for function, arn in arn_of.items() if arn + ":*" == text}
-            assert functions & allowed, f"{resource}{path} gained {text}: no state machine of {roles} pins it"
+            assert text.endswith(":*"), f"{resource}{path} gained {text}"
+            if statement["Effect"] == "Allow" and "Resource" in statement:
+                functions = {function for function, arn in arn_of.items() if arn + ":*" == text}
+                assert functions & pinned, (
+                    f"{resource}{path} gained {text}: no state machine of {roles} pins it"
+                )
+                assert text[:-2] in old_texts, f"{resource}{path}: {text} is not derived from an entry there"
+            else:  # Deny, or NotResource: the same entry, for the versions
+                assert text[:-2] in old_texts, f"{resource}{path}: {text} is not derived from an entry there"
+                assert any(glob(text[:-2], arn_of[function]) for function in pinned), (
+                    f"{resource}{path}: {text} names no function pinned by a state machine of {roles}"
+                )
     assert not before_statements, f"statements vanished: {list(before_statements)}"
+    for logical_id, grant in grants.items():
+        role = grant["Properties"]["RoleName"]["Ref"]
+        (statement,) = grant["Properties"]["PolicyDocument"]["Statement"]
+        text = evaluate(statement["Resource"], parameters, names)
+        (function,) = [function for function, arn in arn_of.items() if arn + ":*" == text]
+        assert function in by_role.get(role, set()), (
+            f"{logical_id}: no state machine of {role} pins {function}"
+        )
+        documents = role_documents(before, role, parameters, names)
+        assert policy_allows(documents, INVOKE, arn_of[function]) or policy_allows(
+            documents, INVOKE, arn_of[function] + ":1"
+        ), f"{logical_id}: {role} did not allow {function} before"
+        assert grant["DeletionPolicy"] == grant["UpdateReplacePolicy"] == "Retain"
 
 
 def _check_iam_covers(case: Case, output: dict[str, Any], report: dict[str, Any]) -> None:
-    """Where the role could invoke a pinned function by its exact ARN, it can now invoke its versions."""
+    """Pinning changes no answer of the role (issue 10.10): for every pinned call, the output role allows
+    the pinned version exactly when the input role allowed the function, or a warning names the role
+    and the function. The one exception is the template's own: an input role that allowed only the
+    versions (``${Fn.Arn}:*``) allows them still; the macro itself never allows what was denied."""
     parameters = _parameters(case)
     names = function_names(case.template, parameters)
-    for role, functions in _pinned_by_role(output, report).items():
-        for function in functions:
-            arn = f"arn:aws:lambda:eu-west-1:123456789012:function:{names[function]}"
-
-            def texts(template: dict[str, Any], role: str = role) -> list[str]:
-                return [
-                    evaluate(entry, parameters, names)
-                    for resource, path, statement in statements(template)
-                    if allows_invoke(statement) and role in roles_of_statement(template, resource, path)
-                    for entry in entries(statement)
-                ]
-
-            if any(glob(text, arn + ":1") for text in texts(output)):
+    for machine in case.state_machines.values():
+        if machine.role is None:
+            continue
+        before = role_documents(case.template, machine.role, parameters, names)
+        after = role_documents(output, machine.role, parameters, names)
+        for call in machine.calls:
+            if call.expect.outcome != PIN:
                 continue
-            assert arn not in texts(case.template), f"{role} allowed {function} exactly but not its versions"
-            assert any(role in warning and function in warning for warning in report["Warnings"]), (
-                f"{role} cannot invoke {function}'s versions and no warning says so"
-            )
+            function = call.expect.function
+            assert function is not None
+            arn = ACCOUNT_ARN + names[function]
+            was = policy_allows(before, INVOKE, arn)
+            now = policy_allows(after, INVOKE, arn + ":1")
+            TRIED["iam-" + ("allowed" if was else "denied")] += 1
+            if was and not now:
+                assert any(
+                    machine.role in warning and function in warning for warning in report["Warnings"]
+                ), f"{machine.role} allowed {function} but denies its pinned version, and no warning says so"
+            if now and not was:
+                assert policy_allows(before, INVOKE, arn + ":1"), (
+                    f"{machine.role} denied {function} but allows its pinned version: pinning widened it"
+                )
 
 
 # ------------------------------------------------------------------------------------- cfn-lint

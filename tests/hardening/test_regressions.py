@@ -173,3 +173,28 @@ def test_a_version_description_ending_in_whitespace_is_marked_once(description: 
     output = run({"Resources": resources})  # check_invariants transforms the output again
     marked = output["Resources"]["V"]["Properties"]["Description"]
     assert marked.startswith(description[:200]) and marked.endswith("]") and len(marked) <= 256
+
+
+def test_a_deny_naming_a_function_in_two_spellings_gains_one_versions_entry() -> None:
+    """Two entries of a Deny that are the same ARN written two ways each gained ``:*``: a duplicate."""
+    pieces = ["arn", {"Ref": "AWS::Partition"}, "lambda", {"Ref": "AWS::Region"}, {"Ref": "AWS::AccountId"}]
+    spellings = [
+        {"Fn::Join": [":", [*pieces, "function", {"Ref": "Fn"}]]},
+        {"Fn::Sub": "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:${Fn}"},
+    ]
+    deny = {"Effect": "Deny", "Action": "lambda:InvokeFunction", "Resource": spellings}
+    role = {
+        "Type": "AWS::IAM::Role",
+        "Properties": {
+            "AssumeRolePolicyDocument": {},
+            "Policies": [{"PolicyName": "p", "PolicyDocument": {"Statement": [deny]}}],
+        },
+    }
+    state_machine = machine(Definition=task({"Fn::GetAtt": ["Fn", "Arn"]}))
+    state_machine["Properties"]["RoleArn"] = {"Fn::GetAtt": ["Role", "Arn"]}
+    output = run({"Resources": {"Fn": function(), "Role": role, "Sm": state_machine}})
+    statement = output["Resources"]["Role"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"][0]
+    assert statement["Resource"][:2] == spellings
+    assert len(statement["Resource"]) == 3 and statement["Resource"][2] == {
+        "Fn::Join": ["", [spellings[0], ":*"]]
+    }

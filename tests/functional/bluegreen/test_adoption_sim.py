@@ -6,9 +6,9 @@ Day 0 is deployed without the macro (one version, with the retention policies SA
 same template through the macro. The adoption deploy
 succeeds because the function's Description carries the version's marker; without it (negative control)
 it fails with "A version for this Lambda function exists". After adoption, a tags-only change publishes
-nothing and a Timeout-only change publishes a version (shown for the hand-written shape: with the SAM
+nothing and a Timeout-only change publishes a version, whatever tool wrote Day 0's version. (With the SAM
 and CDK shapes, the simulation applies the previous deploy's UpdateReplacePolicy to the adoption's
-replacement and deletes version 1, after which moto numbers the next published version wrongly).
+replacement, so version 1 is deleted; the next version is still 3: Lambda never reuses a number.)
 """
 
 from __future__ import annotations
@@ -160,6 +160,8 @@ def test_adoption_is_one_deploy_whatever_tool_wrote_the_version(clients: dict[st
     tags = {"Tags": [{"Key": "team", "Value": "payments"}]}
     stack.deploy(_macro(_day0(shape, **tags)))
     assert _versions(clients, stack)[-1] == "2"
+    stack.deploy(_macro(_day0(shape, **tags, Timeout=30)))
+    assert _versions(clients, stack)[-1] == "3"
 
 
 def test_adoption_without_the_function_marker_fails_as_cloudformation_does(clients: dict[str, Any]) -> None:

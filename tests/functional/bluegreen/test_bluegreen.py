@@ -169,8 +169,18 @@ def _is_version_wildcard(resource: Any) -> bool:
 
 
 def _drop_version_wildcards(template: dict[str, Any], day: str) -> dict[str, Any]:
-    """Undo the macro's IAM widening: remove every ``<arn>:*`` resource from role policies."""
+    """Undo the macro's IAM work: remove every ``<arn>:*`` resource from role policies, and the retained
+    grants (``AWS::IAM::RolePolicy`` ``SfnExactVersion-...``) that allow the same."""
     template = copy.deepcopy(template)
+    grants = [
+        logical_id
+        for logical_id, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::IAM::RolePolicy"
+        and str(resource["Properties"]["PolicyName"]).startswith("SfnExactVersion-")
+    ]
+    assert len(grants) == 1, f"{day}: expected one retained grant for hello, found {grants}"
+    for logical_id in grants:
+        del template["Resources"][logical_id]
     dropped = 0
     for resource in template["Resources"].values():
         if resource["Type"] != "AWS::IAM::Role":
