@@ -786,7 +786,7 @@ class _Builder:
             outcome = expect.outcome
             if outcome not in (PIN, ALREADY, "alias", "latest", "opted-out"):
                 expect = Expect(NOTHING)
-            elif model.opted_out and outcome == PIN:
+            elif model.opted_out and outcome in (PIN, ALREADY):  # an opted-out S3 definition: left alone
                 expect = Expect("opted-out")
             substitutions[key] = self.value_of(pieces)
             model.calls.append(CallModel(model.logical_id, f"(DefinitionS3Location) ${{{key}}}", expect))
