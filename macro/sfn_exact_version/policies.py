@@ -523,13 +523,15 @@ class StatementPlan:
     denies: list[str] = field(default_factory=list)  # denies the function, unconditionally (input)
     warnings: list[str] = field(default_factory=list)
     _texts: set[str] = field(default_factory=set)
+    added_for: list[str] = field(default_factory=list)  # the function each addition is for
 
-    def add(self, entry: Any, text: str) -> None:
+    def add(self, entry: Any, text: str, function: str) -> None:
         """Add ``entry``, whose comparable text is ``text``, unless an entry of that text was added
         (two spellings of one ARN in a statement give one ``:*`` entry)."""
         if text not in self._texts:
             self._texts.add(text)
             self.additions.append(entry)
+            self.added_for.append(function)
 
 
 def plan_statement(
@@ -596,10 +598,10 @@ def plan_statement(
             if names_arn or of_version:
                 plan.allows.append(function)
             if exact:
-                plan.add(versions_entry(exact[0]), f"{arn}:*")
+                plan.add(versions_entry(exact[0]), f"{arn}:*", function)
                 plan.allowing.append(function)
             elif of_version:  # CDK's LambdaInvoke(fn.currentVersion) allows that one version only
-                plan.add(function_versions_entry(function), f"{arn}:*")
+                plan.add(function_versions_entry(function), f"{arn}:*", function)
                 plan.allowing.append(function)
             continue
         if effect == ALLOW:  # NotResource: allows all but the entries
@@ -610,7 +612,7 @@ def plan_statement(
             elif not names_arn and names_version:  # leaves the function out, not its versions
                 for i in hit_arn:
                     if not compiled.match(i, version_arn):
-                        plan.add(versions_entry(entries[i]), f"{rendered[i]}:*")
+                        plan.add(versions_entry(entries[i]), f"{rendered[i]}:*", function)
                 plan.denying.append(function)
             elif not names_arn:
                 plan.denying.append(function)
@@ -621,7 +623,7 @@ def plan_statement(
         if names_arn and not names_version and positive:
             for i in hit_arn:
                 if not compiled.match(i, version_arn):
-                    plan.add(versions_entry(entries[i]), f"{rendered[i]}:*")
+                    plan.add(versions_entry(entries[i]), f"{rendered[i]}:*", function)
             plan.denying.append(function)
         elif names_arn and names_version:
             plan.denying.append(function)
@@ -630,7 +632,7 @@ def plan_statement(
         elif names_version and not positive:  # leaves the function out of the Deny, not its versions
             exact = [entries[i] for i in hit_arn if rendered[i] == arn]
             if exact:
-                plan.add(versions_entry(exact[0]), f"{arn}:*")
+                plan.add(versions_entry(exact[0]), f"{arn}:*", function)
                 plan.allowing.append(function)
             else:
                 plan.warnings.append(

@@ -784,21 +784,33 @@ def _policies(work: _Work) -> None:
         denied: set[str] = set()
         # function -> the statements that allow it (or a version of it) in the input
         allows: dict[str, list[tuple[StatementRef, Mapping[str, Any]]]] = {}
+        plans = []
         for statement_ref, statement in list(statements_of(role, work.index, attached)):
-            location = statement_ref.location
-            plan = plan_statement(statement, functions, space, location)
-            allowing.update(plan.allowing)
+            plan = plan_statement(statement, functions, space, statement_ref.location)
+            plans.append((statement_ref, statement, plan))
             denied.update(plan.denies)
+        for statement_ref, statement, plan in plans:
+            location = statement_ref.location
+            additions = plan.additions
+            plan_allowing = plan.allowing
+            if statement.get("Effect") == "Allow" and denied:
+                # The role denies these functions outright: widening an Allow for their versions could
+                # only matter where a Deny spares the versions, i.e. let a denied call through.
+                additions = [
+                    e for e, f in zip(plan.additions, plan.added_for, strict=True) if f not in denied
+                ]
+                plan_allowing = [f for f in plan.allowing if f not in denied or f not in plan.added_for]
+            allowing.update(plan_allowing)
             for function in plan.allows:
                 allows.setdefault(function, []).append((statement_ref, statement))
-            for function in plan.allowing:
+            for function in plan_allowing:
                 work.report.widened.append(WidenedStatement(role, location, function))
             for function in plan.denying:
                 work.report.denying.append(DenyingStatement(role, location, function))
             for warning in plan.warnings:
                 if warning not in work.report.warnings:  # a policy attached to several roles
                     work.report.warnings.append(warning)
-            if plan.additions:
+            if additions:
                 target = work.writable(statement_ref.resource, statement_ref.path)
                 entries = target[plan.key]
                 entries = entries if isinstance(entries, list) else [entries]
@@ -1014,8 +1026,9 @@ def _grant(
             Problem(
                 ProblemReason.LOGICAL_ID_TAKEN,
                 f"Resources/{grant.logical_id}",
-                f"Resources/{grant.logical_id} already exists and is not SfnExactVersion's grant of {function} "
-                f"to {role}; SfnExactVersion needs that logical ID. Rename Resources/{grant.logical_id}.",
+                f"Resources/{grant.logical_id} already exists and is not SfnExactVersion's grant of "
+                f"{function} to {role}; SfnExactVersion needs that logical ID. Rename "
+                f"Resources/{grant.logical_id}.",
                 f"Rename Resources/{grant.logical_id}.",
             )
         )
