@@ -402,9 +402,10 @@ class ArnSpace:
         key = tuple(functions)
         found = self._arn_sets.get(key)
         if found is None:
-            found = self._arn_sets[key] = Arns(
-                {self.function_arn(function): function for function in functions}
-            )
+            by_arn: dict[str, list[str]] = {}
+            for function in functions:  # two functions may share a name (under exclusive Conditions)
+                by_arn.setdefault(self.function_arn(function), []).append(function)
+            found = self._arn_sets[key] = Arns(by_arn)
         return found
 
     def compiled(self, entries: list[Any]) -> Compiled:
@@ -466,7 +467,7 @@ class Compiled:
 class Arns:
     """Function ARNs (as comparable text) and their functions, sorted for prefix searches."""
 
-    def __init__(self, by_arn: dict[str, str]) -> None:
+    def __init__(self, by_arn: dict[str, list[str]]) -> None:
         self.by_arn = by_arn
         self.sorted = sorted(by_arn)
 
@@ -475,18 +476,18 @@ class Arns:
         starting with ``<ARN>:``, or a pattern whose text before its first wildcard starts the version
         ARN ``<ARN>:1`` (the ARN starts with it, or it is the ARN followed by "" or ":" or ":1")."""
         by_arn = self.by_arn
-        found = {by_arn[text] for text in compiled.literal if text in by_arn}
-        found.update(by_arn[base] for base in compiled.bases if base in by_arn)
+        arns = {text for text in compiled.literal if text in by_arn}
+        arns.update(base for base in compiled.bases if base in by_arn)
         for _, _, head in compiled.wildcards:
             start = bisect.bisect_left(self.sorted, head)
             for arn in self.sorted[start:]:
                 if not arn.startswith(head):
                     break
-                found.add(by_arn[arn])
+                arns.add(arn)
             for tail in ("", ":", ":1"):
                 if head.endswith(tail) and head[: len(head) - len(tail)] in by_arn:
-                    found.add(by_arn[head[: len(head) - len(tail)]])
-        return found
+                    arns.add(head[: len(head) - len(tail)])
+        return {function for arn in arns for function in by_arn[arn]}
 
 
 def versions_entry(entry: Any) -> Any:
