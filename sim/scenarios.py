@@ -381,6 +381,20 @@ def without_function_retain(template: Template, day: str) -> Template:
     return changed
 
 
+def without_execution_role_retain(template: Template, day: str) -> Template:
+    """Negative control for a removed function's execution role: no ``DeletionPolicy``/
+    ``UpdateReplacePolicy`` on the roles the macro retained with their functions."""
+    changed = copy.deepcopy(template)
+    report = changed.get("Metadata", {}).get("SfnExactVersion", {})
+    roles = {item["ExecutionRole"] for item in report.get("Functions", []) if "ExecutionRole" in item}
+    for role in roles:
+        changed["Resources"][role].pop("DeletionPolicy", None)
+        changed["Resources"][role].pop("UpdateReplacePolicy", None)
+    if not roles and day == "day1":
+        raise SimulationError(f"{day}: the macro retained no execution role")
+    return changed
+
+
 def retained_grants(template: Template) -> list[dict[str, Any]]:
     """The macro's grants: ``AWS::IAM::RolePolicy`` resources named ``SfnExactVersion-...``."""
     return [

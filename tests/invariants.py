@@ -144,7 +144,7 @@ def _check_allowed_changes(before: Mapping[str, Any], after: Mapping[str, Any]) 
         elif kind == VERSION:
             _check_existing_version(logical_id, old, new, resources_before)
         elif kind in IAM_TYPES:
-            _check_iam(logical_id, old, new)
+            _check_iam(logical_id, old, _without_added_retain(logical_id, old, new, resources_after))
         elif kind == FUNCTION:
             _check_function(logical_id, old, new)
         else:
@@ -354,6 +354,26 @@ def _is_version_of(version: Mapping[str, Any], function: str, before: Mapping[st
     if not target_text or not name_text:
         return False
     return render_symbolic(target_text).endswith(render_symbolic(name_text))
+
+
+def _without_added_retain(
+    logical_id: str, old: Mapping[str, Any], new: Mapping[str, Any], after: Mapping[str, Any]
+) -> Mapping[str, Any]:
+    """``new`` without the Retain policies the macro may add to a role: only to the execution role of a
+    function it retains (the function's ``Role`` refers to it), only where the template set none."""
+    added = [p for p in ("DeletionPolicy", "UpdateReplacePolicy") if p in new and p not in old]
+    if not added:
+        return new
+    assert all(new[p] == "Retain" for p in added), f"{logical_id}: a policy other than Retain added"
+    users = [
+        resource
+        for resource in after.values()
+        if resource.get("Type") == FUNCTION
+        and logical_id in references(resource.get("Properties", {}).get("Role"))
+        and "Retain" in (resource.get("DeletionPolicy"), resource.get("UpdateReplacePolicy"))
+    ]
+    assert users, f"{logical_id}: Retain added to a resource that is no retained function's role"
+    return {key: value for key, value in new.items() if key not in added}
 
 
 def _check_iam(logical_id: str, old: Any, new: Any, path: str = "") -> None:

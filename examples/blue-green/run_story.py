@@ -37,6 +37,7 @@ from sim.scenarios import (  # noqa: E402
     ScenarioResult,
     run_adoption,
     run_day2,
+    without_execution_role_retain,
     without_function_marker,
     without_function_retain,
 )
@@ -134,7 +135,7 @@ def _tell_day2() -> bool:
     results.append(
         _line("A version for this Lambda function exists" in error, f"  without the function marker: {error}")
     )
-    removed = run_day2("remove-shared-role")
+    removed = run_day2("remove")
     e1 = removed.execution1
     results.append(
         _line(
@@ -150,11 +151,13 @@ def _tell_day2() -> bool:
             f"  without Retain on the function: {_execution1(control)}: deleted with its versions",
         )
     )
-    gap = run_day2("remove")
-    print(
-        f"  note hello with the execution role SAM generates: {_execution1(gap)}: the role is deleted "
-        "with hello (not protected yet)",
-        flush=True,
+    control = run_day2("remove", hook=without_execution_role_retain)
+    e1 = control.execution1
+    results.append(
+        _line(
+            e1 is not None and e1.error == "Lambda.InvalidParameterValueException",
+            f"  without Retain on its execution role: {_execution1(control)}: Lambda cannot assume it",
+        )
     )
     return all(results)
 

@@ -107,6 +107,7 @@ class RetainedFunction:
     deletion_policy: str  # as in the output; "Delete" when the template leaves CloudFormation's default
     update_replace_policy: str
     opted_out: bool = False  # Metadata.SfnExactVersion.RetainFunction: false
+    execution_role: str | None = None  # the function's role of the template, retained with it
 
     @property
     def retained(self) -> bool:
@@ -121,6 +122,8 @@ class RetainedFunction:
         }
         if self.opted_out:
             out["RetainFunction"] = False
+        if self.execution_role is not None:
+            out["ExecutionRole"] = self.execution_role
         return out
 
 

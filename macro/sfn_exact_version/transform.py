@@ -67,6 +67,7 @@ from sfn_exact_version.versions import (
 )
 
 SERVERLESS_PREFIX = "AWS::Serverless::"
+RETAIN_POLICIES = ("DeletionPolicy", "UpdateReplacePolicy")
 
 
 @dataclass(frozen=True)
@@ -715,16 +716,46 @@ def _retain_functions(work: _Work) -> None:
             resource = work.writable(function, ())
         else:
             resource = dict(original)  # protect_function() only reads it: nothing is missing
+        role = None
         if keep:
             work.report.warnings.extend(protect_function(function, resource))
+            if "Retain" in (resource.get("DeletionPolicy"), resource.get("UpdateReplacePolicy")):
+                role = _retain_execution_role(work, function, original)
         work.report.functions.append(
             RetainedFunction(
                 function,
                 str(resource.get("DeletionPolicy", "Delete")),
                 str(resource.get("UpdateReplacePolicy", "Delete")),
                 opted_out=not keep,
+                execution_role=role,
             )
         )
+
+
+def _retain_execution_role(work: _Work, function: str, resource: Mapping[str, Any]) -> str | None:
+    """Retain the in-template execution role of a retained function: Lambda cannot run a function whose
+    role is gone, so a function kept for running executions needs its role kept too (SAM generates one
+    per function, removed with it). Returns the role's logical ID, or None when the role is not one of
+    the template's."""
+    properties = resource.get("Properties")
+    value = properties.get("Role") if isinstance(properties, dict) else None
+    role = role_of({"RoleArn": value}, work.index).role if value is not None else None
+    if role is None:
+        return None
+    original = work.fragment["Resources"][role]
+    target = work.writable(role, ()) if any(p not in original for p in RETAIN_POLICIES) else original
+    for policy in RETAIN_POLICIES:
+        if policy not in target:
+            target[policy] = "Retain"
+        elif target[policy] != "Retain":
+            warning = (
+                f"Resources/{role}: {policy} is {target[policy]!r}, kept as the template asks; it is the "
+                f"execution role of {function}, which is retained for running executions, and Lambda cannot "
+                "run a function whose role is gone. Use Retain."
+            )
+            if warning not in work.report.warnings:  # a role shared by several functions: one warning
+                work.report.warnings.append(warning)
+    return role
 
 
 def _warn_provisioned(work: _Work) -> None:
@@ -817,7 +848,7 @@ def _policies(work: _Work) -> None:
                 # A policy attached to several roles is planned once per role, and two functions may
                 # share one name (under exclusive Conditions): add each entry once.
                 merged = list(entries)
-                for entry in plan.additions:
+                for entry in additions:
                     if entry not in merged:
                         merged.append(entry)
                 target[plan.key] = merged

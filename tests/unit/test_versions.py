@@ -327,9 +327,38 @@ def test_called_function_is_retained_and_reported() -> None:
     assert (function["DeletionPolicy"], function["UpdateReplacePolicy"]) == ("Retain", "Retain")
     report = result.template["Metadata"]["SfnExactVersion"]
     assert report["Functions"] == [
-        {"Function": "Hello", "DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain"}
+        {
+            "Function": "Hello",
+            "DeletionPolicy": "Retain",
+            "UpdateReplacePolicy": "Retain",
+            "ExecutionRole": "FnRole",
+        }
     ]
     assert result.report.summary()["functionsRetained"] == 1
+
+
+def test_a_retained_function_keeps_its_execution_role() -> None:
+    # Lambda cannot run a function whose role is gone: SAM's <Fn>Role leaves the template with <Fn>.
+    result = _run(_template())
+    role = result.template["Resources"]["FnRole"]
+    assert (role["DeletionPolicy"], role["UpdateReplacePolicy"]) == ("Retain", "Retain")
+
+
+def test_an_explicit_choice_on_the_execution_role_is_kept_with_a_warning() -> None:
+    template = _template()
+    template["Resources"]["FnRole"]["DeletionPolicy"] = "Delete"
+    result = _run(template)
+    role = result.template["Resources"]["FnRole"]
+    assert (role["DeletionPolicy"], role["UpdateReplacePolicy"]) == ("Delete", "Retain")
+    (warning,) = [w for w in result.report.warnings if w.startswith("Resources/FnRole: DeletionPolicy")]
+    assert "execution role of Hello" in warning
+
+
+def test_no_role_is_retained_for_a_function_that_gives_retention_up() -> None:
+    template = _template()
+    template["Resources"]["Hello"]["Metadata"] = {"SfnExactVersion": {"RetainFunction": False}}
+    role = _run(template).template["Resources"]["FnRole"]
+    assert "DeletionPolicy" not in role and "UpdateReplacePolicy" not in role
 
 
 def test_explicit_other_choice_is_kept_with_a_warning() -> None:

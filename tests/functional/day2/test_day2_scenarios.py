@@ -44,6 +44,7 @@ from sim.scenarios import (  # noqa: E402
     ScenarioResult,
     run_adoption,
     run_day2,
+    without_execution_role_retain,
     without_function_marker,
     without_function_retain,
     without_retained_grants,
@@ -169,21 +170,8 @@ def test_day2_keeps_the_function_and_day1_version(protected: tuple[str, Scenario
     assert result.versions.get(name) == ["1"], f"{case}: {name} and its version 1 must still exist"
 
 
-REMOVE_GAP = (
-    "Known gap, not yet protected: removing a SAM function also removes the execution role SAM generated "
-    "for it (HelloFunctionRole, DeletionPolicy Delete). The function and hello:1 are retained (D2) and "
-    "the state machine's role still may call them (D3), but Lambda cannot assume a deleted execution "
-    "role, so execution 1 fails with Lambda.InvalidParameterValueException. remove-shared-role (hello "
-    "runs with a role that stays) shows D2 and D3 hold otherwise."
-)
-
-
-def test_day2_execution1_succeeds_on_day1_code(
-    protected: tuple[str, ScenarioResult], request: pytest.FixtureRequest
-) -> None:
+def test_day2_execution1_succeeds_on_day1_code(protected: tuple[str, ScenarioResult]) -> None:
     case, result = protected
-    if case == "remove":
-        request.applymarker(pytest.mark.xfail(strict=True, reason=REMOVE_GAP))
     e1 = result.execution1
     assert e1 is not None
     assert (e1.status, e1.error, e1.cause) == ("SUCCEEDED", None, None), case
@@ -201,9 +189,17 @@ def test_day2_execution2_runs_day2(protected: tuple[str, ScenarioResult]) -> Non
         assert e2.invoked == ()
 
 
-def test_day2_remove_gap_is_the_deleted_execution_role() -> None:
-    """What the strict xfail above stands for, asserted: the reason execution 1 fails after a removal."""
+def test_day2_remove_keeps_the_execution_role() -> None:
+    """Removing a SAM function would also remove the execution role SAM generated for it: the macro
+    retains that role with the function, so Lambda can still run hello:1."""
     result = run_day2("remove")
+    assert "HelloFunctionRole" in result.deploys["day2"].retained
+
+
+def test_day2_remove_without_execution_role_retain_fails() -> None:
+    """Negative control: without Retain on the function's role, the Day-2 removal deletes it and Lambda
+    cannot run the retained hello:1 for execution 1."""
+    result = run_day2("remove", hook=without_execution_role_retain)
     assert "HelloFunctionRole" in result.deploys["day2"].deleted
     e1 = result.execution1
     assert e1 is not None and e1.status == "FAILED"
