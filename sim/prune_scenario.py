@@ -37,6 +37,7 @@ from sfn_exact_version.live.gather import read_scope
 from sfn_exact_version.live.model import RUNNING, AccountView, Definition, Execution, StateMachine
 from sim.bluegreen_sim import ExecutionSummary, has_called_lambda, simulated_aws, summarize_execution
 from sim.errors import SimulationError
+from sim.lambda_bridge import Invocation
 from sim.scenarios import (
     ARTIFACT_BUCKET,
     SCENARIO_DIR,
@@ -60,6 +61,7 @@ class PruneScenarioResult:
     versions_before: list[str] = field(default_factory=list)  # hello's published versions
     versions_after: list[str] = field(default_factory=list)
     function_name: str = ""
+    invocations: list[Invocation] = field(default_factory=list)  # every call that reached hello's code
 
 
 def hello_zip(day: str) -> bytes:
@@ -179,6 +181,7 @@ def run_prune_scenario(prune: Prune, *, wait_seconds: int = 3, timeout: float = 
             _wait(sfn, [exec1], timeout)
             result.execution1 = summarize_execution(sfn, exec1, "Execution 1")
             result.versions_after = _hello_versions(lam, result.function_name)
+            result.invocations = list(clients["bridge"].invocations)
         finally:
             if sfn.describe_execution(executionArn=exec1)["status"] == RUNNING:
                 sfn.stop_execution(executionArn=exec1)

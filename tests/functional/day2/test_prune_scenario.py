@@ -8,8 +8,10 @@ Negative control: a keep-last-N pruner (everything but the newest version goes) 
 
 from __future__ import annotations
 
+import base64
 import copy
 import dataclasses
+import hashlib
 import logging
 import sys
 from datetime import timedelta
@@ -31,6 +33,7 @@ except MotoVersionError as error:
 
 from sim.prune_scenario import (  # noqa: E402
     PruneScenarioResult,
+    hello_zip,
     lambda_session,
     run_prune_scenario,
 )
@@ -94,6 +97,9 @@ def test_execution1_succeeds_on_day1_version_after_prune(pruned: PruneScenarioRe
     assert summary.status == "SUCCEEDED", (summary.error, summary.cause)
     assert summary.invoked_version == "1"
     assert summary.answers == ("Approved",)
+    (call,) = pruned.invocations
+    day1_sha = base64.b64encode(hashlib.sha256(hello_zip("day1")).digest()).decode()
+    assert (call.version, call.code_sha256, call.error) == ("1", day1_sha, None)
 
 
 def test_versions_nothing_calls_are_gone(pruned: PruneScenarioResult) -> None:
