@@ -138,12 +138,12 @@ def test_preflight_exit_codes_for_aws_and_template(aws: dict[str, Any], tmp_path
     deployed(aws, None)
     broken = template("Hello")
     broken["Resources"]["Approval"]["Properties"]["DefinitionString"] = "{not json"
-    assert main(["preflight", write(tmp_path, broken), "--stack", "app"]) == 4
+    assert main(["preflight", write(tmp_path, broken), "--stack", "app"]) == 3
     assert "Approval" in capsys.readouterr().err
     aws["sfn"].errors["describe_state_machine"] = [
         client_error("AccessDeniedException", "DescribeStateMachine")
     ]
-    assert main(["preflight", write(tmp_path, template("Hello")), "--stack", "app"]) == 3
+    assert main(["preflight", write(tmp_path, template("Hello")), "--stack", "app"]) == 4
     assert "missing IAM permission states:DescribeStateMachine" in capsys.readouterr().err
 
 
@@ -206,7 +206,7 @@ def test_prune_usage(aws: dict[str, Any], capsys: Any) -> None:
 
 def test_prune_refuses_to_apply_during_an_update(aws: dict[str, Any], capsys: Any) -> None:
     aws["cfn"].status = "UPDATE_IN_PROGRESS"
-    assert main(["prune", "--stack", "app", "--apply"]) == 3
+    assert main(["prune", "--stack", "app", "--apply"]) == 4
     assert "UPDATE_IN_PROGRESS; nothing deleted" in capsys.readouterr().err
 
 
@@ -238,7 +238,7 @@ print("prune", code)
         env={"PYTHONPATH": f"{REPO / 'macro'}:{REPO}", "PATH": "/usr/bin:/bin"},
     )
     assert done.returncode == 0, done.stderr
-    assert "prune 3" in done.stdout
+    assert "prune 4" in done.stdout
     assert aws_session.INSTALL_HINT in done.stderr
 
 

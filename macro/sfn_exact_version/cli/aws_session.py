@@ -11,7 +11,7 @@ import sys
 from typing import Any
 
 USAGE = 2
-NO_AWS = 3  # AWS cannot be read: boto3 missing, credentials, Region, permissions, throttling
+NO_AWS = 4  # AWS cannot be read: boto3 missing, credentials, Region, permissions, throttling
 
 INSTALL_HINT = "pip install 'sfn-exact-version[live]' (or pip install boto3)"
 

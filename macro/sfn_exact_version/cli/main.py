@@ -36,7 +36,8 @@ from sfn_exact_version.offline.template_io import dump_template
 OK, FINDINGS, USAGE, ERROR = 0, 1, 2, 3
 EXIT_CODES = (
     "exit codes: 0 ok; 1 findings (check); 2 usage error; "
-    "3 the template could not be read, packaged, translated or transformed"
+    "3 the template could not be read, packaged, translated or transformed; "
+    "4 AWS could not be read (preflight, prune)"
 )
 
 _SAM_PAIR = re.compile(r"ParameterKey=([^,]+),ParameterValue=(.*)", re.DOTALL)

@@ -4,7 +4,7 @@ Builds the processed template offline (the same path as ``diff``), reads the sta
 still run, read-only, and checks each against it (``decisions.preflight``).
 
 Exit codes: 0 no execution at risk; 1 one line per execution and function version at risk; 2 usage;
-3 AWS cannot be read; 4 the template cannot be processed.
+3 the template cannot be processed (as for the other commands); 4 AWS cannot be read.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 
 from sfn_exact_version.cli.aws_session import NO_AWS, USAGE, add_aws_options, session
 
-OK, AT_RISK, TEMPLATE = 0, 1, 4
+OK, AT_RISK, TEMPLATE = 0, 1, 3  # 3: as for transform, diff and check
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
