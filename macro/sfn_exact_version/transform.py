@@ -55,6 +55,7 @@ from sfn_exact_version.targets import AMBIGUOUS, FUNCTION_NAME, NOT_LAMBDA, PIN,
 from sfn_exact_version.versions import (
     DESCRIPTION_LIMIT,
     MARKER_LENGTH,
+    RETAIN_POLICIES,
     Fingerprint,
     created_version,
     created_version_id,
@@ -63,11 +64,11 @@ from sfn_exact_version.versions import (
     known_length,
     protect,
     protect_function,
+    retain,
     with_marker,
 )
 
 SERVERLESS_PREFIX = "AWS::Serverless::"
-RETAIN_POLICIES = ("DeletionPolicy", "UpdateReplacePolicy")
 
 
 @dataclass(frozen=True)
@@ -743,18 +744,15 @@ def _retain_execution_role(work: _Work, function: str, resource: Mapping[str, An
     if role is None:
         return None
     original = work.fragment["Resources"][role]
-    target = work.writable(role, ()) if any(p not in original for p in RETAIN_POLICIES) else original
-    for policy in RETAIN_POLICIES:
-        if policy not in target:
-            target[policy] = "Retain"
-        elif target[policy] != "Retain":
-            warning = (
-                f"Resources/{role}: {policy} is {target[policy]!r}, kept as the template asks; it is the "
-                f"execution role of {function}, which is retained for running executions, and Lambda cannot "
-                "run a function whose role is gone. Use Retain."
-            )
-            if warning not in work.report.warnings:  # a role shared by several functions: one warning
-                work.report.warnings.append(warning)
+    target = work.writable(role, ()) if any(p not in original for p in RETAIN_POLICIES) else dict(original)
+    for policy in retain(target):
+        warning = (
+            f"Resources/{role}: {policy} is {target[policy]!r}, kept as the template asks; it is the "
+            f"execution role of {function}, which is retained for running executions, and Lambda cannot "
+            "run a function whose role is gone. Use Retain."
+        )
+        if warning not in work.report.warnings:  # a role shared by several functions: one warning
+            work.report.warnings.append(warning)
     return role
 
 
@@ -968,8 +966,8 @@ def _fit_grants(work: _Work) -> None:
     warning: str | None = None
     while work.report.grants:
         try:
-            size = len(json.dumps(_assemble(work), separators=(",", ":")).encode("utf-8"))
-        except (RecursionError, ValueError, TypeError):  # cannot be measured here; CloudFormation will tell
+            size = _json_size(_assemble(work))  # as _check_limits measures it
+        except (ValueError, TypeError):  # cannot be measured here; CloudFormation will tell
             return
         if size <= MAX_TEMPLATE_BYTES:
             return

@@ -381,19 +381,29 @@ def marker_of(description: Any) -> str | None:
     return found.group(0).strip() if found else None
 
 
-def protect(version_id: str, resource: dict[str, Any]) -> list[str]:
+RETAIN_POLICIES = ("DeletionPolicy", "UpdateReplacePolicy")
+
+
+def retain(resource: dict[str, Any]) -> list[str]:
     """Set ``DeletionPolicy``/``UpdateReplacePolicy`` to Retain where the template does not choose;
-    return warnings for explicit other choices, which are kept."""
-    warnings = []
-    for policy in ("DeletionPolicy", "UpdateReplacePolicy"):
-        if policy not in resource:
-            resource[policy] = "Retain"
-        elif resource[policy] != "Retain":
-            warnings.append(
-                f"Resources/{version_id}: {policy} is {resource[policy]!r}, kept as the template asks; "
-                "executions that still call this version fail once it is deleted. Use Retain."
-            )
-    return warnings
+    return the policies the template sets to another value, which are kept (the user decided).
+
+    >>> resource = {"DeletionPolicy": "Delete"}
+    >>> retain(resource), resource["UpdateReplacePolicy"]
+    (['DeletionPolicy'], 'Retain')
+    """
+    for policy in RETAIN_POLICIES:
+        resource.setdefault(policy, "Retain")
+    return [policy for policy in RETAIN_POLICIES if resource[policy] != "Retain"]
+
+
+def protect(version_id: str, resource: dict[str, Any]) -> list[str]:
+    """:func:`retain` for a version; warnings for explicit other choices."""
+    return [
+        f"Resources/{version_id}: {policy} is {resource[policy]!r}, kept as the template asks; "
+        "executions that still call this version fail once it is deleted. Use Retain."
+        for policy in retain(resource)
+    ]
 
 
 def keeps_function(resource: Mapping[str, Any]) -> bool:
@@ -404,17 +414,12 @@ def keeps_function(resource: Mapping[str, Any]) -> bool:
 
 
 def protect_function(function: str, resource: dict[str, Any]) -> list[str]:
-    """Like :func:`protect`, for a function whose versions executions may call: deleting or replacing a
+    """:func:`retain` for a function whose versions executions may call: deleting or replacing a
     function deletes every version it has, whatever their own policies."""
-    warnings = []
-    for policy in ("DeletionPolicy", "UpdateReplacePolicy"):
-        if policy not in resource:
-            resource[policy] = "Retain"
-        elif resource[policy] != "Retain":
-            event = "removing it from the template" if policy == "DeletionPolicy" else "replacing it"
-            warnings.append(
-                f"Resources/{function}: {policy} is {resource[policy]!r}, kept as the template asks; "
-                f"{event} deletes all its versions, and running executions that call them fail. Use "
-                "Retain (or Metadata.SfnExactVersion.RetainFunction: false to say the choice is deliberate)."
-            )
-    return warnings
+    return [
+        f"Resources/{function}: {policy} is {resource[policy]!r}, kept as the template asks; "
+        f"{'removing it from the template' if policy == 'DeletionPolicy' else 'replacing it'} deletes all "
+        "its versions, and running executions that call them fail. Use Retain (or "
+        "Metadata.SfnExactVersion.RetainFunction: false to say the choice is deliberate)."
+        for policy in retain(resource)
+    ]
