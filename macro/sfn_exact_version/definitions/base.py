@@ -103,10 +103,11 @@ def settle_bindings(
             singles.append((call, occurrence, version))
         else:
             wanted.setdefault(binding, []).append((call, occurrence, version))
+    edits = plan.value_edits
     for binding, group in wanted.items():
-        versions = {version for _, _, version in group}
-        if len(group) == uses.get(binding, 0) and len(versions) == 1:
-            plan.value_edits[binding_path(binding)] = ref(versions.pop())
+        version = group[0][2]
+        if len(group) == uses.get(binding, 0) and all(wants == version for _, _, wants in group):
+            edits[binding_path(binding)] = ref(version)
         else:
             singles.extend(group)
     for call, occurrence, version in singles:

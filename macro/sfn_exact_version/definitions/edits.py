@@ -48,16 +48,17 @@ def get(document: Any, path: Path) -> Any:
     return document
 
 
-def set_copied(document: Any, path: Path, value: Any, copied: set[int]) -> None:
+def set_copied(document: Any, path: Path, value: Any, copied: dict[int, Any]) -> None:
     """Set ``value`` at ``path``, first replacing each object on the way by a shallow copy (once:
-    ``copied`` holds the ids of the copies), so that the objects ``document`` shares stay untouched."""
+    ``copied`` holds the copies by id, kept so that no id is reused), so that the objects ``document``
+    shares stay untouched."""
     node = document
     for key in path[:-1]:
         child = node[key]
         if id(child) not in copied:
             child = copy.copy(child)
             node[key] = child
-            copied.add(id(child))
+            copied[id(child)] = child
         node = child
     node[path[-1]] = value
 
@@ -74,14 +75,18 @@ def apply_plan(properties: Mapping[str, Any], plan: Plan) -> dict[str, Any] | No
     if not plan:
         return None
     new = dict(properties)
-    copied = {id(new)}
+    copied = {id(new): new}
     for path, edits in plan.container_edits.items():
         text = get(new, path)
         for start, end, replacement in sorted(edits, reverse=True):
             text = text[:start] + replacement + text[end:]
         set_copied(new, path, text, copied)
     for path, value in plan.value_edits.items():
-        set_copied(new, path, value, copied)
+        parent = get(new, path[:-1])
+        if id(parent) in copied:  # a copy already (SAM's substitutions: every edit after the first)
+            parent[path[-1]] = value
+        else:
+            set_copied(new, path, value, copied)
     if plan.new_substitutions:
         substitutions = new.get("DefinitionSubstitutions")
         substitutions = dict(substitutions) if substitutions else {}

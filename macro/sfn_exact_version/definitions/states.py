@@ -155,6 +155,8 @@ def find_calls(
     >>> [call.state for call in find_calls({"States": {"A": state}}, symbolic)]
     ['States.A']
     """
+    if not branches:
+        return _plain_calls(definition, resolve)
     calls: list[Call] = []
     # A definition repeats a few Resource values (the lambda:invoke ARN, say) in many states: each
     # distinct string is resolved and matched once.
@@ -197,6 +199,39 @@ def find_calls(
                         break
                 continue
             calls.append(Call(state_path + resource_label, RESOURCE, written, resource_path, resource))
+    return calls
+
+
+def _plain_calls(definition: Any, resolve: Callable[[Any], Symbolic | None]) -> list[Call]:
+    """:func:`find_calls` without ``Fn::If`` branches: the same calls, without a generator per value."""
+    calls: list[Call] = []
+    resources: dict[str, tuple[Symbolic | None, bool]] = {}
+    for state_path, json_path, state in _plain_states(definition, "", (), 0):
+        if "Resource" not in state:
+            continue
+        kind = state.get("Type")
+        if kind != "Task" and resolve(kind) != ("Task",):
+            continue
+        written = state["Resource"]
+        if isinstance(written, str):
+            known = resources.get(written)
+            if known is None:
+                resolved = resolve(written)
+                known = resources[written] = (resolved, resolved is not None and _is_integration(resolved))
+            resource, integration = known
+        else:
+            resource = resolve(written)
+            integration = resource is not None and _is_integration(resource)
+        if resource is None:
+            continue
+        if not integration:
+            calls.append(Call(state_path, RESOURCE, written, (*json_path, "Resource"), resource))
+            continue
+        for key in ("Parameters", "Arguments"):
+            arguments = state.get(key)
+            if arguments is not None:
+                calls.extend(_integration_call(state_path, arguments, (*json_path, key), resolve, False))
+                break
     return calls
 
 

@@ -12,6 +12,7 @@ from sfn_exact_version.definitions.states import Call, data_references, find_cal
 from sfn_exact_version.definitions.text import (
     ELEMENT,
     SUB,
+    SUBST,
     Container,
     FlatText,
     Occurrence,
@@ -55,7 +56,10 @@ class StringDefinition(Definition):
         text = self.text
         in_calls: set[int] = set()
         for call in calls:
-            if isinstance(call.value, str):
+            single = text.single_occurrence(call.value)
+            if single is not None:
+                in_calls.add(single.number)
+            elif isinstance(call.value, str):
                 in_calls.update(text.occurrences_in(call.value))
         for occurrence in text.occurrences:
             if occurrence.number in in_calls:
@@ -132,13 +136,15 @@ class StringDefinition(Definition):
         self._plan.container_edits.setdefault(container.path, []).append((start, end, replacement))
 
     def _settle(self) -> None:
-        uses: dict[tuple[Any, ...], int] = {}
-        for placeholder in self.text.occurrences:
-            binding = placeholder.binding
-            if binding is not None:
-                uses[binding] = uses.get(binding, 0) + 1
+        uses = self.text.binding_uses()
         requests = [
-            (call, occurrence, version, occurrence.binding) for call, occurrence, version in self._requests
+            (
+                call,
+                occurrence,
+                version,
+                (SUBST, occurrence.name) if occurrence.kind == SUBST else occurrence.binding,
+            )
+            for call, occurrence, version in self._requests
         ]
         settle_bindings(requests, uses, self._plan, self._single)
 

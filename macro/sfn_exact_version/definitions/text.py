@@ -105,6 +105,8 @@ class Occurrence(NamedTuple):
 
 Piece = Text | Run | Occurrence
 
+_UNRESOLVED: Any = object()  # not resolved yet (None means: resolves to nothing string-like)
+
 
 class _Located(str):
     """A parsed JSON string that remembers where its token was."""
@@ -153,6 +155,7 @@ class FlatText:
         self._build_text(detect_bare=False)
         self.document = self._parse()
         self._resolved: dict[int, Symbolic | None] = {}  # occurrence index -> what its expr resolves to
+        self._sentinels: dict[str, Occurrence] | None = None  # sentinel -> its occurrence
 
     @property
     def location(self) -> str:
@@ -402,16 +405,33 @@ class FlatText:
     # --------------------------------------------------------------- resolving
     def occurrence_value(self, index: int) -> Symbolic | None:
         """What occurrence ``index`` resolves to (computed once)."""
-        if index in self._resolved:
-            return self._resolved[index]
-        resolved = self._resolved[index] = symbolic(self.occurrences[index].expr)
-        return resolved
+        resolved = self._resolved.get(index, _UNRESOLVED)
+        if resolved is _UNRESOLVED:
+            resolved = self._resolved[index] = symbolic(self.occurrences[index].expr)
+        return resolved  # type: ignore[no-any-return]
+
+    def binding_uses(self) -> dict[tuple[Any, ...], int]:
+        """How many occurrences take their value from each binding (see :attr:`Occurrence.binding`)."""
+        uses: dict[tuple[Any, ...], int] = {}
+        for occurrence in self.occurrences:
+            kind = occurrence.kind
+            if kind == SUBST:
+                binding: tuple[Any, ...] = (SUBST, occurrence.name)
+            elif kind == SUB_VAR:
+                binding = (SUB_VAR, occurrence.path, occurrence.name)
+            else:
+                continue
+            uses[binding] = uses.get(binding, 0) + 1
+        return uses
 
     def resolve(self, value: Any) -> Symbolic | None:
         """What a parsed definition value resolves to, sentinels expanded."""
         if isinstance(value, str):
             if self.open not in value:  # no placeholder: the text itself ("Task", a service ARN)
                 return (value,) if value else ()
+            single = self.single_occurrence(value)
+            if single is not None:  # SAM's form: "${definition_substitution_1}"
+                return self.occurrence_value(single.number)
             pieces: list[str | Any] = []
             position = 0
             for match in self.sentinel_pattern.finditer(value):
@@ -429,11 +449,9 @@ class FlatText:
 
     def single_occurrence(self, value: Any) -> Occurrence | None:
         """The occurrence ``value`` consists of, when it is exactly one sentinel."""
-        if isinstance(value, str) and value.startswith(self.open) and value.endswith(self.close):
-            inner = value[1:-1]
-            if inner.isdigit():
-                return self.occurrences[int(inner)]
-        return None
+        if self._sentinels is None:
+            self._sentinels = {self.sentinel(found.number): found for found in self.occurrences}
+        return self._sentinels.get(value) if isinstance(value, str) else None
 
     def occurrences_in(self, value: str) -> list[int]:
         """The indices of the occurrences whose sentinels ``value`` holds."""
