@@ -94,8 +94,9 @@ class StringDefinition(Definition):
         start, end = span
         if start == end:
             return False
+        pieces, piece_starts = text.layout()
         covered: list[tuple[Text | Occurrence, int]] = []
-        for piece, piece_start in zip(text.pieces, text.piece_starts, strict=True):
+        for piece, piece_start in zip(pieces, piece_starts, strict=True):
             if piece_start < end and piece_start + text.length(piece) > start:
                 if isinstance(piece, Run):
                     covered.extend(text.expand(piece, piece_start, start, end))
@@ -118,11 +119,12 @@ class StringDefinition(Definition):
         """A target that is exactly one nested ``Fn::Join`` item (an ARN joined from pseudo parameters
         and a ``Ref``, say): that item becomes ``Ref <version>``."""
         text = self.text
+        pieces, piece_starts = text.layout()
         for item_path, (first, stop) in text.join_items.items():
             if (
                 first < stop
-                and text.piece_starts[first] == start
-                and (text.piece_starts[stop - 1] + text.length(text.pieces[stop - 1]) == end)
+                and piece_starts[first] == start
+                and (piece_starts[stop - 1] + text.length(pieces[stop - 1]) == end)
             ):
                 self._plan.value_edits[item_path] = ref(version)
                 return True

@@ -14,8 +14,9 @@ import json
 import re
 from bisect import bisect_right
 from collections.abc import Mapping
-from itertools import accumulate, chain
+from itertools import accumulate, chain, compress, repeat
 from json import scanner
+from operator import add, attrgetter, contains
 from typing import Any, NamedTuple
 
 from sfn_exact_version.definitions.states import Path
@@ -92,6 +93,7 @@ class Occurrence(NamedTuple):
     span: tuple[int, int] = (0, 0)  # in container.text
     path: Path = ()  # ELEMENT: the object's path; SUB_VAR: the variables object's path
     name: str = ""  # SUB_VAR variable name or SUBST key
+    text: str = ""  # always empty: an occurrence holds no literal text (its sentinel is written instead)
 
     @property
     def binding(self) -> tuple[Any, ...] | None:
@@ -104,6 +106,9 @@ class Occurrence(NamedTuple):
 
 
 Piece = Text | Run | Occurrence
+
+_TEXT = attrgetter("text")
+_new = tuple.__new__  # builds a named tuple from its fields without the keyword handling of its __new__
 
 _UNRESOLVED: Any = object()  # not resolved yet (None means: resolves to nothing string-like)
 
@@ -136,26 +141,112 @@ def span_of(value: Any) -> tuple[int, int] | None:
 
 
 class FlatText:
-    """A ``DefinitionString`` read: its pieces, its occurrences, the text that was parsed (each
-    occurrence a sentinel) and the parsed document. Built once; nothing changes it afterwards."""
+    """A ``DefinitionString`` read: its occurrences, the text that was parsed (each occurrence a
+    sentinel), the parsed document, and (see :meth:`layout`) the pieces the text was made of.
+
+    A plain string or a ``Fn::Join`` of strings (SAM's form) is read directly: its placeholders are
+    found in the joined text and the pieces are built only when an edit needs them; any other form is
+    flattened piece by piece. Both give the same occurrences, sentinels and text."""
 
     def __init__(self, logical_id: str, value: Any, substitutions: Mapping[str, Any]) -> None:
         self.logical_id = logical_id
         self.substitutions = substitutions
+        self._value = value
         self.pieces: list[Piece] = []
         self.occurrences: list[Occurrence] = []
+        self._slots: list[int] = []  # where each occurrence is in pieces
         self.join_items: dict[Path, tuple[int, int]] = {}  # nested Fn::Join item -> its pieces
         self.open = "\ue000"
         self.close = "\ue001"
         self.sentinel_pattern = re.compile("\ue000" + r"(\d+)" + "\ue001")
         self.parse_text = ""
         self.piece_starts: list[int] = []
-        self._flatten(value, ("DefinitionString",), 0)
-        self._choose_sentinels()
-        self._build_text(detect_bare=False)
+        self._sentinels: dict[str, Occurrence] = {}  # sentinel -> its occurrence
+        self._laid_out = False  # pieces and piece_starts are built
+        self._direct = self._read_directly()
+        if not self._direct:
+            self._lay_out()
         self.document = self._parse()
         self._resolved: dict[int, Symbolic | None] = {}  # occurrence index -> what its expr resolves to
-        self._sentinels: dict[str, Occurrence] | None = None  # sentinel -> its occurrence
+
+    def layout(self) -> tuple[list[Piece], list[int]]:
+        """The pieces the parse text is made of, and where each starts in it."""
+        if not self._laid_out:
+            self._lay_out()
+        return self.pieces, self.piece_starts
+
+    def _lay_out(self) -> None:
+        """Flatten the definition into pieces and build the parse text from them (with the sentinels
+        :meth:`_read_directly` chose, if it ran: the text comes out the same)."""
+        direct = self.parse_text
+        self.pieces, self.occurrences, self._slots, self.join_items = [], [], [], {}
+        self._flatten(self._value, ("DefinitionString",), 0)
+        if not self._direct:
+            self._choose_sentinels()
+        self._build_text(detect_bare=False)
+        self._laid_out = True
+        if self._direct and direct != self.parse_text:  # pragma: no cover - the readings disagree
+            raise AssertionError(f"{self.location}: the definition text was read two ways differently")
+
+    def _read_directly(self) -> bool:
+        """Read a plain string or a ``Fn::Join`` of strings without pieces: find the
+        ``DefinitionSubstitutions`` placeholders in the joined text, each inside one item (as
+        :meth:`_flatten_plain` finds them item by item). False, nothing changed, for any other form, or
+        when a ``${...}`` runs across items or the text leaves no sentinel characters free."""
+        value = self._value
+        items_path: Path = ("DefinitionString", "Fn::Join", 1)
+        if isinstance(value, str):
+            items, delimiter, items_path, text = [value], "", (), value
+        else:
+            joined = join_parts(value)
+            if joined is None:
+                return False
+            delimiter, items = joined
+            try:
+                text = delimiter.join(items)
+            except TypeError:
+                return False
+        if not self._choose_sentinels(text):
+            return False
+        open_, close = self.open, self.close
+        substitutions = self.substitutions
+        occurrences: list[Occurrence] = []
+        parts: list[str] = []
+        position = 0
+        if substitutions and "${" in text:
+            step = len(delimiter)
+            starts = list(accumulate(map(add, map(len, items), repeat(step)), initial=0))
+            containers: dict[int, Container] = {}
+            for match in PLACEHOLDER.finditer(text):
+                start, end = match.span()
+                item = bisect_right(starts, start) - 1
+                item_start = starts[item]
+                if end > item_start + len(items[item]):
+                    return False  # across items: read piece by piece, item by item
+                key = match.group(1)
+                if key not in substitutions:
+                    continue
+                container = containers.get(item)
+                if container is None:
+                    path = (*items_path, item) if items_path else ("DefinitionString",)
+                    container = containers[item] = _new(Container, (path, PLAIN, items[item]))
+                number = len(occurrences)
+                span = (start - item_start, end - item_start)
+                occurrences.append(
+                    _new(Occurrence, (number, SUBST, substitutions[key], container, span, (), key, ""))
+                )
+                parts.append(text[position:start])
+                parts.append(f"{open_}{number}{close}")
+                position = end
+        if not occurrences:
+            self.parse_text = text
+            self.occurrences = []
+            return True
+        parts.append(text[position:])
+        self.occurrences = occurrences
+        self.parse_text = "".join(parts)
+        self._sentinels = {parts[2 * number + 1]: found for number, found in enumerate(occurrences)}
+        return True
 
     @property
     def location(self) -> str:
@@ -171,6 +262,8 @@ class FlatText:
                 # strings need looking for only now (the scan costs as much as the parse).
                 if not self.occurrences:
                     raise
+                if not self._laid_out:
+                    self._lay_out()
                 self._build_text()
                 return json.loads(self.parse_text)
         except json.JSONDecodeError as error:
@@ -271,9 +364,10 @@ class FlatText:
         separator = Text(None, 0, delimiter, False)
         if text is None:
             text = delimiter.join(items[first:stop])
-        alone = []
+        alone: list[int] = []
         if self.substitutions and "${" in text:
-            alone = [position for position in range(first, stop) if "${" in items[position]]
+            holding = map(contains, items[first:stop], repeat("${"))
+            alone = list(compress(range(first, stop), holding))
         pieces = self.pieces
         position = first
         for single in [*alone, stop]:
@@ -294,14 +388,15 @@ class FlatText:
     def _occurrence(self, kind: str, expr: Any, **where: Any) -> None:
         occurrence = Occurrence(len(self.occurrences), kind, expr, **where)
         self.occurrences.append(occurrence)
+        self._slots.append(len(self.pieces))
         self.pieces.append(occurrence)
 
     def _flatten_plain(self, container: Container) -> None:
         position = 0
         text = container.text
         substitutions = self.substitutions
+        pieces = self.pieces
         if substitutions and "${" in text:
-            pieces = self.pieces
             occurrences = self.occurrences
             for match in PLACEHOLDER.finditer(text):
                 key = match.group(1)
@@ -309,15 +404,17 @@ class FlatText:
                     continue
                 start, end = match.span()
                 if start > position:
-                    pieces.append(Text(container, position, text[position:start], True))
-                occurrence = Occurrence(
-                    len(occurrences), SUBST, substitutions[key], container, (start, end), (), key
+                    pieces.append(_new(Text, (container, position, text[position:start], True)))
+                occurrence = _new(
+                    Occurrence,
+                    (len(occurrences), SUBST, substitutions[key], container, (start, end), (), key, ""),
                 )
                 occurrences.append(occurrence)
+                self._slots.append(len(pieces))
                 pieces.append(occurrence)
                 position = end
         if position < len(text):
-            self.pieces.append(Text(container, position, text[position:], True))
+            pieces.append(_new(Text, (container, position, text[position:], True)))
 
     def _flatten_sub(self, container: Container, variables: Mapping[str, Any], variables_path: Path) -> None:
         for start, end, name, text in iter_sub(container.text):
@@ -354,8 +451,13 @@ class FlatText:
     def sentinel(self, index: int) -> str:
         return f"{self.open}{index}{self.close}"
 
-    def _choose_sentinels(self) -> None:
-        text = "".join(piece.text for piece in self.pieces if piece.__class__ is not Occurrence)  # type: ignore[union-attr]
+    def _choose_sentinels(self, text: str | None = None) -> bool:
+        """Choose the sentinel characters: the first pair of private-use characters the literal text
+        does not hold. ``text``: a text that holds all of the literal text (then False when every
+        pair is taken, and the pieces decide); else the pieces' text (then an error)."""
+        given = text is not None
+        if text is None:
+            text = "".join(map(_TEXT, self.pieces))  # an occurrence's text is empty
         # Private-use characters mark placeholders; the supplementary plane when the text uses every one
         # of the basic plane's.
         for code in chain(range(0xE000, 0xF8FF, 2), range(0xF0000, 0xFFFFD, 2)):
@@ -363,7 +465,9 @@ class FlatText:
             if opening not in text and closing not in text:
                 self.open, self.close = opening, closing
                 self.sentinel_pattern = re.compile(re.escape(opening) + r"(\d+)" + re.escape(closing))
-                return
+                return True
+        if given:
+            return False
         raise fail(
             ProblemReason.DEFINITION,
             self.location,
@@ -374,14 +478,12 @@ class FlatText:
 
     def _build_text(self, bare: frozenset[int] = frozenset(), detect_bare: bool = True) -> None:
         open_, close = self.open, self.close
-        chunks = [
-            piece.text  # type: ignore[union-attr]
-            if piece.__class__ is not Occurrence
-            else (
-                f'"{open_}{piece.number}{close}"' if piece.number in bare else f"{open_}{piece.number}{close}"
-            )
-            for piece in self.pieces
-        ]
+        chunks: list[str] = list(map(_TEXT, self.pieces))
+        sentinels = self._sentinels
+        for slot, occurrence in zip(self._slots, self.occurrences, strict=True):
+            sentinel = f"{open_}{occurrence.number}{close}"
+            sentinels[sentinel] = occurrence
+            chunks[slot] = f'"{sentinel}"' if occurrence.number in bare else sentinel
         self.parse_text = "".join(chunks)
         starts = list(accumulate(map(len, chunks), initial=0))
         starts.pop()
@@ -449,8 +551,6 @@ class FlatText:
 
     def single_occurrence(self, value: Any) -> Occurrence | None:
         """The occurrence ``value`` consists of, when it is exactly one sentinel."""
-        if self._sentinels is None:
-            self._sentinels = {self.sentinel(found.number): found for found in self.occurrences}
         return self._sentinels.get(value) if isinstance(value, str) else None
 
     def occurrences_in(self, value: str) -> list[int]:
