@@ -106,7 +106,9 @@ def settle_bindings(
     edits = plan.value_edits
     for binding, group in wanted.items():
         version = group[0][2]
-        if len(group) == uses.get(binding, 0) and all(wants == version for _, _, wants in group):
+        if len(group) == uses.get(binding, 0) and (
+            len(group) == 1 or all(wants == version for _, _, wants in group)
+        ):
             edits[binding_path(binding)] = ref(version)
         else:
             singles.extend(group)

@@ -27,6 +27,7 @@ INTEGRATION = re.compile(r"^arn:[^:]+:states:::(?:aws-sdk:)?lambda:invoke(?:\.wa
 MAX_STATE_DEPTH = 100
 
 _NESTED = ("Iterator", "ItemProcessor")
+_new = tuple.__new__  # builds a named tuple from its fields without the keyword handling of its __new__
 
 
 class Call(NamedTuple):
@@ -203,36 +204,99 @@ def find_calls(
 
 
 def _plain_calls(definition: Any, resolve: Callable[[Any], Symbolic | None]) -> list[Call]:
-    """:func:`find_calls` without ``Fn::If`` branches: the same calls, without a generator per value."""
+    """:func:`find_calls` without ``Fn::If`` branches: the same calls in the same order, found by one
+    recursion over the states objects instead of generators."""
     calls: list[Call] = []
-    resources: dict[str, tuple[Symbolic | None, bool]] = {}
-    for state_path, json_path, state in _plain_states(definition, "", (), 0):
-        if "Resource" not in state:
-            continue
-        kind = state.get("Type")
-        if kind != "Task" and resolve(kind) != ("Task",):
-            continue
-        written = state["Resource"]
-        if isinstance(written, str):
-            known = resources.get(written)
-            if known is None:
-                resolved = resolve(written)
-                known = resources[written] = (resolved, resolved is not None and _is_integration(resolved))
-            resource, integration = known
-        else:
-            resource = resolve(written)
-            integration = resource is not None and _is_integration(resource)
-        if resource is None:
-            continue
-        if not integration:
-            calls.append(Call(state_path, RESOURCE, written, (*json_path, "Resource"), resource))
-            continue
-        for key in ("Parameters", "Arguments"):
-            arguments = state.get(key)
-            if arguments is not None:
-                calls.extend(_integration_call(state_path, arguments, (*json_path, key), resolve, False))
-                break
+    _collect_calls(definition, "", (), 0, resolve, calls, {})
     return calls
+
+
+def _collect_calls(
+    definition: Any,
+    prefix: str,
+    json_prefix: Path,
+    depth: int,
+    resolve: Callable[[Any], Symbolic | None],
+    calls: list[Call],
+    resources: dict[str, tuple[Symbolic | None, bool]],
+) -> None:
+    if depth > MAX_STATE_DEPTH:
+        raise NestingTooDeepError(f"more than {MAX_STATE_DEPTH} nested Parallel/Map levels")
+    if not isinstance(definition, dict):
+        return
+    states = definition.get("States")
+    if not isinstance(states, dict):
+        return
+    states_path = (*json_prefix, "States")
+    for name, state in states.items():
+        if not isinstance(state, dict):
+            continue
+        state_path = f"{prefix}States.{name}"
+        json_path = (*states_path, name)
+        if "Resource" in state:
+            kind = state.get("Type")
+            if kind == "Task" or resolve(kind) == ("Task",):
+                _state_call(state, state_path, json_path, resolve, calls, resources)
+        if "Branches" in state:
+            listed = state["Branches"]
+            if isinstance(listed, list):
+                for position, branch in enumerate(listed):
+                    branch_path = (*json_path, "Branches", position)
+                    prefix_ = f"{state_path}.Branches[{position}]."
+                    _collect_calls(branch, prefix_, branch_path, depth + 1, resolve, calls, resources)
+        for key in _NESTED:
+            if state.get(key) is not None:
+                nested_path = (*json_path, key)
+                prefix_ = f"{state_path}.{key}."
+                _collect_calls(state[key], prefix_, nested_path, depth + 1, resolve, calls, resources)
+
+
+def _state_call(
+    state: dict[str, Any],
+    state_path: str,
+    json_path: Path,
+    resolve: Callable[[Any], Symbolic | None],
+    calls: list[Call],
+    resources: dict[str, tuple[Symbolic | None, bool]],
+) -> None:
+    """The call a Task state makes, if any (see :func:`find_calls`)."""
+    written = state["Resource"]
+    if isinstance(written, str):
+        known = resources.get(written)
+        if known is None:
+            resolved = resolve(written)
+            known = resources[written] = (resolved, resolved is not None and _is_integration(resolved))
+        resource, integration = known
+    else:
+        resource = resolve(written)
+        integration = resource is not None and _is_integration(resource)
+    if resource is None:
+        return
+    if not integration:
+        calls.append(Call(state_path, RESOURCE, written, (*json_path, "Resource"), resource))
+        return
+    for key in ("Parameters", "Arguments"):
+        arguments = state.get(key)
+        if arguments is None:
+            continue
+        if arguments.__class__ is dict and "FunctionName" in arguments and "FunctionName.$" not in arguments:
+            # the usual call, built here: one call of _integration_call per state cost as much
+            value = arguments["FunctionName"]
+            qualified = "Qualifier" in arguments or "Qualifier.$" in arguments
+            fields = (
+                state_path,
+                FUNCTION_NAME,
+                value,
+                (*json_path, key, "FunctionName"),
+                resolve(value),
+                "",
+                "the call sets Qualifier" if qualified else "",
+                True,
+            )
+            calls.append(_new(Call, fields))
+        else:
+            calls.extend(_integration_call(state_path, arguments, (*json_path, key), resolve, False))
+        return
 
 
 def _integration_call(

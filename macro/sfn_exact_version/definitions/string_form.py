@@ -55,8 +55,9 @@ class StringDefinition(Definition):
         ``GetAtt`` sits in a call's target, there is nothing to walk for."""
         text = self.text
         in_calls: set[int] = set()
+        by_sentinel = text.by_sentinel
         for call in calls:
-            single = text.single_occurrence(call.value)
+            single = by_sentinel.get(call.value) if isinstance(call.value, str) else None
             if single is not None:
                 in_calls.add(single.number)
             elif isinstance(call.value, str):
@@ -78,7 +79,7 @@ class StringDefinition(Definition):
     def _pin(self, call: Call, version: str) -> bool:
         if not isinstance(call.value, str):
             return False
-        occurrence = self.text.single_occurrence(call.value)
+        occurrence = self.text.by_sentinel.get(call.value)
         if occurrence is not None:
             self._requests.append((call, occurrence, version))
             return True

@@ -140,6 +140,22 @@ def span_of(value: Any) -> tuple[int, int] | None:
     return value.span if isinstance(value, _Located) else None
 
 
+def _reference_shape(expr: Any) -> tuple[str, ...] | None:
+    """``(name, attribute)`` of ``{"Fn::GetAtt": [name, attribute]}``, ``(name,)`` of ``{"Ref": name}``,
+    else None: a key under which equal references share what they resolve to."""
+    if expr.__class__ is not dict or len(expr) != 1:
+        return None
+    found = expr.get(GET_ATT)
+    if found is not None:
+        if found.__class__ is list and len(found) == 2 and found[0].__class__ is found[1].__class__ is str:
+            return (found[0], found[1])
+        return None
+    found = expr.get("Ref")
+    if found.__class__ is str:
+        return (found,)
+    return None
+
+
 class FlatText:
     """A ``DefinitionString`` read: its occurrences, the text that was parsed (each occurrence a
     sentinel), the parsed document, and (see :meth:`layout`) the pieces the text was made of.
@@ -161,13 +177,14 @@ class FlatText:
         self.sentinel_pattern = re.compile("\ue000" + r"(\d+)" + "\ue001")
         self.parse_text = ""
         self.piece_starts: list[int] = []
-        self._sentinels: dict[str, Occurrence] = {}  # sentinel -> its occurrence
+        self.by_sentinel: dict[str, Occurrence] = {}  # sentinel -> its occurrence (a value that is one)
         self._laid_out = False  # pieces and piece_starts are built
         self._direct = self._read_directly()
         if not self._direct:
             self._lay_out()
         self.document = self._parse()
         self._resolved: dict[int, Symbolic | None] = {}  # occurrence index -> what its expr resolves to
+        self._by_shape: dict[tuple[str, ...], Symbolic | None] = {}  # see _reference_shape
 
     def layout(self) -> tuple[list[Piece], list[int]]:
         """The pieces the parse text is made of, and where each starts in it."""
@@ -245,7 +262,7 @@ class FlatText:
         parts.append(text[position:])
         self.occurrences = occurrences
         self.parse_text = "".join(parts)
-        self._sentinels = {parts[2 * number + 1]: found for number, found in enumerate(occurrences)}
+        self.by_sentinel = {parts[2 * number + 1]: found for number, found in enumerate(occurrences)}
         return True
 
     @property
@@ -479,7 +496,7 @@ class FlatText:
     def _build_text(self, bare: frozenset[int] = frozenset(), detect_bare: bool = True) -> None:
         open_, close = self.open, self.close
         chunks: list[str] = list(map(_TEXT, self.pieces))
-        sentinels = self._sentinels
+        sentinels = self.by_sentinel
         for slot, occurrence in zip(self._slots, self.occurrences, strict=True):
             sentinel = f"{open_}{occurrence.number}{close}"
             sentinels[sentinel] = occurrence
@@ -509,7 +526,17 @@ class FlatText:
         """What occurrence ``index`` resolves to (computed once)."""
         resolved = self._resolved.get(index, _UNRESOLVED)
         if resolved is _UNRESOLVED:
-            resolved = self._resolved[index] = symbolic(self.occurrences[index].expr)
+            expr = self.occurrences[index].expr
+            # SAM gives each call its own substitution, and the calls of a state machine name a few
+            # functions: a GetAtt or Ref written alike resolves alike (to one shared tuple).
+            shape = _reference_shape(expr)
+            if shape is None:
+                resolved = symbolic(expr)
+            else:
+                resolved = self._by_shape.get(shape)
+                if resolved is None:
+                    resolved = self._by_shape[shape] = symbolic(expr)
+            self._resolved[index] = resolved
         return resolved  # type: ignore[no-any-return]
 
     def binding_uses(self) -> dict[tuple[Any, ...], int]:
@@ -529,11 +556,11 @@ class FlatText:
     def resolve(self, value: Any) -> Symbolic | None:
         """What a parsed definition value resolves to, sentinels expanded."""
         if isinstance(value, str):
-            if self.open not in value:  # no placeholder: the text itself ("Task", a service ARN)
-                return (value,) if value else ()
-            single = self.single_occurrence(value)
+            single = self.by_sentinel.get(value)
             if single is not None:  # SAM's form: "${definition_substitution_1}"
                 return self.occurrence_value(single.number)
+            if self.open not in value:  # no placeholder: the text itself ("Task", a service ARN)
+                return (value,) if value else ()
             pieces: list[str | Any] = []
             position = 0
             for match in self.sentinel_pattern.finditer(value):
@@ -548,10 +575,6 @@ class FlatText:
                 pieces.append(value[position:])
             return concat(pieces)
         return symbolic(value)
-
-    def single_occurrence(self, value: Any) -> Occurrence | None:
-        """The occurrence ``value`` consists of, when it is exactly one sentinel."""
-        return self._sentinels.get(value) if isinstance(value, str) else None
 
     def occurrences_in(self, value: str) -> list[int]:
         """The indices of the occurrences whose sentinels ``value`` holds."""
