@@ -439,7 +439,7 @@ def _data_references(work: _Work, definition: Definition) -> None:
     if not named:  # the usual case: nothing to look for, no second walk
         return
     seen: set[tuple[str, str]] = set()
-    for place, atom in definition.named_in_data():
+    for place, atom in definition.named_in_data(named):
         if atom.name not in named or (place, atom.name) in seen:
             continue
         seen.add((place, atom.name))

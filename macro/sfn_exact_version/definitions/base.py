@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from typing import Any, ClassVar
 
 from sfn_exact_version.definitions.edits import Plan, apply_plan
@@ -45,9 +45,10 @@ class Definition:
             self._known = {id(call) for call in self._calls}
         return list(self._calls)
 
-    def named_in_data(self) -> Iterator[tuple[str, Atom]]:
+    def named_in_data(self, names: Collection[str] | None = None) -> Iterator[tuple[str, Atom]]:
         """``(place, atom)`` for each ``Ref``/``GetAtt`` the states hold as data rather than as a call's
-        target (see :func:`~sfn_exact_version.definitions.states.data_references`)."""
+        target (see :func:`~sfn_exact_version.definitions.states.data_references`). ``names``: only
+        these atoms are wanted (others may be yielded too), which lets a reader skip the walk."""
         return iter(())
 
     def pin(self, call: Call, version: str) -> bool:

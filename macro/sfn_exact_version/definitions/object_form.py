@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from typing import Any
 
 from sfn_exact_version.definitions.base import Definition, settle_bindings
@@ -49,7 +49,7 @@ class ObjectDefinition(Definition):
     def _find_calls(self) -> list[Call]:
         return find_calls(self.document, self.resolve, branches=True)
 
-    def named_in_data(self) -> Iterator[tuple[str, Atom]]:
+    def named_in_data(self, names: Collection[str] | None = None) -> Iterator[tuple[str, Atom]]:
         skip = {call.json_path for call in self.calls()}
         return data_references(self.document, skip, self.resolve, branches=True)
 

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from typing import Any
 
 from sfn_exact_version.definitions.base import Definition, settle_bindings
@@ -43,16 +43,17 @@ class StringDefinition(Definition):
     def _find_calls(self) -> list[Call]:
         return find_calls(self.document, self.text.resolve)
 
-    def named_in_data(self) -> Iterator[tuple[str, Atom]]:
+    def named_in_data(self, names: Collection[str] | None = None) -> Iterator[tuple[str, Atom]]:
         calls = self.calls()
-        if not self._data_outside_calls(calls):
+        if not self._data_outside_calls(calls, names):
             return iter(())
         return data_references(self.document, {call.json_path for call in calls}, self.text.resolve)
 
-    def _data_outside_calls(self, calls: list[Call]) -> bool:
-        """Whether a placeholder outside the call targets may name a resource: only a placeholder can
-        (the text itself holds no intrinsic function), so when every one that resolves to a ``Ref`` or
-        ``GetAtt`` sits in a call's target, there is nothing to walk for."""
+    def _data_outside_calls(self, calls: list[Call], names: Collection[str] | None) -> bool:
+        """Whether a placeholder outside the call targets may name a resource (one of ``names``, when
+        given): only a placeholder can (the text itself holds no intrinsic function), so when every one
+        that resolves to such a ``Ref`` or ``GetAtt`` sits in a call's target, there is nothing to walk
+        for."""
         text = self.text
         in_calls: set[int] = set()
         by_sentinel = text.by_sentinel
@@ -70,7 +71,10 @@ class StringDefinition(Definition):
             except (NestingTooDeepError, RecursionError):
                 return True  # the walk decides (and fails only where it reaches the placeholder)
             if resolved is None or any(
-                isinstance(piece, Atom) and piece.kind in (REF, GET_ATT) for piece in resolved
+                isinstance(piece, Atom)
+                and piece.kind in (REF, GET_ATT)
+                and (names is None or piece.name in names)
+                for piece in resolved
             ):
                 return True
         return False
