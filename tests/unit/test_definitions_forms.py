@@ -19,6 +19,7 @@ from sfn_exact_version.definitions import (
     StringDefinition,
     read_definition,
 )
+from sfn_exact_version.definitions.text import FlatText
 from sfn_exact_version.errors import TransformError
 from sfn_exact_version.intrinsics import GET_ATT, Atom
 from sfn_exact_version.targets import FUNCTION_NAME, RESOURCE
@@ -220,3 +221,45 @@ def test_s3_reader_offers_each_substitution_as_a_possible_call() -> None:
         "Either": {"Fn::If": ["C", {"Ref": "HelloV"}, {"Ref": "AWS::NoValue"}]},
     }
     assert properties["DefinitionSubstitutions"]["HelloArn"] == GET_HELLO  # untouched
+
+
+# ------------------------------------------------------------- SAM's form read directly or by pieces
+def _lines_with(function_line: str) -> list[str]:
+    return [
+        '{"States": {"A": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",',
+        function_line,
+        '"End": true}}}',
+    ]
+
+
+@pytest.mark.parametrize("delimiter", ["", "\n", " ", "\t"])
+def test_a_join_of_strings_read_directly_gives_what_the_pieces_give(delimiter: str) -> None:
+    items = _lines_with('"Parameters": {"FunctionName": "${fn_1}", "Payload": {"t": "${table}"}},')
+    substitutions = {"fn_1": GET_HELLO, "table": {"Ref": "Table"}}
+    text = FlatText("Sm", {"Fn::Join": [delimiter, items]}, substitutions)
+    assert text.direct
+    direct = (list(text.occurrences), text.parse_text)
+    pieces, starts = text.layout()  # the piece-by-piece reading, checked against the direct one
+    assert (list(text.occurrences), text.parse_text) == direct
+    assert [occurrence.name for occurrence in text.occurrences] == ["fn_1", "table"]
+    (first, second) = text.occurrences
+    assert first.container is not None and first.container.path == ("DefinitionString", "Fn::Join", 1, 1)
+    line = items[1]
+    assert first.span == (line.index("${fn_1}"), line.index("${fn_1}") + len("${fn_1}"))
+    assert second.span[0] == line.index("${table}")
+    assert len(pieces) == len(starts) > 2
+
+
+def test_a_placeholder_split_across_join_items_is_read_item_by_item() -> None:
+    # "${fn" and "_1}" are two items: CloudFormation substitutes in the joined string, but the macro reads
+    # placeholders item by item (as before the direct reading), so neither item holds one.
+    items = [*_lines_with('"Parameters": {"FunctionName": "${fn'), '_1}"},', '"End": true}}}']
+    items = [items[0], items[1], items[3], '"End": true}}}']
+    text = FlatText("Sm", {"Fn::Join": ["", items]}, {"fn_1": GET_HELLO})
+    assert not text.direct
+    assert text.occurrences == []
+    definition = read_definition(
+        "Sm", {"DefinitionString": {"Fn::Join": ["", items]}, "DefinitionSubstitutions": {"fn_1": GET_HELLO}}
+    )
+    (call,) = definition.calls()
+    assert call.value == "${fn_1}"

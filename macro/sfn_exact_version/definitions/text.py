@@ -179,8 +179,8 @@ class FlatText:
         self.piece_starts: list[int] = []
         self.by_sentinel: dict[str, Occurrence] = {}  # sentinel -> its occurrence (a value that is one)
         self._laid_out = False  # pieces and piece_starts are built
-        self._direct = self._read_directly()
-        if not self._direct:
+        self.direct = self._read_directly()
+        if not self.direct:
             self._lay_out()
         self.document = self._parse()
         self._resolved: dict[int, Symbolic | None] = {}  # occurrence index -> what its expr resolves to
@@ -198,11 +198,11 @@ class FlatText:
         direct = self.parse_text
         self.pieces, self.occurrences, self._slots, self.join_items = [], [], [], {}
         self._flatten(self._value, ("DefinitionString",), 0)
-        if not self._direct:
+        if not self.direct:
             self._choose_sentinels()
         self._build_text(detect_bare=False)
         self._laid_out = True
-        if self._direct and direct != self.parse_text:  # pragma: no cover - the readings disagree
+        if self.direct and direct != self.parse_text:  # pragma: no cover - the readings disagree
             raise AssertionError(f"{self.location}: the definition text was read two ways differently")
 
     def _read_directly(self) -> bool:
