@@ -256,7 +256,8 @@ def test_a_placeholder_split_across_join_items_is_read_item_by_item() -> None:
     items = [*_lines_with('"Parameters": {"FunctionName": "${fn'), '_1}"},', '"End": true}}}']
     items = [items[0], items[1], items[3], '"End": true}}}']
     text = FlatText("Sm", {"Fn::Join": ["", items]}, {"fn_1": GET_HELLO})
-    assert not text.direct
+    assert text.occurrences == []
+    text.layout()
     assert text.occurrences == []
     definition = read_definition(
         "Sm", {"DefinitionString": {"Fn::Join": ["", items]}, "DefinitionSubstitutions": {"fn_1": GET_HELLO}}

@@ -16,7 +16,7 @@ from bisect import bisect_right
 from collections.abc import Mapping
 from itertools import accumulate, chain, compress, repeat
 from json import scanner
-from operator import add, attrgetter, contains
+from operator import attrgetter, contains
 from typing import Any, NamedTuple
 
 from sfn_exact_version.definitions.states import Path
@@ -160,9 +160,9 @@ class FlatText:
     """A ``DefinitionString`` read: its occurrences, the text that was parsed (each occurrence a
     sentinel), the parsed document, and (see :meth:`layout`) the pieces the text was made of.
 
-    A plain string or a ``Fn::Join`` of strings (SAM's form) is read directly: its placeholders are
-    found in the joined text and the pieces are built only when an edit needs them; any other form is
-    flattened piece by piece. Both give the same occurrences, sentinels and text."""
+    A plain string or a ``Fn::Join`` of strings (SAM's form) is read directly: the items holding
+    placeholders are written with their sentinels and joined, and the pieces are built only when an edit
+    needs them; any other form is flattened piece by piece. Both give the same occurrences and text."""
 
     def __init__(self, logical_id: str, value: Any, substitutions: Mapping[str, Any]) -> None:
         self.logical_id = logical_id
@@ -206,10 +206,10 @@ class FlatText:
             raise AssertionError(f"{self.location}: the definition text was read two ways differently")
 
     def _read_directly(self) -> bool:
-        """Read a plain string or a ``Fn::Join`` of strings without pieces: find the
-        ``DefinitionSubstitutions`` placeholders in the joined text, each inside one item (as
-        :meth:`_flatten_plain` finds them item by item). False, nothing changed, for any other form, or
-        when a ``${...}`` runs across items or the text leaves no sentinel characters free."""
+        """Read a plain string or a ``Fn::Join`` of strings without pieces: each item holding ``${`` is
+        searched for ``DefinitionSubstitutions`` placeholders on its own (as :meth:`_flatten_plain` does)
+        and written with its sentinels, every other item is taken as it is. False, nothing read, for any
+        other form, or when the text leaves no sentinel characters free (the pieces then decide)."""
         value = self._value
         items_path: Path = ("DefinitionString", "Fn::Join", 1)
         if isinstance(value, str):
@@ -225,44 +225,45 @@ class FlatText:
                 return False
         if not self._choose_sentinels(text):
             return False
-        open_, close = self.open, self.close
         substitutions = self.substitutions
         occurrences: list[Occurrence] = []
-        parts: list[str] = []
-        position = 0
+        by_sentinel: dict[str, Occurrence] = {}
+        written: list[str] | None = None  # the items, those with placeholders written with sentinels
         if substitutions and "${" in text:
-            step = len(delimiter)
-            starts = list(accumulate(map(add, map(len, items), repeat(step)), initial=0))
-            containers: dict[int, Container] = {}
-            for match in PLACEHOLDER.finditer(text):
-                start, end = match.span()
-                item = bisect_right(starts, start) - 1
-                item_start = starts[item]
-                if end > item_start + len(items[item]):
-                    return False  # across items: read piece by piece, item by item
-                key = match.group(1)
-                if key not in substitutions:
-                    continue
-                container = containers.get(item)
-                if container is None:
-                    path = (*items_path, item) if items_path else ("DefinitionString",)
-                    container = containers[item] = _new(Container, (path, PLAIN, items[item]))
-                number = len(occurrences)
-                span = (start - item_start, end - item_start)
-                occurrences.append(
-                    _new(Occurrence, (number, SUBST, substitutions[key], container, span, (), key, ""))
-                )
-                parts.append(text[position:start])
-                parts.append(f"{open_}{number}{close}")
-                position = end
-        if not occurrences:
-            self.parse_text = text
-            self.occurrences = []
-            return True
-        parts.append(text[position:])
+            open_, close = self.open, self.close
+            holding = compress(range(len(items)), map(contains, items, repeat("${")))
+            for position in holding:
+                item = items[position]
+                parts: list[str] = []
+                last = 0
+                container = None
+                for match in PLACEHOLDER.finditer(item):
+                    key = match.group(1)
+                    if key not in substitutions:
+                        continue
+                    if container is None:
+                        path = (*items_path, position) if items_path else ("DefinitionString",)
+                        container = _new(Container, (path, PLAIN, item))
+                    start, end = match.span()
+                    number = len(occurrences)
+                    occurrence = _new(
+                        Occurrence,
+                        (number, SUBST, substitutions[key], container, (start, end), (), key, ""),
+                    )
+                    occurrences.append(occurrence)
+                    sentinel = f"{open_}{number}{close}"
+                    by_sentinel[sentinel] = occurrence
+                    parts.append(item[last:start])
+                    parts.append(sentinel)
+                    last = end
+                if parts:
+                    parts.append(item[last:])
+                    if written is None:
+                        written = list(items)
+                    written[position] = "".join(parts)
         self.occurrences = occurrences
-        self.parse_text = "".join(parts)
-        self.by_sentinel = {parts[2 * number + 1]: found for number, found in enumerate(occurrences)}
+        self.by_sentinel = by_sentinel
+        self.parse_text = text if written is None else delimiter.join(written)
         return True
 
     @property
