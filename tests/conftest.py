@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from support import CORPUS, CORPUS2, captured_logs, corpus_or_skip
 
 

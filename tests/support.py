@@ -101,7 +101,9 @@ def invoke(function_name: Any) -> dict[str, Any]:
     return {"Type": "Task", "Resource": LAMBDA_INVOKE, "Parameters": {"FunctionName": function_name}}
 
 
-def statement(resource: Any, effect: str = "Allow", action: Any = "lambda:InvokeFunction", **extra: Any) -> Any:
+def statement(
+    resource: Any, effect: str = "Allow", action: Any = "lambda:InvokeFunction", **extra: Any
+) -> Any:
     """One IAM statement (``extra``: ``Condition``, say)."""
     return {"Effect": effect, "Action": action, "Resource": resource, **extra}
 
@@ -112,14 +114,21 @@ def role(*statements: Mapping[str, Any], **properties: Any) -> dict[str, Any]:
         "AssumeRolePolicyDocument": {
             "Version": "2012-10-17",
             "Statement": [
-                {"Effect": "Allow", "Principal": {"Service": "states.amazonaws.com"}, "Action": "sts:AssumeRole"}
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": "states.amazonaws.com"},
+                    "Action": "sts:AssumeRole",
+                }
             ],
         },
         **properties,
     }
     if statements:
         body["Policies"] = [
-            {"PolicyName": "invoke", "PolicyDocument": {"Version": "2012-10-17", "Statement": list(statements)}}
+            {
+                "PolicyName": "invoke",
+                "PolicyDocument": {"Version": "2012-10-17", "Statement": list(statements)},
+            }
         ]
     return {"Type": "AWS::IAM::Role", "Properties": body}
 

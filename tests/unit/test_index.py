@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from support import ACCOUNT, REGION, function, getatt
 
 from sfn_exact_version.index import (
     LambdaReference,
@@ -16,6 +15,7 @@ from sfn_exact_version.index import (
     partition_of,
 )
 from sfn_exact_version.intrinsics import GET_ATT, REF, Atom
+from support import ACCOUNT, REGION, function, getatt
 
 PSEUDO = {"AWS::Partition": "aws", "AWS::Region": REGION, "AWS::AccountId": ACCOUNT}
 
@@ -28,7 +28,9 @@ def _alias(target: Any) -> dict[str, Any]:
     return {"Type": "AWS::Lambda::Alias", "Properties": {"FunctionName": target, "Name": "live"}}
 
 
-def _index(resources: dict[str, Any], parameters: dict[str, Any] | None = None, **kwargs: Any) -> TemplateIndex:
+def _index(
+    resources: dict[str, Any], parameters: dict[str, Any] | None = None, **kwargs: Any
+) -> TemplateIndex:
     return TemplateIndex.build(resources, parameters or {}, REGION, ACCOUNT, **kwargs)
 
 
@@ -59,7 +61,9 @@ def test_partition_of_a_region(region: str, partition: str) -> None:
         ({}, False),
     ],
 )
-def test_opting_out_takes_pin_false_in_the_resources_metadata(resource: dict[str, Any], expected: bool) -> None:
+def test_opting_out_takes_pin_false_in_the_resources_metadata(
+    resource: dict[str, Any], expected: bool
+) -> None:
     assert opted_out(resource) is expected
 
 
@@ -220,7 +224,9 @@ def test_parse_literal_references(text: Any, bare: bool, expected: LambdaReferen
 
 def test_getatt_arn_with_and_without_a_qualifier() -> None:
     hello = Atom(GET_ATT, "Hello", "Arn")
-    assert parse_lambda_reference((hello,), PSEUDO, False) == LambdaReference((Atom(REF, "Hello"),), None, False)
+    assert parse_lambda_reference((hello,), PSEUDO, False) == LambdaReference(
+        (Atom(REF, "Hello"),), None, False
+    )
     assert parse_lambda_reference((hello, ":live"), PSEUDO, False) == LambdaReference(
         (Atom(REF, "Hello"),), ("live",), False
     )

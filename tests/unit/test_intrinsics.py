@@ -171,8 +171,15 @@ def test_an_arn_built_by_sub_and_by_join_compares_equal() -> None:
     by_join = {
         "Fn::Join": [
             ":",
-            ["arn", {"Ref": "AWS::Partition"}, "lambda", {"Ref": "AWS::Region"}, {"Ref": "AWS::AccountId"}]
-            + ["function", {"Ref": "Fn"}],
+            [
+                "arn",
+                {"Ref": "AWS::Partition"},
+                "lambda",
+                {"Ref": "AWS::Region"},
+                {"Ref": "AWS::AccountId"},
+                "function",
+                {"Ref": "Fn"},
+            ],
         ]
     }
     expected = ("arn:", PARTITION, ":lambda:", REGION, ":", ACCOUNT, ":function:", Atom(REF, "Fn"))

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from support import ACCOUNT, REGION, function
 
 from sfn_exact_version import report
 from sfn_exact_version.index import TemplateIndex
@@ -21,6 +20,7 @@ from sfn_exact_version.targets import (
     Target,
     classify,
 )
+from support import ACCOUNT, REGION, function
 
 ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function"
 CONTEXTS = [RESOURCE, FUNCTION_NAME]
@@ -61,7 +61,9 @@ def _classify(value: Any, context: str, index: TemplateIndex) -> Target:
         {"Fn::Sub": "arn:aws:lambda:${AWS::Region}:${AWS::AccountId}:function:${Hello}"},
     ],
 )
-def test_an_unqualified_in_template_function_is_pinned(value: Any, context: str, index: TemplateIndex) -> None:
+def test_an_unqualified_in_template_function_is_pinned(
+    value: Any, context: str, index: TemplateIndex
+) -> None:
     target = _classify(value, context, index)
     assert (target.kind, target.function) == (PIN, "Hello")
 
@@ -94,7 +96,11 @@ def test_a_version_of_a_function_outside_the_template_is_qualified(index: Templa
 @pytest.mark.parametrize("value", [f"{ARN}:hello:3", {"Fn::Sub": "${Hello.Arn}:3"}])
 def test_a_numeric_qualifier_is_qualified(value: Any, index: TemplateIndex) -> None:
     target = _classify(value, RESOURCE, index)
-    assert (target.kind, target.function, target.detail) == (report.QUALIFIED, "Hello", "already names version 3")
+    assert (target.kind, target.function, target.detail) == (
+        report.QUALIFIED,
+        "Hello",
+        "already names version 3",
+    )
 
 
 def test_a_qualifier_taken_from_a_version_resource_is_qualified(index: TemplateIndex) -> None:
@@ -226,4 +232,3 @@ def test_a_shared_name_with_a_qualifier_is_still_not_pinned(index: TemplateIndex
 def test_the_text_is_the_target_as_written_with_placeholders(index: TemplateIndex) -> None:
     target = _classify({"Fn::Join": ["", [{"Fn::GetAtt": ["Hello", "Arn"]}, ":live"]]}, RESOURCE, index)
     assert target.text == "${Hello.Arn}:live"
-
