@@ -11,6 +11,7 @@ Builders return fresh objects on every call, so a test may change what it gets.
 from __future__ import annotations
 
 import contextlib
+import copy
 import io
 import json
 from collections.abc import Iterator, Mapping
@@ -156,12 +157,14 @@ def macro_event(
 
 def transformed(template: dict[str, Any], **kwargs: Any) -> TransformResult:
     """``transform(template)`` (Region and account of :data:`TRANSFORM_KWARGS` unless given), with the
-    invariants of ``tests/invariants.py`` checked on the result."""
+    input checked unchanged and the invariants of ``tests/invariants.py`` checked on the result."""
     from invariants import check_invariants
     from sfn_exact_version.transform import transform
 
     merged = {**TRANSFORM_KWARGS, **kwargs}
+    pristine = copy.deepcopy(template)
     result = transform(template, **merged)
+    assert template == pristine, "transform mutated its input"
     check_invariants(template, result.template, transform_kwargs=merged)
     return result
 
