@@ -10,19 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from support import CORPUS, CORPUS2, captured_logs, corpus_or_skip
+from support import CORPUS, captured_logs, corpus_or_skip
 
 
 @pytest.fixture(scope="session")
 def shared_corpus() -> Path:
     """``../shared/corpus`` (public SAM and CloudFormation templates); skips the test when absent."""
     return corpus_or_skip(CORPUS)
-
-
-@pytest.fixture(scope="session")
-def shared_corpus2() -> Path:
-    """``../shared/corpus2`` (CDK and Serverless Framework output); skips the test when absent."""
-    return corpus_or_skip(CORPUS2)
 
 
 @pytest.fixture

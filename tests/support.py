@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import csv
 import io
 import json
 from collections.abc import Iterator, Mapping
@@ -42,6 +43,16 @@ def corpus_or_skip(root: Path, marker: str = "MANIFEST.tsv") -> Path:
     if not (root / marker).is_file():
         pytest.skip(f"corpus not found at {root}")
     return root
+
+
+def corpus_rows(root: Path = CORPUS) -> list[dict[str, str]]:
+    """The rows of a corpus's ``MANIFEST.tsv`` (``path``, ``kind``, ``features``, ...), in order; empty when
+    the corpus is absent (parametrized tests then get a placeholder and skip through the fixtures)."""
+    manifest = root / "MANIFEST.tsv"
+    if not manifest.is_file():
+        return []
+    with manifest.open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle, delimiter="\t"))
 
 
 def golden_input(case: str) -> Any:

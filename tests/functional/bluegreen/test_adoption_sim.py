@@ -17,17 +17,14 @@ import copy
 import io
 import zipfile
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
+from sim.bluegreen_sim import MotoVersionError, SimulationError, require_moto
+from sim.stack import SimStack
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
-
-from sim.bluegreen_sim import MotoVersionError, SimulationError, require_moto  # noqa: E402
-from sim.stack import SimStack  # noqa: E402
-
-from sfn_exact_version.transform import transform  # noqa: E402
+from sfn_exact_version.transform import transform
+from support import getatt, invoke, machine, role, statement, states
 
 KWARGS: dict[str, Any] = {"region": "us-east-1", "account_id": "123456789012"}
 
@@ -82,44 +79,8 @@ def _day0(shape: str = "hand-written", **function_properties: Any) -> dict[str, 
                 **SHAPES[shape],
                 "Properties": {"FunctionName": {"Ref": "Fn"}},
             },
-            "SmRole": {
-                "Type": "AWS::IAM::Role",
-                "Properties": {
-                    "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": []},
-                    "Policies": [
-                        {
-                            "PolicyName": "invoke",
-                            "PolicyDocument": {
-                                "Version": "2012-10-17",
-                                "Statement": [
-                                    {
-                                        "Effect": "Allow",
-                                        "Action": "lambda:InvokeFunction",
-                                        "Resource": {"Fn::GetAtt": ["Fn", "Arn"]},
-                                    }
-                                ],
-                            },
-                        }
-                    ],
-                },
-            },
-            "Sm": {
-                "Type": "AWS::StepFunctions::StateMachine",
-                "Properties": {
-                    "RoleArn": {"Fn::GetAtt": ["SmRole", "Arn"]},
-                    "Definition": {
-                        "StartAt": "Call",
-                        "States": {
-                            "Call": {
-                                "Type": "Task",
-                                "Resource": "arn:aws:states:::lambda:invoke",
-                                "Parameters": {"FunctionName": {"Fn::GetAtt": ["Fn", "Arn"]}},
-                                "End": True,
-                            }
-                        },
-                    },
-                },
-            },
+            "SmRole": role(statement(getatt("Fn"))),
+            "Sm": machine(states(Call=invoke(getatt("Fn"))), RoleArn=getatt("SmRole")),
         }
     }
     return template

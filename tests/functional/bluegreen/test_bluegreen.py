@@ -10,14 +10,10 @@ from __future__ import annotations
 import copy
 import json
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
-
-REPO_ROOT = Path(__file__).resolve().parents[3]
-
-from sim.bluegreen_sim import (  # noqa: E402
+from sim.bluegreen_sim import (
     EXAMPLE_DIR,
     MotoVersionError,
     StoryResult,

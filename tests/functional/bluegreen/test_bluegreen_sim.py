@@ -12,15 +12,11 @@ import json
 import time
 import zipfile
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-
-REPO_ROOT = Path(__file__).resolve().parents[3]
-
-from sim.bluegreen_sim import MotoVersionError, SimulationError, policy_allows, require_moto  # noqa: E402
-from sim.stack import SimStack, dependency_order, substitute_definition  # noqa: E402
+from sim.bluegreen_sim import MotoVersionError, SimulationError, policy_allows, require_moto
+from sim.stack import SimStack, dependency_order, substitute_definition
 
 FN = "arn:aws:lambda:us-east-1:123456789012:function:hello"
 INVOKE = "lambda:InvokeFunction"

@@ -11,20 +11,16 @@ deleted. Without the macro (negative control) both state machine versions call t
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 import pytest
-
-REPO_ROOT = Path(__file__).resolve().parents[3]
-
-from sim.bluegreen_sim import MotoVersionError, require_moto  # noqa: E402
+from sim.bluegreen_sim import MotoVersionError, require_moto
 
 try:
     require_moto()
 except MotoVersionError as error:
     pytest.skip(str(error), allow_module_level=True)
 
-from sim.canary_sim import CanaryStoryResult, canary_matches_promise, run_canary_story  # noqa: E402
+from sim.canary_sim import CanaryStoryResult, canary_matches_promise, run_canary_story
 
 WAIT_SECONDS = 3
 # Where the alias sent each execution (state machine version), by name; the story's chooser decides.

@@ -20,24 +20,17 @@ still run Day 1's ``hello`` version.
 from __future__ import annotations
 
 import logging
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
-
-REPO_ROOT = Path(__file__).resolve().parents[3]
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
-
-from sim.bluegreen_sim import MotoVersionError, require_moto  # noqa: E402
+from sim.bluegreen_sim import MotoVersionError, require_moto
 
 try:
     require_moto()
 except MotoVersionError as error:
     pytest.skip(str(error), allow_module_level=True)
 
-from sim.scenarios import (  # noqa: E402
+from sim.scenarios import (
     ADOPTION,
     DAY2,
     MACRO_MARKER,

@@ -13,34 +13,27 @@ import copy
 import dataclasses
 import hashlib
 import logging
-import sys
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
-
-REPO_ROOT = Path(__file__).resolve().parents[3]
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
-
-from sim.bluegreen_sim import MotoVersionError, require_moto  # noqa: E402
+from sim.bluegreen_sim import MotoVersionError, require_moto
 
 try:
     require_moto()
 except MotoVersionError as error:
     pytest.skip(str(error), allow_module_level=True)
 
-from sim.prune_scenario import (  # noqa: E402
+from sim.prune_scenario import (
     PruneScenarioResult,
     hello_zip,
     lambda_session,
     run_prune_scenario,
 )
 
-from sfn_exact_version.decisions.prune import LAMBDA_VERSION, Plan, plan  # noqa: E402
-from sfn_exact_version.live.apply import Outcome, apply  # noqa: E402
-from sfn_exact_version.live.model import AccountView  # noqa: E402
+from sfn_exact_version.decisions.prune import LAMBDA_VERSION, Plan, plan
+from sfn_exact_version.live.apply import Outcome, apply
+from sfn_exact_version.live.model import AccountView
 
 logging.getLogger("moto.stepfunctions.parser").setLevel(logging.CRITICAL)
 
