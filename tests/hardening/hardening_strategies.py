@@ -596,7 +596,7 @@ class _Builder:
         return item
 
     # -------------------------------------------------------------------- IAM
-    def roles(self, state_machine_ids: list[str]) -> list[str]:
+    def roles(self) -> list[str]:
         draw = self.draw
         roles = [f"SmRole{index}" for index in range(draw(st.integers(1, 2)))]
         for role in roles:
@@ -853,7 +853,7 @@ def valid_cases(draw: Any) -> Case:
     }
     for position in range(draw(st.integers(1, 3))):
         builder.function(position, conditional)
-    roles = builder.roles([])
+    roles = builder.roles()
     machines = {}
     for position in range(draw(st.integers(1, 3))):
         machine = builder.state_machine(position, roles)
