@@ -55,6 +55,17 @@ def corpus_rows(root: Path = CORPUS) -> list[dict[str, str]]:
         return list(csv.DictReader(handle, delimiter="\t"))
 
 
+def require_moto_or_skip() -> None:
+    """Skip the module (at import) or the test unless moto is the version the offline simulation
+    (``sim/``) needs."""
+    from sim.bluegreen_sim import MotoVersionError, require_moto
+
+    try:
+        require_moto()
+    except MotoVersionError as error:
+        pytest.skip(str(error), allow_module_level=True)
+
+
 def golden_input(case: str) -> Any:
     """The input template of golden case ``case`` (a fresh copy on every call)."""
     return json.loads((GOLDEN_CASES / case / "input.json").read_text(encoding="utf-8"))

@@ -15,7 +15,6 @@ from sfn_exact_version.policies import (
     ArnSpace,
     RoleRef,
     StatementPlan,
-    allows_invoke,
     applies_to_invoke,
     attached_policies,
     function_versions_entry,
@@ -85,11 +84,6 @@ def _expect(key: str = "Resource", additions: list[Any] | None = None, **lists: 
 )
 def test_applies_to_invoke(stmt: dict[str, Any], expected: bool) -> None:
     assert applies_to_invoke(stmt) is expected
-
-
-def test_allows_invoke_needs_an_allow() -> None:
-    assert allows_invoke({"Effect": "Allow", "Action": "lambda:InvokeFunction"})
-    assert not allows_invoke({"Effect": "Deny", "Action": "lambda:InvokeFunction"})
 
 
 # ------------------------------------------------------------------------------ which role

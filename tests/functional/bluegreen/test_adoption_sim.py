@@ -20,21 +20,18 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sim.bluegreen_sim import MotoVersionError, SimulationError, require_moto
+from sim.bluegreen_sim import SimulationError
 from sim.stack import SimStack
 
 from sfn_exact_version.transform import transform
-from support import getatt, invoke, machine, role, statement, states
+from support import getatt, invoke, machine, require_moto_or_skip, role, statement, states
 
 KWARGS: dict[str, Any] = {"region": "us-east-1", "account_id": "123456789012"}
 
 
 @pytest.fixture
 def clients() -> Iterator[dict[str, Any]]:
-    try:
-        require_moto()
-    except MotoVersionError as error:
-        pytest.skip(str(error))
+    require_moto_or_skip()
     from sim.bluegreen_sim import simulated_aws
 
     with simulated_aws(managed_policies=False) as clients:

@@ -15,19 +15,16 @@ from typing import Any
 import pytest
 from sim.bluegreen_sim import (
     EXAMPLE_DIR,
-    MotoVersionError,
     StoryResult,
     prepare_template,
-    require_moto,
     run_story,
     simulated_aws,
     story_matches_promise,
 )
 
-try:
-    require_moto()
-except MotoVersionError as error:
-    pytest.skip(str(error), allow_module_level=True)
+from support import require_moto_or_skip
+
+require_moto_or_skip()
 
 WAIT_SECONDS = 2
 VERSION_ID = re.compile(r"^HelloFunctionVersion[0-9a-f]{12}$")

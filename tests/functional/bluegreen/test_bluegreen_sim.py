@@ -15,8 +15,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sim.bluegreen_sim import MotoVersionError, SimulationError, policy_allows, require_moto
+from sim.bluegreen_sim import SimulationError, policy_allows
 from sim.stack import SimStack, dependency_order, substitute_definition
+
+from support import require_moto_or_skip
 
 FN = "arn:aws:lambda:us-east-1:123456789012:function:hello"
 INVOKE = "lambda:InvokeFunction"
@@ -97,10 +99,7 @@ def test_dependency_order_puts_functions_before_their_versions() -> None:
 
 @pytest.fixture
 def clients() -> Iterator[dict[str, Any]]:
-    try:
-        require_moto()
-    except MotoVersionError as error:
-        pytest.skip(str(error))
+    require_moto_or_skip()
     from sim.bluegreen_sim import simulated_aws
 
     with simulated_aws(managed_policies=False) as clients:

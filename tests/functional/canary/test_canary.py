@@ -13,14 +13,12 @@ from __future__ import annotations
 import logging
 
 import pytest
-from sim.bluegreen_sim import MotoVersionError, require_moto
 
-try:
-    require_moto()
-except MotoVersionError as error:
-    pytest.skip(str(error), allow_module_level=True)
+from support import require_moto_or_skip
 
-from sim.canary_sim import CanaryStoryResult, canary_matches_promise, run_canary_story
+require_moto_or_skip()
+
+from sim.canary_sim import CanaryStoryResult, canary_matches_promise, run_canary_story  # noqa: E402
 
 WAIT_SECONDS = 3
 # Where the alias sent each execution (state machine version), by name; the story's chooser decides.

@@ -10,16 +10,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sim.bluegreen_sim import MotoVersionError, SimulationError, require_moto, simulated_aws
+from sim.bluegreen_sim import SimulationError, simulated_aws
 
-try:
-    require_moto()
-except MotoVersionError as error:
-    pytest.skip(str(error), allow_module_level=True)
+from support import require_moto_or_skip, role
 
-from sim.workflow_versions import CanaryStack, VersionRouter, weighted_by_name
+require_moto_or_skip()
 
-from support import role
+from sim.workflow_versions import CanaryStack, VersionRouter, weighted_by_name  # noqa: E402
 
 
 def test_weighted_by_name_is_deterministic_and_follows_the_weights() -> None:

@@ -23,14 +23,12 @@ import logging
 from typing import Any
 
 import pytest
-from sim.bluegreen_sim import MotoVersionError, require_moto
 
-try:
-    require_moto()
-except MotoVersionError as error:
-    pytest.skip(str(error), allow_module_level=True)
+from support import require_moto_or_skip
 
-from sim.scenarios import (
+require_moto_or_skip()
+
+from sim.scenarios import (  # noqa: E402
     ADOPTION,
     DAY2,
     MACRO_MARKER,

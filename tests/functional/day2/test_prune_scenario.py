@@ -17,23 +17,21 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sim.bluegreen_sim import MotoVersionError, require_moto
 
-try:
-    require_moto()
-except MotoVersionError as error:
-    pytest.skip(str(error), allow_module_level=True)
+from support import require_moto_or_skip
 
-from sim.prune_scenario import (
+require_moto_or_skip()
+
+from sim.prune_scenario import (  # noqa: E402
     PruneScenarioResult,
     hello_zip,
     lambda_session,
     run_prune_scenario,
 )
 
-from sfn_exact_version.decisions.prune import LAMBDA_VERSION, Plan, plan
-from sfn_exact_version.live.apply import Outcome, apply
-from sfn_exact_version.live.model import AccountView
+from sfn_exact_version.decisions.prune import LAMBDA_VERSION, Plan, plan  # noqa: E402
+from sfn_exact_version.live.apply import Outcome, apply  # noqa: E402
+from sfn_exact_version.live.model import AccountView  # noqa: E402
 
 logging.getLogger("moto.stepfunctions.parser").setLevel(logging.CRITICAL)
 
