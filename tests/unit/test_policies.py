@@ -267,6 +267,25 @@ def test_an_allow_with_not_resource_naming_another_function_allows_the_versions(
     assert _summary(plan) == _expect("NotResource", allowing=["Hello"], allows=["Hello"])
 
 
+@pytest.mark.parametrize(
+    ("not_action", "expected"),
+    [
+        ("s3:*", _expect(additions=[HELLO_VERSIONS], allowing=["Hello"], allows=["Hello"])),
+        (["lambda:Invoke*", "s3:*"], _expect()),  # leaves invoking out: nothing to do
+    ],
+)
+def test_an_allow_with_not_action_is_planned_as_the_actions_it_leaves_in(
+    not_action: Any, expected: Any
+) -> None:
+    stmt = {"Effect": "Allow", "NotAction": not_action, "Resource": getatt("Hello")}
+    assert _summary(_plan(stmt)) == expected
+
+
+def test_a_question_mark_matches_one_character_so_it_misses_the_versions() -> None:
+    plan = _plan(statement(f"{HELLO_ARN[:-1]}?"))
+    assert _summary(plan) == _expect(allows=["Hello"])
+
+
 # ------------------------------------------------------------------------------ planning: Deny
 def test_a_deny_naming_the_function_gains_its_versions_and_denies_it() -> None:
     plan = _plan(statement(getatt("Hello"), effect="Deny"))
