@@ -16,7 +16,6 @@ from __future__ import annotations
 import copy
 import io
 import zipfile
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -24,23 +23,19 @@ from sim.bluegreen_sim import SimulationError
 from sim.stack import SimStack
 
 from sfn_exact_version.transform import transform
-from support import getatt, invoke, machine, require_moto_or_skip, role, statement, states
+from support import getatt, invoke, machine, role, statement, states
 
 KWARGS: dict[str, Any] = {"region": "us-east-1", "account_id": "123456789012"}
 
 
 @pytest.fixture
-def clients() -> Iterator[dict[str, Any]]:
-    require_moto_or_skip()
-    from sim.bluegreen_sim import simulated_aws
-
-    with simulated_aws(managed_policies=False) as clients:
-        clients["s3"].create_bucket(Bucket="code")
-        buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w") as archive:
-            archive.writestr("app.py", "def handler(event, context):\n    return 'one'\n")
-        clients["s3"].put_object(Bucket="code", Key="one.zip", Body=buffer.getvalue())
-        yield clients
+def clients(clients: dict[str, Any]) -> dict[str, Any]:
+    """The simulation of ``conftest.py``, with Day 0's code as ``code/one.zip``."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("app.py", "def handler(event, context):\n    return 'one'\n")
+    clients["s3"].put_object(Bucket="code", Key="one.zip", Body=buffer.getvalue())
+    return clients
 
 
 # The version's retention policies as each tool writes them: SAM AutoPublishAlias (DeletionPolicy only),

@@ -11,14 +11,11 @@ import io
 import json
 import time
 import zipfile
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from sim.bluegreen_sim import SimulationError, policy_allows
 from sim.stack import SimStack, dependency_order, substitute_definition
-
-from support import require_moto_or_skip
 
 FN = "arn:aws:lambda:us-east-1:123456789012:function:hello"
 INVOKE = "lambda:InvokeFunction"
@@ -95,16 +92,6 @@ def test_dependency_order_puts_functions_before_their_versions() -> None:
 
 
 # --- the deployer behaves like CloudFormation where the story depends on it ----------------------
-
-
-@pytest.fixture
-def clients() -> Iterator[dict[str, Any]]:
-    require_moto_or_skip()
-    from sim.bluegreen_sim import simulated_aws
-
-    with simulated_aws(managed_policies=False) as clients:
-        clients["s3"].create_bucket(Bucket="code")
-        yield clients
 
 
 def _code(clients: dict[str, Any], answer: str) -> dict[str, str]:
