@@ -26,6 +26,8 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from support import role as role_resource
+
 REGION = "eu-west-1"
 ACCOUNT = "123456789012"
 PARTITION = "aws"
@@ -600,19 +602,8 @@ class _Builder:
         draw = self.draw
         roles = [f"SmRole{index}" for index in range(draw(st.integers(1, 2)))]
         for role in roles:
-            properties: dict[str, Any] = {
-                "AssumeRolePolicyDocument": {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"Service": "states.amazonaws.com"},
-                            "Action": "sts:AssumeRole",
-                        }
-                    ],
-                }
-            }
-            self.resources[role] = {"Type": "AWS::IAM::Role", "Properties": properties}
+            self.resources[role] = role_resource()  # a role Step Functions may assume, no policies yet
+            properties: dict[str, Any] = self.resources[role]["Properties"]
             for number in range(draw(st.integers(0, 3))):
                 statement = self.statement()
                 document = {"Version": "2012-10-17", "Statement": [statement]}
