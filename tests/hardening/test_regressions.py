@@ -175,3 +175,21 @@ def test_a_deny_naming_a_function_in_two_spellings_gains_one_versions_entry() ->
     assert len(statement["Resource"]) == 3 and statement["Resource"][2] == {
         "Fn::Join": ["", [spellings[0], ":*"]]
     }
+
+
+def test_a_function_without_properties_gains_only_its_fingerprint_and_retention() -> None:
+    """The long fuzz run drew a function with no Properties at all (CloudFormation would refuse it for
+    its missing Code and Role; that is not the macro's to judge). The macro gives it a Properties
+    holding only the Description with the fingerprint, which the invariant check took for a change of
+    something else."""
+    template = {
+        "Resources": {
+            "Fn": {"Type": "AWS::Lambda::Function", "Metadata": None},
+            "Sm": machine(Definition=task({"Fn::GetAtt": ["Fn", "Arn"]})),
+        }
+    }
+    output = run(template)
+    fn = output["Resources"]["Fn"]
+    assert set(fn["Properties"]) == {"Description"}
+    assert fn["Properties"]["Description"].startswith("[SfnExactVersion ")
+    assert (fn["DeletionPolicy"], fn["UpdateReplacePolicy"]) == ("Retain", "Retain")
