@@ -162,9 +162,13 @@ def _check_allowed_changes(before: Mapping[str, Any], after: Mapping[str, Any]) 
 
 
 def _without(resource: Mapping[str, Any], top: set[str], properties: set[str]) -> dict[str, Any]:
+    """``resource`` without the ``top`` keys and the ``properties`` keys of its Properties. A missing
+    Properties counts as an empty one: the macro may give a function that has none its Description."""
     out = {key: value for key, value in resource.items() if key not in top}
-    if isinstance(out.get("Properties"), dict):
-        out["Properties"] = {key: value for key, value in out["Properties"].items() if key not in properties}
+    if isinstance(out.get("Properties", {}), dict):
+        out["Properties"] = {
+            key: value for key, value in out.get("Properties", {}).items() if key not in properties
+        }
     return out
 
 

@@ -14,6 +14,7 @@ from tests.live.fakes import ACCOUNT, client_error
 
 from sfn_exact_version.cli import aws_session, preflight_command, prune_command
 from sfn_exact_version.cli.main import main
+from support import getatt, role, statement
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -50,26 +51,7 @@ def template(*names: str) -> dict[str, Any]:
         }
     text = json.dumps({"StartAt": names[0], "States": states})
     resources: dict[str, Any] = {f"{n}Function": function(n.lower()) for n in names}
-    resources["SmRole"] = {
-        "Type": "AWS::IAM::Role",
-        "Properties": {
-            "AssumeRolePolicyDocument": {"Statement": []},
-            "Policies": [
-                {
-                    "PolicyName": "invoke",
-                    "PolicyDocument": {
-                        "Statement": [
-                            {
-                                "Effect": "Allow",
-                                "Action": "lambda:InvokeFunction",
-                                "Resource": [{"Fn::GetAtt": [f"{n}Function", "Arn"]} for n in names],
-                            }
-                        ]
-                    },
-                }
-            ],
-        },
-    }
+    resources["SmRole"] = role(statement([getatt(f"{n}Function") for n in names]))
     resources["Approval"] = {
         "Type": "AWS::StepFunctions::StateMachine",
         "Properties": {"RoleArn": {"Fn::GetAtt": ["SmRole", "Arn"]}, "DefinitionString": {"Fn::Sub": text}},

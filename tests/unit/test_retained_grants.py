@@ -9,16 +9,12 @@ keeps execution 1's permission (CloudFormation "deletes" a Retain resource by le
 from __future__ import annotations
 
 import copy
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from invariants import check_invariants
 from sfn_exact_version.transform import transform
+from support import getatt, role, statement, transformed
 
 KWARGS = {"region": "eu-west-1", "account_id": "123456789012"}
 GRANT = "AWS::IAM::RolePolicy"
@@ -52,39 +48,7 @@ def day1(hello_name: str | None = "hello") -> dict[str, Any]:
         "Resources": {
             "Hello": _function(hello_name),
             "World": _function("world"),
-            "Role": {
-                "Type": "AWS::IAM::Role",
-                "Properties": {
-                    "AssumeRolePolicyDocument": {
-                        "Version": "2012-10-17",
-                        "Statement": [
-                            {
-                                "Effect": "Allow",
-                                "Principal": {"Service": "states.amazonaws.com"},
-                                "Action": "sts:AssumeRole",
-                            }
-                        ],
-                    },
-                    "Policies": [
-                        {
-                            "PolicyName": "invoke",
-                            "PolicyDocument": {
-                                "Version": "2012-10-17",
-                                "Statement": [
-                                    {
-                                        "Effect": "Allow",
-                                        "Action": "lambda:InvokeFunction",
-                                        "Resource": [
-                                            {"Fn::GetAtt": ["Hello", "Arn"]},
-                                            {"Fn::GetAtt": ["World", "Arn"]},
-                                        ],
-                                    }
-                                ],
-                            },
-                        }
-                    ],
-                },
-            },
+            "Role": role(statement([getatt("Hello"), getatt("World")])),
             "Sm": {
                 "Type": "AWS::StepFunctions::StateMachine",
                 "Properties": {
@@ -125,9 +89,7 @@ def grant_for(template: dict[str, Any], function: str) -> tuple[str, dict[str, A
 
 
 def run(template: dict[str, Any]) -> dict[str, Any]:
-    output = transform(template, **KWARGS).template
-    check_invariants(template, output, transform_kwargs=KWARGS)
-    return output
+    return transformed(template, **KWARGS).template
 
 
 def test_day1_output_has_a_retained_grant_per_called_function() -> None:
