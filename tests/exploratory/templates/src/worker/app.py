@@ -1,2 +1,5 @@
-def handler(event, context):
+from typing import Any
+
+
+def handler(event: Any, context: Any) -> Any:
     return event
