@@ -534,3 +534,19 @@ def test_qualifier_from_the_input_is_dynamic() -> None:
     report = transform(fragment, parameter_values={}, region="us-east-1", account_id="123456789012").report
     (item,) = report.to_dict()["LeftAlone"]
     assert item["Reason"] == "dynamic"
+
+
+@pytest.mark.xfail(strict=True, reason="Task Credentials.RoleArn ignored: the role that calls is not widened")
+def test_task_credentials_role_allows_the_pinned_version(capsys: pytest.CaptureFixture[str]) -> None:
+    """23: the Task calls Lambda with ``Credentials: {RoleArn: !GetAtt InvokerRole.Arn}``, so Step
+    Functions invokes the function as InvokerRole. The macro pins the call, leaves InvokerRole's exact
+    ``TenantFunction.Arn`` entry alone (the pinned call is denied at run time) and warns about
+    MachineRole, whose statements do not matter for this call. Check says ok."""
+    code, report = check_json(capsys, "23_task_credentials_role.yaml")
+    assert code == OK
+    template = processed("23_task_credentials_role.yaml").result.template
+    assert pinned_to(template, "Machine") == {"States.Call": "TenantFunction"}
+    allowed = invoke_allowed(template, "InvokerRole", {})
+    assert "<GetAtt TenantFunction.Arn>:*" in allowed
+    assert grant_functions(template, "InvokerRole") == {"TenantFunction"}
+    assert not [w for w in report["Warnings"] if "MachineRole" in w]
