@@ -550,3 +550,22 @@ def test_task_credentials_role_allows_the_pinned_version(capsys: pytest.CaptureF
     assert "<GetAtt TenantFunction.Arn>:*" in allowed
     assert grant_functions(template, "InvokerRole") == {"TenantFunction"}
     assert not [w for w in report["Warnings"] if "MachineRole" in w]
+
+
+def test_nested_stack_output_is_external(capsys: pytest.CaptureFixture[str]) -> None:
+    """24: the parent's call to ``!GetAtt Child.Outputs.HelloArn`` is ``external`` (README table)."""
+    code, report = check_json(capsys, "24_nested_application/template.yaml")
+    assert code == FINDINGS
+    assert reasons(report) == {"States.A": "external"}
+    assert "nested stack Child" in report["LeftAlone"][0]["Detail"]
+
+
+@pytest.mark.xfail(strict=True, reason="check on a parent is silent about a local nested template's calls")
+def test_check_does_not_ignore_a_local_nested_template(capsys: pytest.CaptureFixture[str]) -> None:
+    """24: ``Location: child/template.yaml`` is packaged and deployed with the parent (``sam deploy``
+    does both), and the child's state machine has a ``FunctionName.$`` call that ``check`` on the child
+    reports. ``check`` on the parent neither follows the child nor says it did not: a CI gate run on the
+    parent passes the child's calls unseen. Follow local children, or say which were not checked."""
+    code, out, err = run(capsys, "check", TEMPLATES / "24_nested_application/template.yaml")
+    assert code == FINDINGS
+    assert "child/template.yaml" in out + err
