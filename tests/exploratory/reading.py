@@ -133,14 +133,17 @@ def _choose(value: Any, conditions: Mapping[str, bool]) -> Any:
 def invoke_allowed(template: Mapping[str, Any], role: str, conditions: Mapping[str, bool]) -> set[str]:
     """The ``Resource`` entries (rendered) of every Allow statement of ``role`` that covers
     ``lambda:InvokeFunction``: inline policies, and ``AWS::IAM::Policy``/``RolePolicy`` naming it."""
+    # A policy names the role by Ref, by ${Role} in Fn::Sub, or by the role's literal RoleName.
+    names = [{"Ref": role}, {"Fn::Sub": "${" + role + "}"}]
+    names.append(template["Resources"][role].get("Properties", {}).get("RoleName", {"Ref": role}))
     documents: list[Any] = []
     for logical_id, resource in template["Resources"].items():
         properties = resource.get("Properties", {})
         kind = resource["Type"]
         if logical_id == role:
             documents.extend(policy["PolicyDocument"] for policy in properties.get("Policies", []))
-        elif (kind == "AWS::IAM::Policy" and {"Ref": role} in properties.get("Roles", [])) or (
-            kind == "AWS::IAM::RolePolicy" and properties.get("RoleName") == {"Ref": role}
+        elif (kind == "AWS::IAM::Policy" and any(n in properties.get("Roles", []) for n in names)) or (
+            kind == "AWS::IAM::RolePolicy" and properties.get("RoleName") in names
         ):
             documents.append(properties["PolicyDocument"])
     allowed: set[str] = set()

@@ -596,3 +596,19 @@ def test_unreadable_s3_definition_is_not_called_ok(capsys: pytest.CaptureFixture
     assert "Orders" in out + err and "S3" in out + err
     _, report = check_json(capsys, "26_definition_in_s3_bucket.yaml")
     assert [w for w in report["Warnings"] if "Orders" in w]
+
+
+@pytest.mark.xfail(strict=True, reason="policies attached by Sub or literal RoleName are not widened")
+def test_policies_attached_by_role_name_allow_the_versions(capsys: pytest.CaptureFixture[str]) -> None:
+    """27: ``PickPolicy`` is attached with ``Roles: [!Sub "${MachineRole}"]``, ``PackPolicy`` (a
+    RolePolicy) with the role's literal ``RoleName``. The macro reads the state machine's ``RoleArn`` in
+    these forms, but not a policy's ``Roles``/``RoleName``: neither statement gains ``:*``, no grant is
+    made, the warning says no statement allows the functions, check says ok, and both pinned calls are
+    denied at run time."""
+    code, _ = check_json(capsys, "27_policies_attached_by_role_name.yaml")
+    assert code == OK
+    template = processed("27_policies_attached_by_role_name.yaml").result.template
+    assert pinned_to(template, "Warehouse") == {"States.Pick": "PickFunction", "States.Pack": "PackFunction"}
+    allowed = invoke_allowed(template, "MachineRole", {})
+    assert {"<GetAtt PickFunction.Arn>", "<GetAtt PackFunction.Arn>"} <= allowed  # the reading sees both
+    assert {"<GetAtt PickFunction.Arn>:*", "<GetAtt PackFunction.Arn>:*"} <= allowed
