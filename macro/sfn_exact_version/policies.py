@@ -13,6 +13,7 @@ from __future__ import annotations
 import bisect
 import fnmatch
 import hashlib
+import json
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -326,6 +327,9 @@ class ArnSpace:
         # plan compares every needed function with every entry.
         self._arns: dict[str, str] = {}
         self._entries: dict[int, tuple[Any, str | None, bool]] = {}  # id(entry) -> (entry, text, known)
+        # Entries written alike (SAM writes the same Fn::Sub for every role allowing a function) are
+        # rendered once: keyed by their JSON text, which is all the rendering reads.
+        self._renderings: dict[str, tuple[str | None, bool]] = {}
         self._matchers: dict[str, Callable[[str], Any]] = {}
         self._arn_sets: dict[tuple[str, ...], Arns] = {}
 
@@ -386,16 +390,27 @@ class ArnSpace:
         # transform; the cache holds each one, so no id is reused.
         cached = self._entries.get(id(value))
         if cached is None:
-            text = symbolic(value)
-            known = text is not None and all(
-                isinstance(piece, str)
-                or piece.name in PSEUDO_NAMES
-                or (piece.kind != OTHER and self.index.type_of(piece.name) is not None)
-                for piece in text
-            )
-            rendered = self._text(text) if text is not None else None
-            cached = self._entries[id(value)] = (value, rendered, known)
+            try:
+                key: str | None = json.dumps(value, check_circular=False)
+            except (TypeError, ValueError, RecursionError):
+                key = None
+            rendering = self._renderings.get(key) if key is not None else None
+            if rendering is None:
+                rendering = self._render(value)
+                if key is not None:
+                    self._renderings[key] = rendering
+            cached = self._entries[id(value)] = (value, *rendering)
         return cached
+
+    def _render(self, value: Any) -> tuple[str | None, bool]:
+        text = symbolic(value)
+        known = text is not None and all(
+            isinstance(piece, str)
+            or piece.name in PSEUDO_NAMES
+            or (piece.kind != OTHER and self.index.type_of(piece.name) is not None)
+            for piece in text
+        )
+        return (self._text(text) if text is not None else None), known
 
     def arns_of(self, functions: list[str]) -> Arns:
         """The ARNs of ``functions``, indexed (made once per list of functions)."""
