@@ -332,6 +332,7 @@ class ArnSpace:
         self._renderings: dict[str, tuple[str | None, bool]] = {}
         self._matchers: dict[str, Callable[[str], Any]] = {}
         self._arn_sets: dict[tuple[str, ...], Arns] = {}
+        self._compiled: dict[tuple[str | None, ...], Compiled] = {}
 
     def _text(self, value: Symbolic) -> str:
         value = resolve_pseudo(value, self.index.pseudo)
@@ -426,6 +427,13 @@ class ArnSpace:
     def compiled(self, entries: list[Any]) -> Compiled:
         """The entries of one statement, ready to be matched against many ARNs."""
         rendered = [self.entry(entry) for entry in entries]
+        key = tuple(rendered)
+        found = self._compiled.get(key)
+        if found is None:  # a policy attached to several roles, or written alike for each, is compiled once
+            found = self._compiled[key] = self._compile(rendered)
+        return found
+
+    def _compile(self, rendered: list[str | None]) -> Compiled:
         literal: dict[str, list[int]] = {}
         wildcards: list[tuple[int, Callable[[str], Any], str]] = []
         for position, text in enumerate(rendered):
