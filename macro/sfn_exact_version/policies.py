@@ -17,6 +17,7 @@ import json
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from sfn_exact_version.errors import json_type
@@ -85,7 +86,7 @@ class StatementRef:
     resource: str
     path: Path
 
-    @property
+    @cached_property
     def location(self) -> str:
         return "/".join(("Resources", self.resource, *(str(part) for part in self.path)))
 
@@ -703,10 +704,18 @@ def grant_digest(role: str, function: str, index: TemplateIndex) -> str:
     return hashlib.sha256(canonical([role, function, name]).encode("utf-8")).hexdigest()[:16]
 
 
-def make_grant(role: str, function: str, index: TemplateIndex, condition: str | None, when: Any) -> Grant:
+def make_grant(
+    role: str,
+    function: str,
+    index: TemplateIndex,
+    condition: str | None,
+    when: Any,
+    digest: str | None = None,
+) -> Grant:
     """The ``AWS::IAM::RolePolicy`` (Retain) allowing ``<function ARN>:*`` to ``role``; ``condition``
-    is the template Condition it needs (its function's or role's), ``when`` an IAM Condition to copy."""
-    digest = grant_digest(role, function, index)
+    is the template Condition it needs (its function's or role's), ``when`` an IAM Condition to copy;
+    ``digest`` is :func:`grant_digest`'s, when the caller has it already."""
+    digest = digest or grant_digest(role, function, index)
     statement: dict[str, Any] = {
         "Effect": ALLOW,
         "Action": "lambda:InvokeFunction",

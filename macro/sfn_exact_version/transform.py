@@ -1066,12 +1066,11 @@ def _grant(
             return False
         when = first
     cost = grant_size(function, work.index)
-    if GRANT_ID_PREFIX + grant_digest(role, function, work.index) not in resources and (
-        room.resources <= 0 or cost > room.quota
-    ):
+    digest = grant_digest(role, function, work.index)
+    if GRANT_ID_PREFIX + digest not in resources and (room.resources <= 0 or cost > room.quota):
         room.skipped.append(function)
         return True  # the warning is about room, not about the role's statements
-    grant = make_grant(role, function, work.index, next(iter(conditions), None), when)
+    grant = make_grant(role, function, work.index, next(iter(conditions), None), when, digest)
     existing = resources.get(grant.logical_id)
     if existing is not None and existing != grant.resource:
         work.errors.append(
