@@ -270,6 +270,9 @@ def resolve_pseudo(value: Symbolic, known: Mapping[str, str]) -> Symbolic:
     return _merge(pieces)
 
 
+_SCALAR_TYPES = frozenset({str, int, float, bool, type(None)})
+
+
 def references(value: Any) -> Iterator[str]:
     """Every name a value refers to: ``Ref`` names, ``GetAtt`` resources and ``${...}`` names, in
     document order. Walked with a stack rather than recursion: a definition object nests several JSON
@@ -303,8 +306,11 @@ def references(value: Any) -> Iterator[str]:
         if children:
             if depth >= MAX_JSON_DEPTH:  # its children would be deeper than the limit
                 raise too_deep_json()
-            # Only containers go on the stack: SAM's definitions are lists of thousands of strings.
-            stack.extend((child, depth + 1) for child in reversed(children) if isinstance(child, dict | list))
+            # Only containers go on the stack: SAM's definitions are lists of thousands of strings,
+            # which the test of their types (in C) passes over at once.
+            if not _SCALAR_TYPES.issuperset(map(type, children)):
+                depth += 1
+                stack.extend((child, depth) for child in reversed(children) if isinstance(child, dict | list))
 
 
 def condition_names(value: Any, depth: int = 0) -> Iterator[str]:
