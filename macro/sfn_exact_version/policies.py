@@ -314,11 +314,6 @@ def applies_to_invoke(statement: Mapping[str, Any]) -> bool:
     return hit == wanted
 
 
-def allows_invoke(statement: Mapping[str, Any]) -> bool:
-    """True for an Allow statement that applies to ``lambda:InvokeFunction``."""
-    return statement.get("Effect") == "Allow" and applies_to_invoke(statement)
-
-
 class ArnSpace:
     """Renders resource entries and function ARNs as comparable text (atoms as stable tokens)."""
 

@@ -32,8 +32,6 @@ LATEST = Reason.LATEST
 # "${" that CloudFormation would read as a placeholder (not already the literal "${!").
 LITERAL_PLACEHOLDER = re.compile(r"\$\{(?!!)")
 
-REASONS = (DYNAMIC, QUALIFIED, ALIAS, EXTERNAL, OPTED_OUT, UNSUPPORTED, LATEST)
-
 # Reasons that mean "this call will run whatever code the function has now".
 UNPINNED_REASONS = frozenset({DYNAMIC, ALIAS, EXTERNAL, UNSUPPORTED, LATEST})
 
@@ -66,7 +64,7 @@ class LeftAlone:
     state_machine: str
     state: str
     target: str  # the call target as written, rendered readably
-    reason: str  # one of REASONS
+    reason: str  # a Reason
     detail: str  # one sentence: why, and what to do about it
     location: str
 
