@@ -116,8 +116,6 @@ class CanaryStack(SimStack):
     returns with ``rolled_back`` set. Nothing else changes in how ``SimStack`` deploys.
     """
 
-    EXTRA_TYPES: ClassVar[tuple[str, ...]] = (STATE_MACHINE_VERSION, STATE_MACHINE_ALIAS, ALARM, EVENT_RULE)
-
     def __init__(self, name: str, clients: Mapping[str, Any], **kwargs: Any) -> None:
         super().__init__(name, clients, **kwargs)
         self.deleted_versions: set[str] = set()  # state machine version ARNs deleted (see docstring)

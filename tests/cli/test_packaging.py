@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import csv
 import hashlib
 import json
 import os
@@ -23,8 +22,7 @@ from sfn_exact_version.offline.packaging import (
 )
 from sfn_exact_version.offline.sam import SAM_TRANSFORM, sam_translate
 from sfn_exact_version.offline.template_io import load_template
-
-CORPUS = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpus"
+from support import corpus_rows
 
 SM_FILE = "statemachine/sm.asl.json"
 
@@ -361,18 +359,12 @@ CORPUS_DEFINITION_FAILURES = {
 
 
 def _corpus_templates() -> list[str]:
-    manifest = CORPUS / "MANIFEST.tsv"
-    if not manifest.is_file():
-        return ["(no corpus)"]
-    with manifest.open(encoding="utf-8", newline="") as handle:
-        return [row["path"] for row in csv.DictReader(handle, delimiter="\t")]
+    return [row["path"] for row in corpus_rows()] or ["(no corpus)"]
 
 
 @pytest.mark.parametrize("relative", _corpus_templates())
-def test_corpus_local_definitions_are_readable(relative: str) -> None:
-    if not (CORPUS / "MANIFEST.tsv").is_file():
-        pytest.skip(f"corpus not found at {CORPUS}")
-    path = CORPUS / relative
+def test_corpus_local_definitions_are_readable(shared_corpus: Path, relative: str) -> None:
+    path = shared_corpus / relative
     expected_failure = CORPUS_DEFINITION_FAILURES.get(relative)
     if expected_failure is not None:
         with pytest.raises(InputError, match=re.escape(expected_failure)):
@@ -388,13 +380,11 @@ def test_corpus_local_definitions_are_readable(relative: str) -> None:
         assert initializer["TimeoutSeconds"] == "${totalExecutionTimeout}"
 
 
-def test_corpus_definition_count() -> None:
-    if not (CORPUS / "MANIFEST.tsv").is_file():
-        pytest.skip(f"corpus not found at {CORPUS}")
+def test_corpus_definition_count(shared_corpus: Path) -> None:
     total = 0
     for relative in _corpus_templates():
         if relative in CORPUS_DEFINITION_FAILURES:
             continue
-        path = CORPUS / relative
+        path = shared_corpus / relative
         total += len(read_local_definitions(load_template(path), path.parent))
     assert total == 42

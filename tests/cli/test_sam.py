@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import csv
 import json
 import os
 import re
@@ -17,15 +16,14 @@ from sfn_exact_version.offline.errors import InputError, SamTranslateError
 from sfn_exact_version.offline.packaging import package_template
 from sfn_exact_version.offline.sam import (
     SAM_TRANSFORM,
-    is_sam_template,
     macro_fragment,
     sam_translate,
     transform_names,
 )
 from sfn_exact_version.offline.template_io import load_template
+from support import corpus_rows
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
-CORPUS = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpus"
 ACCOUNT = "123456789012"
 
 
@@ -38,7 +36,7 @@ def sam_template() -> dict[str, Any]:
     return load_template(FIXTURES / "sam_state_machine.yaml")
 
 
-# --- is_sam_template / macro_fragment -------------------------------------------------------------
+# --- transform_names / macro_fragment -------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -53,12 +51,11 @@ def sam_template() -> dict[str, Any]:
         ("AWS::Serverless-2016-10-32", False),
     ],
 )
-def test_is_sam_template(declared: Any, expected: bool) -> None:
-    assert is_sam_template({"Transform": declared, "Resources": {}}) is expected
+def test_sam_is_found_among_the_transforms(declared: Any, expected: bool) -> None:
+    assert (SAM_TRANSFORM in transform_names({"Transform": declared, "Resources": {}})) is expected
 
 
-def test_template_without_transform_is_not_sam() -> None:
-    assert not is_sam_template({"Resources": {}})
+def test_template_without_transform_lists_none() -> None:
     assert transform_names({"Resources": {}}) == []
 
 
@@ -226,18 +223,7 @@ CORPUS_FAILURES = {
 
 
 def _corpus_rows(kind: str) -> list[str]:
-    manifest = CORPUS / "MANIFEST.tsv"
-    if not manifest.is_file():
-        return []
-    with manifest.open(encoding="utf-8", newline="") as handle:
-        return [row["path"] for row in csv.DictReader(handle, delimiter="\t") if row["kind"] == kind]
-
-
-@pytest.fixture(scope="module")
-def corpus() -> Path:
-    if not (CORPUS / "MANIFEST.tsv").is_file():
-        pytest.skip(f"corpus not found at {CORPUS}")
-    return CORPUS
+    return [row["path"] for row in corpus_rows() if row["kind"] == kind]
 
 
 def _translate_corpus_template(path: Path) -> dict[str, Any]:
@@ -250,8 +236,8 @@ def _translate_corpus_template(path: Path) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("relative", _corpus_rows("sam") or ["(no corpus)"])
-def test_corpus_sam_template_translates(corpus: Path, relative: str) -> None:
-    path = corpus / relative
+def test_corpus_sam_template_translates(shared_corpus: Path, relative: str) -> None:
+    path = shared_corpus / relative
     expected_failure = CORPUS_FAILURES.get(relative)
     if expected_failure is None:
         out = _translate_corpus_template(path)
@@ -263,7 +249,7 @@ def test_corpus_sam_template_translates(corpus: Path, relative: str) -> None:
             _translate_corpus_template(path)
 
 
-def test_corpus_has_the_expected_number_of_sam_templates(corpus: Path) -> None:
+def test_corpus_has_the_expected_number_of_sam_templates(shared_corpus: Path) -> None:
     rows = _corpus_rows("sam")
     assert len(rows) == 59
     assert set(CORPUS_FAILURES) <= set(rows)
@@ -284,9 +270,9 @@ def _golden_pairs() -> Iterator[tuple[str, str]]:
 
 
 @pytest.mark.parametrize(("source", "golden"), list(_golden_pairs()) or [("(no corpus)", "")])
-def test_corpus_matches_sam_golden_output(corpus: Path, source: str, golden: str) -> None:
+def test_corpus_matches_sam_golden_output(shared_corpus: Path, source: str, golden: str) -> None:
     """The translation equals aws-sam-translator's own expected output for the same input."""
-    template = load_template(corpus / source)
+    template = load_template(shared_corpus / source)
     out = translate({"Transform": SAM_TRANSFORM, **template}, region="us-east-1")
-    expected = json.loads((corpus / golden).read_text(encoding="utf-8"))
+    expected = json.loads((shared_corpus / golden).read_text(encoding="utf-8"))
     assert _without_deployment_ids(out) == _without_deployment_ids(expected)

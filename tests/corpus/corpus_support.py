@@ -14,7 +14,6 @@ the template itself, not from the report.
 
 from __future__ import annotations
 
-import csv
 import functools
 import json
 from collections.abc import Mapping
@@ -35,10 +34,8 @@ from sfn_exact_version.offline.template_io import load_template
 from sfn_exact_version.report import ALIAS, DYNAMIC, LATEST, OPTED_OUT, QUALIFIED
 from sfn_exact_version.targets import FUNCTION_NAME, NOT_LAMBDA, PIN, PINNED, classify
 from sfn_exact_version.transform import transform
+from support import CORPUS, CORPUS2, corpus_rows
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared"
-CORPUS = SHARED / "corpus"  # hand-written SAM and CloudFormation templates
-CORPUS2 = SHARED / "corpus2"  # generated: CDK and Serverless Framework output
 CORPORA = (CORPUS, CORPUS2)
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -67,14 +64,10 @@ class Row:
 
 def manifest(root: Path = CORPUS) -> list[Row]:
     """A corpus's templates, in manifest order; empty when the corpus is absent."""
-    file = root / "MANIFEST.tsv"
-    if not file.is_file():
-        return []
-    with file.open(encoding="utf-8", newline="") as handle:
-        return [
-            Row(row["path"], row["kind"], tuple(filter(None, row["features"].split(","))), root)
-            for row in csv.DictReader(handle, delimiter="\t")
-        ]
+    return [
+        Row(row["path"], row["kind"], tuple(filter(None, row["features"].split(","))), root)
+        for row in corpus_rows(root)
+    ]
 
 
 def load_source(row: Row) -> dict[str, Any]:

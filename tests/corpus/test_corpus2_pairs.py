@@ -12,27 +12,22 @@ with the version (Lambda then publishes a version of the same code instead of fa
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from invariants import check_invariants
-from sfn_exact_version.transform import TransformResult, transform
+from sfn_exact_version.transform import TransformResult
+from support import CORPUS2, transformed
 
-CORPUS2 = Path(__file__).resolve().parents[2].parent / "shared" / "corpus2"
 if not (CORPUS2 / "pairs.json").is_file():
     pytest.skip(f"corpus2 not found at {CORPUS2}", allow_module_level=True)
 
 PAIRS = json.loads((CORPUS2 / "pairs.json").read_text(encoding="utf-8"))
-KWARGS: dict[str, Any] = {"parameter_values": {}, "region": "us-east-1", "account_id": "123456789012"}
 
 
 def _run(path: str) -> TransformResult:
     template = json.loads((CORPUS2 / path).read_text(encoding="utf-8"))
-    result = transform(template, **KWARGS)
-    check_invariants(template, result.template, transform_kwargs=KWARGS)
-    return result
+    return transformed(template, parameter_values={}, region="us-east-1")
 
 
 def _identities(result: TransformResult) -> dict[tuple[str, str], tuple[str, Any]]:

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from e2e_support import skip_reason
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE_DIR = REPO_ROOT / "examples" / "blue-green"
@@ -44,41 +45,14 @@ GRANT_PREFIX = "SfnExactVersion-"  # inline policies the macro keeps on a role (
 pytestmark = pytest.mark.e2e
 
 
-def _skip_reason() -> str | None:
-    if os.environ.get("SFN_EXACT_VERSION_E2E") != "1":
-        return "live AWS test: set SFN_EXACT_VERSION_E2E=1 (and AWS credentials) to run it"
-    try:
-        import boto3
-    except ImportError:
-        return "boto3 is not installed"
-    try:
-        session = boto3.Session()
-        credentials = session.get_credentials()
-    except Exception as error:  # e.g. a profile that does not exist
-        return f"SFN_EXACT_VERSION_E2E=1 but the AWS configuration is unusable: {error}"
-    if credentials is None:
-        return "SFN_EXACT_VERSION_E2E=1 but no AWS credentials were found (profile, env or SSO)"
-    if not session.region_name:
-        hint = (
-            " (AWS_REGION is set, but boto3 and the SAM CLI do not read it)"
-            if os.environ.get("AWS_REGION")
-            else ""
-        )
-        return (
-            "SFN_EXACT_VERSION_E2E=1 but no AWS Region is set: export AWS_DEFAULT_REGION=<region> or set "
-            f"region in the profile{hint}"
-        )
-    if _sam_cli() is None:
-        return "the sam CLI is not installed (make install puts it in .venv/bin)"
-    return None
-
-
 def _sam_cli() -> str | None:
     local = REPO_ROOT / ".venv" / "bin" / "sam"
     return os.environ.get("SAM_CLI") or (str(local) if local.exists() else shutil.which("sam"))
 
 
-_REASON = _skip_reason()
+_REASON = skip_reason() or (
+    None if _sam_cli() else "the sam CLI is not installed (make install puts it in .venv/bin)"
+)
 if _REASON:
     pytest.skip(_REASON, allow_module_level=True)
 

@@ -13,7 +13,6 @@ the execution, and deletes nothing in the account.
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import sys
 import time
@@ -21,30 +20,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from e2e_support import skip_reason
 
 pytestmark = pytest.mark.e2e
 
 
-def _skip_reason() -> str | None:
-    if os.environ.get("SFN_EXACT_VERSION_E2E") != "1":
-        return "live AWS test: set SFN_EXACT_VERSION_E2E=1 (and AWS credentials) to run it"
-    try:
-        import boto3
-    except ImportError:
-        return "boto3 is not installed"
-    try:
-        session = boto3.Session()
-        credentials = session.get_credentials()
-    except Exception as error:
-        return f"SFN_EXACT_VERSION_E2E=1 but the AWS configuration is unusable: {error}"
-    if credentials is None:
-        return "SFN_EXACT_VERSION_E2E=1 but no AWS credentials were found (profile, env or SSO)"
-    if not session.region_name:
-        return "SFN_EXACT_VERSION_E2E=1 but no AWS Region is set (AWS_REGION / AWS_DEFAULT_REGION / profile)"
-    return None
-
-
-_REASON = _skip_reason()
+_REASON = skip_reason()
 if _REASON:
     pytest.skip(_REASON, allow_module_level=True)
 

@@ -26,6 +26,8 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from support import role as role_resource
+
 REGION = "eu-west-1"
 ACCOUNT = "123456789012"
 PARTITION = "aws"
@@ -596,23 +598,12 @@ class _Builder:
         return item
 
     # -------------------------------------------------------------------- IAM
-    def roles(self, state_machine_ids: list[str]) -> list[str]:
+    def roles(self) -> list[str]:
         draw = self.draw
         roles = [f"SmRole{index}" for index in range(draw(st.integers(1, 2)))]
         for role in roles:
-            properties: dict[str, Any] = {
-                "AssumeRolePolicyDocument": {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"Service": "states.amazonaws.com"},
-                            "Action": "sts:AssumeRole",
-                        }
-                    ],
-                }
-            }
-            self.resources[role] = {"Type": "AWS::IAM::Role", "Properties": properties}
+            self.resources[role] = role_resource()  # a role Step Functions may assume, no policies yet
+            properties: dict[str, Any] = self.resources[role]["Properties"]
             for number in range(draw(st.integers(0, 3))):
                 statement = self.statement()
                 document = {"Version": "2012-10-17", "Statement": [statement]}
@@ -853,7 +844,7 @@ def valid_cases(draw: Any) -> Case:
     }
     for position in range(draw(st.integers(1, 3))):
         builder.function(position, conditional)
-    roles = builder.roles([])
+    roles = builder.roles()
     machines = {}
     for position in range(draw(st.integers(1, 3))):
         machine = builder.state_machine(position, roles)

@@ -1,25 +1,21 @@
-"""Helpers shared by the hardening tests: macro events, log capture, response checks, and a small
+"""Helpers shared by the hardening tests: response checks, fuzz settings, and a small
 evaluator of CloudFormation intrinsics that shares no code with the macro (so it can serve as an
-oracle for what a definition or a policy means once CloudFormation has resolved it)."""
+oracle for what a definition or a policy means once CloudFormation has resolved it). Macro events and
+log capture come from ``tests/support.py`` and are re-exported here."""
 
 from __future__ import annotations
 
-import contextlib
 import fnmatch
-import io
 import json
 import os
 import re
 from collections.abc import Iterator, Mapping
-from pathlib import Path
 from typing import Any
 
-TESTS = Path(__file__).resolve().parents[1]
+from hypothesis import HealthCheck, settings
 
-from hypothesis import HealthCheck, settings  # noqa: E402
-
-from invariants import cfn_lint_errors, check_invariants  # noqa: E402
-from sfn_exact_version import handler as handler_module  # noqa: E402
+from invariants import cfn_lint_errors, check_invariants
+from support import ACCOUNT, REGION, TRANSFORM_KWARGS, captured_logs, macro_event
 
 LONG_RUN = int(os.environ.get("SFN_FUZZ_EXAMPLES", "0"))
 
@@ -37,6 +33,7 @@ def fuzz_settings(bounded: int, share: float = 1.0) -> settings:
 
 
 __all__ = [
+    "TRANSFORM_KWARGS",
     "captured_logs",
     "cfn_lint_errors",
     "check_invariants",
@@ -46,8 +43,6 @@ __all__ = [
     "macro_event",
 ]
 
-REGION = "eu-west-1"
-ACCOUNT = "123456789012"
 STACK_NAME = "fuzz-stack"
 PSEUDO = {
     "AWS::Region": REGION,
@@ -55,37 +50,9 @@ PSEUDO = {
     "AWS::Partition": "aws",
     "AWS::StackName": STACK_NAME,
 }
-TRANSFORM_KWARGS = {"region": REGION, "account_id": ACCOUNT}
 FUNCTION = "AWS::Lambda::Function"
 VERSION = "AWS::Lambda::Version"
 STATE_MACHINE = "AWS::StepFunctions::StateMachine"
-
-
-def macro_event(
-    fragment: Any, parameter_values: Mapping[str, Any] | None = None, request_id: str = "req-fuzz-1"
-) -> dict[str, Any]:
-    """A macro event as CloudFormation sends it for a template-level transform."""
-    return {
-        "region": REGION,
-        "accountId": ACCOUNT,
-        "fragment": fragment,
-        "transformId": f"{ACCOUNT}::SfnExactVersion",
-        "params": {},
-        "requestId": request_id,
-        "templateParameterValues": dict(parameter_values or {}),
-    }
-
-
-@contextlib.contextmanager
-def captured_logs() -> Iterator[io.StringIO]:
-    """Everything the handler's powertools logger writes while the block runs."""
-    stream = io.StringIO()
-    log_handler = handler_module.logger.registered_handler
-    previous = log_handler.setStream(stream)  # type: ignore[attr-defined]
-    try:
-        yield stream
-    finally:
-        log_handler.setStream(previous)  # type: ignore[attr-defined]
 
 
 def check_response(event: Mapping[str, Any], response: Any, *, deep: bool = False) -> None:

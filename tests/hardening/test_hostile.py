@@ -20,24 +20,12 @@ from hardening_support import (
 
 from sfn_exact_version.handler import handler
 from sfn_exact_version.transform import transform
+from support import function, machine
 
-ROLE = "arn:aws:iam::123456789012:role/outside"
-FUNCTION = {
-    "Type": "AWS::Lambda::Function",
-    "Properties": {
-        "Code": {"ZipFile": "def handler(event, context):\n    return event\n"},
-        "Handler": "index.handler",
-        "Runtime": "python3.12",
-        "Role": ROLE,
-    },
-}
+FUNCTION = function()
 GETATT = {"Fn::GetAtt": ["Fn", "Arn"]}
 DEFINITION = {"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": GETATT, "End": True}}}
 TASK_TEXT = '{"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": "${Fn.Arn}", "End": true}}}'
-
-
-def machine(**properties: Any) -> dict[str, Any]:
-    return {"Type": "AWS::StepFunctions::StateMachine", "Properties": {"RoleArn": ROLE, **properties}}
 
 
 def call(fragment: Any, deep: bool = False, **event: Any) -> tuple[dict[str, Any], str]:

@@ -2,32 +2,11 @@
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 import pytest
-from hardening_support import TRANSFORM_KWARGS, check_invariants
 
-from sfn_exact_version.transform import transform
-
-ROLE = "arn:aws:iam::123456789012:role/outside"
-
-
-def function(**properties: Any) -> dict[str, Any]:
-    return {
-        "Type": "AWS::Lambda::Function",
-        "Properties": {
-            "Code": {"ZipFile": "def handler(event, context):\n    return event\n"},
-            "Handler": "index.handler",
-            "Runtime": "python3.12",
-            "Role": ROLE,
-            **properties,
-        },
-    }
-
-
-def machine(**properties: Any) -> dict[str, Any]:
-    return {"Type": "AWS::StepFunctions::StateMachine", "Properties": {"RoleArn": ROLE, **properties}}
+from support import function, machine, transformed
 
 
 def task(resource: Any) -> dict[str, Any]:
@@ -35,9 +14,7 @@ def task(resource: Any) -> dict[str, Any]:
 
 
 def run(template: dict[str, Any]) -> dict[str, Any]:
-    result = transform(copy.deepcopy(template), **TRANSFORM_KWARGS).template
-    check_invariants(template, result, transform_kwargs=TRANSFORM_KWARGS)
-    return result
+    return transformed(template).template
 
 
 def test_a_second_run_reports_warnings_in_the_same_order() -> None:

@@ -4,66 +4,29 @@ golden cases show one template of each class; these tests try its neighbours."""
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 import pytest
-from hardening_support import TRANSFORM_KWARGS, check_invariants
+from hardening_support import TRANSFORM_KWARGS
 
+import support
 from sfn_exact_version.errors import TransformError
 from sfn_exact_version.transform import transform
 from sfn_exact_version.versions import Fingerprint, created_version_id
+from support import LAMBDA_INVOKE as INVOKE
+from support import function, legacy, machine, states, transformed
 
-ROLE = "arn:aws:iam::123456789012:role/outside"
-INVOKE = "arn:aws:states:::lambda:invoke"
 NESTED = {"Type": "AWS::CloudFormation::Stack", "Properties": {"TemplateURL": "https://b.s3.amazonaws.com/t"}}
 
 
-def function(**properties: Any) -> dict[str, Any]:
-    return {
-        "Type": "AWS::Lambda::Function",
-        "Properties": {
-            "Code": {"ZipFile": "def handler(event, context):\n    return event\n"},
-            "Handler": "index.handler",
-            "Runtime": "python3.12",
-            "Role": ROLE,
-            **properties,
-        },
-    }
-
-
-def machine(definition: Any = None, **properties: Any) -> dict[str, Any]:
-    if definition is not None:
-        properties["Definition"] = definition
-    return {"Type": "AWS::StepFunctions::StateMachine", "Properties": {"RoleArn": ROLE, **properties}}
-
-
-def states(**named: Any) -> dict[str, Any]:
-    names = list(named)
-    out = {}
-    for position, name in enumerate(names):
-        state = dict(named[name])
-        if position + 1 < len(names):
-            state["Next"] = names[position + 1]
-        else:
-            state["End"] = True
-        out[name] = state
-    return {"StartAt": names[0], "States": out}
-
-
-def legacy(resource: Any) -> dict[str, Any]:
-    return {"Type": "Task", "Resource": resource}
-
-
 def invoke(name: Any) -> dict[str, Any]:
-    return {"Type": "Task", "Resource": INVOKE, "Parameters": {"FunctionName": name, "Payload.$": "$"}}
+    state = support.invoke(name)
+    state["Parameters"]["Payload.$"] = "$"
+    return state
 
 
 def run(resources: dict[str, Any], **top: Any) -> dict[str, Any]:
-    template = {**top, "Resources": resources}
-    result = transform(copy.deepcopy(template), **TRANSFORM_KWARGS).template
-    check_invariants(template, result, transform_kwargs=TRANSFORM_KWARGS)
-    return result
+    return transformed({**top, "Resources": resources}).template
 
 
 def report(output: dict[str, Any]) -> dict[str, Any]:

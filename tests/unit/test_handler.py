@@ -5,13 +5,13 @@ from __future__ import annotations
 import copy
 import io
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from sfn_exact_version import handler as handler_module
 from sfn_exact_version.handler import handler
+from support import macro_event
 
 FUNCTION = {
     "Type": "AWS::Lambda::Function",
@@ -35,36 +35,14 @@ STATE_MACHINE = {
 
 
 def event(fragment: Any, **extra: Any) -> dict[str, Any]:
-    base = {
-        "region": "eu-west-1",
-        "accountId": "123456789012",
-        "fragment": fragment,
-        "transformId": "123456789012::SfnExactVersion",
-        "params": {},
-        "requestId": "req-42",
-        "templateParameterValues": {},
-    }
-    base.update(extra)
-    return base
-
-
-@pytest.fixture
-def logs() -> Iterator[io.StringIO]:
-    """Everything the handler's logger writes, one JSON object a line."""
-    stream = io.StringIO()
-    log_handler = handler_module.logger.registered_handler
-    previous = log_handler.setStream(stream)  # type: ignore[attr-defined]
-    try:
-        yield stream
-    finally:
-        log_handler.setStream(previous)  # type: ignore[attr-defined]
+    return macro_event(fragment, request_id="req-42", **extra)
 
 
 def log_lines(text: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
 
 
-def test_success_echoes_request_id_and_returns_the_pinned_fragment(logs: io.StringIO) -> None:
+def test_success_echoes_request_id_and_returns_the_pinned_fragment(handler_logs: io.StringIO) -> None:
     fragment = {"Resources": {"Hello": FUNCTION, "Machine": STATE_MACHINE}}
     original = copy.deepcopy(fragment)
     response = handler(event(fragment), None)
@@ -76,7 +54,7 @@ def test_success_echoes_request_id_and_returns_the_pinned_fragment(logs: io.Stri
     version = state["Resource"]["Ref"]
     assert resources[version]["Type"] == "AWS::Lambda::Version"
     assert fragment == original
-    lines = log_lines(logs.getvalue())
+    lines = log_lines(handler_logs.getvalue())
     summaries = [line for line in lines if line["message"] == "transform succeeded"]
     assert len(summaries) == 1
     assert summaries[0]["summary"]["pinned"] == 1
@@ -107,7 +85,7 @@ def test_an_event_that_is_not_an_object_fails_without_raising() -> None:
 
 
 def test_an_unexpected_error_fails_with_the_request_id_and_logs_the_traceback(
-    monkeypatch: pytest.MonkeyPatch, logs: io.StringIO
+    monkeypatch: pytest.MonkeyPatch, handler_logs: io.StringIO
 ) -> None:
     def broken(*_args: Any, **_kwargs: Any) -> Any:
         raise KeyError("boom")
@@ -118,18 +96,18 @@ def test_an_unexpected_error_fails_with_the_request_id_and_logs_the_traceback(
     assert "req-42" in response["errorMessage"]
     assert "Traceback" not in response["errorMessage"]
     assert response["fragment"] == {}
-    logged = logs.getvalue()
+    logged = handler_logs.getvalue()
     assert "Traceback" in logged or "exception" in logged
     assert "KeyError" in logged
 
 
-def test_parameter_values_never_reach_the_log(logs: io.StringIO) -> None:
+def test_parameter_values_never_reach_the_log(handler_logs: io.StringIO) -> None:
     fragment = {
         "Parameters": {"Secret": {"Type": "String", "NoEcho": True}},
         "Resources": {"Hello": FUNCTION, "Machine": STATE_MACHINE},
     }
     handler(event(fragment, templateParameterValues={"Secret": "hunter2-secret-value"}), None)
-    assert "hunter2-secret-value" not in logs.getvalue()
+    assert "hunter2-secret-value" not in handler_logs.getvalue()
 
 
 def test_the_report_is_in_the_processed_template_metadata() -> None:

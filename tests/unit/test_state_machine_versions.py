@@ -4,17 +4,15 @@ and aliases, and malformed ones (the entry is informational: it never fails the 
 from __future__ import annotations
 
 import copy
-import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from sfn_exact_version.transform import transform
+from support import golden_input
 
-CASES = Path(__file__).resolve().parents[1] / "golden" / "cases"
-ROUTING = json.loads((CASES / "versions_state_machine_alias_routing" / "input.json").read_text())
-CANARY = json.loads((CASES / "versions_state_machine_canary" / "input.json").read_text())
+ROUTING = golden_input("versions_state_machine_alias_routing")
+CANARY = golden_input("versions_state_machine_canary")
 
 
 def _entry(template: dict[str, Any]) -> Any:

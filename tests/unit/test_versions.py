@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from invariants import check_invariants
 from sfn_exact_version.transform import TransformResult, transform
 from sfn_exact_version.versions import DESCRIPTION_LIMIT, MARKER, own_description
+from support import getatt, invoke, machine, role, statement, states, transformed
 
 KWARGS: dict[str, Any] = {"parameter_values": {}, "region": "eu-west-1", "account_id": "123456789012"}
 MARKER_TEXT = re.compile(r"\[SfnExactVersion ([0-9a-f]{16})\]$")
@@ -32,43 +32,8 @@ def _template(**function_properties: Any) -> dict[str, Any]:
         "Resources": {
             "FnRole": {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {}}},
             "Hello": {"Type": "AWS::Lambda::Function", "Properties": properties},
-            "SmRole": {
-                "Type": "AWS::IAM::Role",
-                "Properties": {
-                    "AssumeRolePolicyDocument": {},
-                    "Policies": [
-                        {
-                            "PolicyName": "invoke",
-                            "PolicyDocument": {
-                                "Statement": [
-                                    {
-                                        "Effect": "Allow",
-                                        "Action": "lambda:InvokeFunction",
-                                        "Resource": {"Fn::GetAtt": ["Hello", "Arn"]},
-                                    }
-                                ]
-                            },
-                        }
-                    ],
-                },
-            },
-            "Sm": {
-                "Type": "AWS::StepFunctions::StateMachine",
-                "Properties": {
-                    "RoleArn": {"Fn::GetAtt": ["SmRole", "Arn"]},
-                    "Definition": {
-                        "StartAt": "Call",
-                        "States": {
-                            "Call": {
-                                "Type": "Task",
-                                "Resource": "arn:aws:states:::lambda:invoke",
-                                "Parameters": {"FunctionName": {"Fn::GetAtt": ["Hello", "Arn"]}},
-                                "End": True,
-                            }
-                        },
-                    },
-                },
-            },
+            "SmRole": role(statement(getatt("Hello"))),
+            "Sm": machine(states(Call=invoke(getatt("Hello"))), RoleArn=getatt("SmRole")),
         }
     }
 
@@ -84,10 +49,7 @@ def _with_version(template: dict[str, Any], logical_id: str = "HelloVersion", **
 
 
 def _run(template: dict[str, Any], **kwargs: Any) -> TransformResult:
-    merged = {**KWARGS, **kwargs}
-    result = transform(template, **merged)
-    check_invariants(template, result.template, transform_kwargs=merged)
-    return result
+    return transformed(template, **{**KWARGS, **kwargs})
 
 
 def _marker(value: Any) -> str | None:

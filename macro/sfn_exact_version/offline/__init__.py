@@ -6,7 +6,7 @@ never ``cli`` or ``lint_rules``. aws-sam-translator (and boto3) are imported on 
 
 - ``template_io``: ``load_template``, ``parse_template``, ``dump_template``, ``to_plain``
 - ``packaging``: ``package_template``, ``read_local_definitions``, ``content_digest``
-- ``sam``: ``is_sam_template``, ``sam_translate``, ``macro_fragment``, ``transform_names``
+- ``sam``: ``sam_translate``, ``macro_fragment``, ``transform_names``
 - ``definition_files``: ``file_findings``, ``FileFinding``
 - ``pipeline``: ``preview``, ``preview_template``, ``Preview``, ``macro_placement_problem``
 - ``errors``: ``InputError`` and its subclasses

@@ -58,17 +58,6 @@ def transform_names(template: Mapping[str, Any]) -> list[Any]:
     return [declared]
 
 
-def is_sam_template(template: Mapping[str, Any]) -> bool:
-    """Whether the template declares the SAM transform (alone or in a list).
-
-    Example::
-
-        >>> is_sam_template({"Transform": ["AWS::Serverless-2016-10-31", "SfnExactVersion"]})
-        True
-    """
-    return SAM_TRANSFORM in transform_names(template)
-
-
 def macro_fragment(template: Mapping[str, Any]) -> dict[str, Any]:
     """A copy of the template without ``Transform``: the ``fragment`` CloudFormation sends a macro.
 

@@ -16,37 +16,26 @@ from __future__ import annotations
 import copy
 import io
 import zipfile
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
+from sim.bluegreen_sim import SimulationError
+from sim.stack import SimStack
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
-
-from sim.bluegreen_sim import MotoVersionError, SimulationError, require_moto  # noqa: E402
-from sim.stack import SimStack  # noqa: E402
-
-from sfn_exact_version.transform import transform  # noqa: E402
+from sfn_exact_version.transform import transform
+from support import getatt, invoke, machine, role, statement, states
 
 KWARGS: dict[str, Any] = {"region": "us-east-1", "account_id": "123456789012"}
 
 
 @pytest.fixture
-def clients() -> Iterator[dict[str, Any]]:
-    try:
-        require_moto()
-    except MotoVersionError as error:
-        pytest.skip(str(error))
-    from sim.bluegreen_sim import simulated_aws
-
-    with simulated_aws(managed_policies=False) as clients:
-        clients["s3"].create_bucket(Bucket="code")
-        buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w") as archive:
-            archive.writestr("app.py", "def handler(event, context):\n    return 'one'\n")
-        clients["s3"].put_object(Bucket="code", Key="one.zip", Body=buffer.getvalue())
-        yield clients
+def clients(clients: dict[str, Any]) -> dict[str, Any]:
+    """The simulation of ``conftest.py``, with Day 0's code as ``code/one.zip``."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("app.py", "def handler(event, context):\n    return 'one'\n")
+    clients["s3"].put_object(Bucket="code", Key="one.zip", Body=buffer.getvalue())
+    return clients
 
 
 # The version's retention policies as each tool writes them: SAM AutoPublishAlias (DeletionPolicy only),
@@ -82,44 +71,8 @@ def _day0(shape: str = "hand-written", **function_properties: Any) -> dict[str, 
                 **SHAPES[shape],
                 "Properties": {"FunctionName": {"Ref": "Fn"}},
             },
-            "SmRole": {
-                "Type": "AWS::IAM::Role",
-                "Properties": {
-                    "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": []},
-                    "Policies": [
-                        {
-                            "PolicyName": "invoke",
-                            "PolicyDocument": {
-                                "Version": "2012-10-17",
-                                "Statement": [
-                                    {
-                                        "Effect": "Allow",
-                                        "Action": "lambda:InvokeFunction",
-                                        "Resource": {"Fn::GetAtt": ["Fn", "Arn"]},
-                                    }
-                                ],
-                            },
-                        }
-                    ],
-                },
-            },
-            "Sm": {
-                "Type": "AWS::StepFunctions::StateMachine",
-                "Properties": {
-                    "RoleArn": {"Fn::GetAtt": ["SmRole", "Arn"]},
-                    "Definition": {
-                        "StartAt": "Call",
-                        "States": {
-                            "Call": {
-                                "Type": "Task",
-                                "Resource": "arn:aws:states:::lambda:invoke",
-                                "Parameters": {"FunctionName": {"Fn::GetAtt": ["Fn", "Arn"]}},
-                                "End": True,
-                            }
-                        },
-                    },
-                },
-            },
+            "SmRole": role(statement(getatt("Fn"))),
+            "Sm": machine(states(Call=invoke(getatt("Fn"))), RoleArn=getatt("SmRole")),
         }
     }
     return template

@@ -10,28 +10,21 @@ from __future__ import annotations
 import copy
 import json
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
-
-REPO_ROOT = Path(__file__).resolve().parents[3]
-
-from sim.bluegreen_sim import (  # noqa: E402
+from sim.bluegreen_sim import (
     EXAMPLE_DIR,
-    MotoVersionError,
     StoryResult,
     prepare_template,
-    require_moto,
     run_story,
     simulated_aws,
     story_matches_promise,
 )
 
-try:
-    require_moto()
-except MotoVersionError as error:
-    pytest.skip(str(error), allow_module_level=True)
+from support import require_moto_or_skip
+
+require_moto_or_skip()
 
 WAIT_SECONDS = 2
 VERSION_ID = re.compile(r"^HelloFunctionVersion[0-9a-f]{12}$")

@@ -11,16 +11,11 @@ import io
 import json
 import time
 import zipfile
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-
-REPO_ROOT = Path(__file__).resolve().parents[3]
-
-from sim.bluegreen_sim import MotoVersionError, SimulationError, policy_allows, require_moto  # noqa: E402
-from sim.stack import SimStack, dependency_order, substitute_definition  # noqa: E402
+from sim.bluegreen_sim import SimulationError, policy_allows
+from sim.stack import SimStack, dependency_order, substitute_definition
 
 FN = "arn:aws:lambda:us-east-1:123456789012:function:hello"
 INVOKE = "lambda:InvokeFunction"
@@ -97,19 +92,6 @@ def test_dependency_order_puts_functions_before_their_versions() -> None:
 
 
 # --- the deployer behaves like CloudFormation where the story depends on it ----------------------
-
-
-@pytest.fixture
-def clients() -> Iterator[dict[str, Any]]:
-    try:
-        require_moto()
-    except MotoVersionError as error:
-        pytest.skip(str(error))
-    from sim.bluegreen_sim import simulated_aws
-
-    with simulated_aws(managed_policies=False) as clients:
-        clients["s3"].create_bucket(Bucket="code")
-        yield clients
 
 
 def _code(clients: dict[str, Any], answer: str) -> dict[str, str]:

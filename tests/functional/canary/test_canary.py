@@ -11,18 +11,12 @@ deleted. Without the macro (negative control) both state machine versions call t
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
+from support import require_moto_or_skip
 
-from sim.bluegreen_sim import MotoVersionError, require_moto  # noqa: E402
-
-try:
-    require_moto()
-except MotoVersionError as error:
-    pytest.skip(str(error), allow_module_level=True)
+require_moto_or_skip()
 
 from sim.canary_sim import CanaryStoryResult, canary_matches_promise, run_canary_story  # noqa: E402
 

@@ -5,16 +5,14 @@ survives Day 2, its promotion and its rollback (Retain on both policies, allowed
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
+from sfn_exact_version.offline.pipeline import Preview, preview
+from support import REPO
 
-from sfn_exact_version.offline.pipeline import Preview, preview  # noqa: E402
-
-EXAMPLE = REPO_ROOT / "examples" / "canary"
+EXAMPLE = REPO / "examples" / "canary"
 SM_TYPES = ("AWS::StepFunctions::StateMachineVersion", "AWS::StepFunctions::StateMachineAlias")
 
 

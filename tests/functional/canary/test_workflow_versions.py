@@ -7,19 +7,14 @@ import copy
 import json
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
+from sim.bluegreen_sim import SimulationError, simulated_aws
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
+from support import require_moto_or_skip, role
 
-from sim.bluegreen_sim import MotoVersionError, SimulationError, require_moto, simulated_aws  # noqa: E402
-
-try:
-    require_moto()
-except MotoVersionError as error:
-    pytest.skip(str(error), allow_module_level=True)
+require_moto_or_skip()
 
 from sim.workflow_versions import CanaryStack, VersionRouter, weighted_by_name  # noqa: E402
 
@@ -37,21 +32,7 @@ def _template(
     result: str, *, preference: dict[str, Any], extra: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     resources: dict[str, Any] = {
-        "Role": {
-            "Type": "AWS::IAM::Role",
-            "Properties": {
-                "AssumeRolePolicyDocument": {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"Service": "states.amazonaws.com"},
-                            "Action": "sts:AssumeRole",
-                        }
-                    ],
-                }
-            },
-        },
+        "Role": role(),
         "Machine": {
             "Type": "AWS::StepFunctions::StateMachine",
             "Properties": {

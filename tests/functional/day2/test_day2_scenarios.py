@@ -20,22 +20,13 @@ still run Day 1's ``hello`` version.
 from __future__ import annotations
 
 import logging
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
+from support import require_moto_or_skip
 
-from sim.bluegreen_sim import MotoVersionError, require_moto  # noqa: E402
-
-try:
-    require_moto()
-except MotoVersionError as error:
-    pytest.skip(str(error), allow_module_level=True)
+require_moto_or_skip()
 
 from sim.scenarios import (  # noqa: E402
     ADOPTION,

@@ -13,23 +13,14 @@ import copy
 import dataclasses
 import hashlib
 import logging
-import sys
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
+from support import require_moto_or_skip
 
-from sim.bluegreen_sim import MotoVersionError, require_moto  # noqa: E402
-
-try:
-    require_moto()
-except MotoVersionError as error:
-    pytest.skip(str(error), allow_module_level=True)
+require_moto_or_skip()
 
 from sim.prune_scenario import (  # noqa: E402
     PruneScenarioResult,
