@@ -141,7 +141,8 @@ def invoke_allowed(template: Mapping[str, Any], role: str, conditions: Mapping[s
         properties = resource.get("Properties", {})
         kind = resource["Type"]
         if logical_id == role:
-            documents.extend(policy["PolicyDocument"] for policy in properties.get("Policies", []))
+            policies = _choose(properties.get("Policies", []), conditions)
+            documents.extend(policy["PolicyDocument"] for policy in policies)
         elif (kind == "AWS::IAM::Policy" and any(n in properties.get("Roles", []) for n in names)) or (
             kind == "AWS::IAM::RolePolicy" and properties.get("RoleName") in names
         ):

@@ -620,3 +620,16 @@ def test_policies_attached_by_role_name_allow_the_versions(capsys: pytest.Captur
     allowed = invoke_allowed(template, "MachineRole", {})
     assert {"<GetAtt PickFunction.Arn>", "<GetAtt PackFunction.Arn>"} <= allowed  # the reading sees both
     assert {"<GetAtt PickFunction.Arn>:*", "<GetAtt PackFunction.Arn>:*"} <= allowed
+
+
+@pytest.mark.xfail(strict=True, reason="a role policy written as Fn::If (SAM Policies: [!If]) is not widened")
+def test_conditional_role_policy_allows_the_versions() -> None:
+    """28: SAM turns ``Policies: [!If [IsProd, {Statement: ...}, {Statement: ...}]]`` into an ``Fn::If``
+    entry of the role's ``Policies``. The macro does not read it: in prod the only statement allows
+    ``HelloFunction.Arn``, which does not cover ``HelloFunction:N``, and the pinned call is denied."""
+    template = processed("28_sam_policies_fn_if.yaml").result.template
+    assert pinned_to(template, "Greeter") == {"States.Greet": "HelloFunction"}
+    allowed = invoke_allowed(template, "GreeterRole", {"IsProd": True})
+    assert "<GetAtt HelloFunction.Arn>" in allowed  # the reading sees the prod statement
+    allowed |= {f"<GetAtt {f}.Arn>:*" for f in grant_functions(template, "GreeterRole")}
+    assert "<GetAtt HelloFunction.Arn>:*" in allowed
