@@ -633,3 +633,16 @@ def test_conditional_role_policy_allows_the_versions() -> None:
     assert "<GetAtt HelloFunction.Arn>" in allowed  # the reading sees the prod statement
     allowed |= {f"<GetAtt {f}.Arn>:*" for f in grant_functions(template, "GreeterRole")}
     assert "<GetAtt HelloFunction.Arn>:*" in allowed
+
+
+@pytest.mark.xfail(strict=True, raises=OSError, reason="transform -o into a missing directory: traceback")
+def test_transform_output_path_that_cannot_be_written(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """``transform -o missing/dir/out.json`` ends in a ``FileNotFoundError`` traceback (from the console
+    script: exit 1, which the README reserves for findings). Say which file could not be written, and
+    exit 2 or 3, never with a traceback."""
+    target = tmp_path / "missing" / "out.json"
+    code, _, err = run(capsys, "transform", TEMPLATES / "04_jsonata_distributed_map.yaml", "-o", target)
+    assert code in (2, ERROR)
+    assert str(target) in err and "Traceback" not in err
