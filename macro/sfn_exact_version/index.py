@@ -65,6 +65,9 @@ class TemplateIndex:
     # the template's Conditions and Mappings (what a function's Fn::If / Fn::FindInMap read)
     conditions: Mapping[str, Any] = field(default_factory=dict)
     mappings: Mapping[str, Any] = field(default_factory=dict)
+    # targets.classify's answers, by (target, context): a pure function of those and this index, asked
+    # once per call, and a call-dense template calls the same few targets from many states
+    classified: dict[tuple[Any, str], Any] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def build(

@@ -270,15 +270,19 @@ def resolve_pseudo(value: Symbolic, known: Mapping[str, str]) -> Symbolic:
     return _merge(pieces)
 
 
+_SCALAR_TYPES = frozenset({str, int, float, bool, type(None)})
+
+
 def references(value: Any) -> Iterator[str]:
     """Every name a value refers to: ``Ref`` names, ``GetAtt`` resources and ``${...}`` names, in
     document order. Walked with a stack rather than recursion: a definition object nests several JSON
     levels per Parallel/Map level, and reads up to :data:`MAX_JSON_DEPTH`."""
+    if not isinstance(value, dict | list):
+        return
     stack: list[tuple[Any, int]] = [(value, 0)]
     while stack:
         item, depth = stack.pop()
-        if depth > MAX_JSON_DEPTH:
-            raise too_deep_json()
+        children: Any
         if isinstance(item, dict):
             name = ref_target(item)
             if name is not None:
@@ -294,11 +298,19 @@ def references(value: Any) -> Iterator[str]:
                 for _s, _e, placeholder, _t in iter_sub(template):
                     if placeholder is not None and placeholder.strip() not in variables:
                         yield sub_name_atom(placeholder).name
-                stack.extend((child, depth + 1) for child in reversed(list(variables.values())))
-                continue
-            stack.extend((child, depth + 1) for child in reversed(list(item.values())))
-        elif isinstance(item, list):
-            stack.extend((child, depth + 1) for child in reversed(item))
+                children = list(variables.values())
+            else:
+                children = list(item.values())
+        else:
+            children = item
+        if children:
+            if depth >= MAX_JSON_DEPTH:  # its children would be deeper than the limit
+                raise too_deep_json()
+            # Only containers go on the stack: SAM's definitions are lists of thousands of strings,
+            # which the test of their types (in C) passes over at once.
+            if not _SCALAR_TYPES.issuperset(map(type, children)):
+                depth += 1
+                stack.extend((child, depth) for child in reversed(children) if isinstance(child, dict | list))
 
 
 def condition_names(value: Any, depth: int = 0) -> Iterator[str]:

@@ -13,9 +13,11 @@ from __future__ import annotations
 import bisect
 import fnmatch
 import hashlib
+import json
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from sfn_exact_version.errors import json_type
@@ -84,7 +86,7 @@ class StatementRef:
     resource: str
     path: Path
 
-    @property
+    @cached_property
     def location(self) -> str:
         return "/".join(("Resources", self.resource, *(str(part) for part in self.path)))
 
@@ -312,11 +314,6 @@ def applies_to_invoke(statement: Mapping[str, Any]) -> bool:
     return hit == wanted
 
 
-def allows_invoke(statement: Mapping[str, Any]) -> bool:
-    """True for an Allow statement that applies to ``lambda:InvokeFunction``."""
-    return statement.get("Effect") == "Allow" and applies_to_invoke(statement)
-
-
 class ArnSpace:
     """Renders resource entries and function ARNs as comparable text (atoms as stable tokens)."""
 
@@ -326,8 +323,12 @@ class ArnSpace:
         # plan compares every needed function with every entry.
         self._arns: dict[str, str] = {}
         self._entries: dict[int, tuple[Any, str | None, bool]] = {}  # id(entry) -> (entry, text, known)
+        # Entries written alike (SAM writes the same Fn::Sub for every role allowing a function) are
+        # rendered once: keyed by their JSON text, which is all the rendering reads.
+        self._renderings: dict[str, tuple[str | None, bool]] = {}
         self._matchers: dict[str, Callable[[str], Any]] = {}
         self._arn_sets: dict[tuple[str, ...], Arns] = {}
+        self._compiled: dict[tuple[str | None, ...], Compiled] = {}
 
     def _text(self, value: Symbolic) -> str:
         value = resolve_pseudo(value, self.index.pseudo)
@@ -386,16 +387,27 @@ class ArnSpace:
         # transform; the cache holds each one, so no id is reused.
         cached = self._entries.get(id(value))
         if cached is None:
-            text = symbolic(value)
-            known = text is not None and all(
-                isinstance(piece, str)
-                or piece.name in PSEUDO_NAMES
-                or (piece.kind != OTHER and self.index.type_of(piece.name) is not None)
-                for piece in text
-            )
-            rendered = self._text(text) if text is not None else None
-            cached = self._entries[id(value)] = (value, rendered, known)
+            try:
+                key: str | None = json.dumps(value, check_circular=False)
+            except (TypeError, ValueError, RecursionError):
+                key = None
+            rendering = self._renderings.get(key) if key is not None else None
+            if rendering is None:
+                rendering = self._render(value)
+                if key is not None:
+                    self._renderings[key] = rendering
+            cached = self._entries[id(value)] = (value, *rendering)
         return cached
+
+    def _render(self, value: Any) -> tuple[str | None, bool]:
+        text = symbolic(value)
+        known = text is not None and all(
+            isinstance(piece, str)
+            or piece.name in PSEUDO_NAMES
+            or (piece.kind != OTHER and self.index.type_of(piece.name) is not None)
+            for piece in text
+        )
+        return (self._text(text) if text is not None else None), known
 
     def arns_of(self, functions: list[str]) -> Arns:
         """The ARNs of ``functions``, indexed (made once per list of functions)."""
@@ -411,6 +423,13 @@ class ArnSpace:
     def compiled(self, entries: list[Any]) -> Compiled:
         """The entries of one statement, ready to be matched against many ARNs."""
         rendered = [self.entry(entry) for entry in entries]
+        key = tuple(rendered)
+        found = self._compiled.get(key)
+        if found is None:  # a policy attached to several roles, or written alike for each, is compiled once
+            found = self._compiled[key] = self._compile(rendered)
+        return found
+
+    def _compile(self, rendered: list[str | None]) -> Compiled:
         literal: dict[str, list[int]] = {}
         wildcards: list[tuple[int, Callable[[str], Any], str]] = []
         for position, text in enumerate(rendered):
@@ -680,10 +699,18 @@ def grant_digest(role: str, function: str, index: TemplateIndex) -> str:
     return hashlib.sha256(canonical([role, function, name]).encode("utf-8")).hexdigest()[:16]
 
 
-def make_grant(role: str, function: str, index: TemplateIndex, condition: str | None, when: Any) -> Grant:
+def make_grant(
+    role: str,
+    function: str,
+    index: TemplateIndex,
+    condition: str | None,
+    when: Any,
+    digest: str | None = None,
+) -> Grant:
     """The ``AWS::IAM::RolePolicy`` (Retain) allowing ``<function ARN>:*`` to ``role``; ``condition``
-    is the template Condition it needs (its function's or role's), ``when`` an IAM Condition to copy."""
-    digest = grant_digest(role, function, index)
+    is the template Condition it needs (its function's or role's), ``when`` an IAM Condition to copy;
+    ``digest`` is :func:`grant_digest`'s, when the caller has it already."""
+    digest = digest or grant_digest(role, function, index)
     statement: dict[str, Any] = {
         "Effect": ALLOW,
         "Action": "lambda:InvokeFunction",

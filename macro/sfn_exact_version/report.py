@@ -32,8 +32,6 @@ LATEST = Reason.LATEST
 # "${" that CloudFormation would read as a placeholder (not already the literal "${!").
 LITERAL_PLACEHOLDER = re.compile(r"\$\{(?!!)")
 
-REASONS = (DYNAMIC, QUALIFIED, ALIAS, EXTERNAL, OPTED_OUT, UNSUPPORTED, LATEST)
-
 # Reasons that mean "this call will run whatever code the function has now".
 UNPINNED_REASONS = frozenset({DYNAMIC, ALIAS, EXTERNAL, UNSUPPORTED, LATEST})
 
@@ -66,7 +64,7 @@ class LeftAlone:
     state_machine: str
     state: str
     target: str  # the call target as written, rendered readably
-    reason: str  # one of REASONS
+    reason: str  # a Reason
     detail: str  # one sentence: why, and what to do about it
     location: str
 
@@ -242,20 +240,18 @@ class Report:
         Text such as ``${Fn.Arn}`` is written ``${!Fn.Arn}`` (CloudFormation's literal form): in the
         processed template, cfn-lint reads a bare ``${Fn.Arn}`` outside ``Fn::Sub`` as an error (E1029).
         """
-        report: dict[str, Any] = _literal(
-            {
-                "Pinned": [item.to_dict() for item in self.pinned],
-                "Versions": [item.to_dict() for item in self.versions],
-                "Functions": [item.to_dict() for item in self.functions],
-                "StatementsAllowingVersions": [item.to_dict() for item in self.widened],
-                "StatementsDenyingVersions": [item.to_dict() for item in self.denying],
-                "RetainedGrants": [item.to_dict() for item in self.grants],
-                "LeftAlone": [item.to_dict() for item in self.left_alone],
-                "Warnings": list(self.warnings),
-            }
-        )
+        report: dict[str, Any] = {
+            "Pinned": _literal_entries([item.to_dict() for item in self.pinned]),
+            "Versions": _literal_entries([item.to_dict() for item in self.versions]),
+            "Functions": _literal_entries([item.to_dict() for item in self.functions]),
+            "StatementsAllowingVersions": _literal_entries([item.to_dict() for item in self.widened]),
+            "StatementsDenyingVersions": _literal_entries([item.to_dict() for item in self.denying]),
+            "RetainedGrants": _literal_entries([item.to_dict() for item in self.grants]),
+            "LeftAlone": _literal_entries([item.to_dict() for item in self.left_alone]),
+            "Warnings": literal(list(self.warnings)),
+        }
         if self.state_machine_versions:  # only for templates that publish state machine versions or aliases
-            report["StateMachineVersions"] = _literal(
+            report["StateMachineVersions"] = _literal_entries(
                 [item.to_dict() for item in self.state_machine_versions]
             )
         return report
@@ -274,12 +270,29 @@ class Report:
         }
 
 
-def _literal(value: Any) -> Any:
-    """``value`` with every ``${`` not already literal written ``${!``."""
+def literal(value: Any) -> Any:
+    """``value`` with every ``${`` not already literal written ``${!``.
+
+    >>> literal({"Target": "${Fn.Arn}", "Done": ["${!Fn.Arn}", 3]})
+    {'Target': '${!Fn.Arn}', 'Done': ['${!Fn.Arn}', 3]}
+    """
     if isinstance(value, str):
         return LITERAL_PLACEHOLDER.sub("${!", value) if "${" in value else value
     if isinstance(value, dict):
-        return {key: _literal(item) for key, item in value.items()}
+        return {key: literal(item) for key, item in value.items()}
     if isinstance(value, list):
-        return [_literal(item) for item in value]
+        return [literal(item) for item in value]
     return value
+
+
+def _literal_entries(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """:func:`literal` for fresh report entries, in place: a report may list thousands of calls, and
+    most of their values are short strings without ``${``."""
+    for entry in entries:
+        for key, value in entry.items():
+            if value.__class__ is str:
+                if "${" in value:
+                    entry[key] = LITERAL_PLACEHOLDER.sub("${!", value)
+            elif isinstance(value, dict | list):
+                entry[key] = literal(value)
+    return entries

@@ -141,10 +141,18 @@ def _alias(alias: str, text: str) -> Target:
 
 
 def classify(value: Symbolic | None, context: str, index: TemplateIndex) -> Target:
-    """Classify one call target given as a symbolic string.
+    """Classify one call target given as a symbolic string (each distinct target once per index).
 
     >>> # {"Fn::GetAtt": ["Hello", "Arn"]} where Hello is an AWS::Lambda::Function -> Target(PIN, ...)
     """
+    key = (value, context)
+    found: Target | None = index.classified.get(key)
+    if found is None:
+        found = index.classified[key] = _classify(value, context, index)
+    return found
+
+
+def _classify(value: Symbolic | None, context: str, index: TemplateIndex) -> Target:
     if value is None:
         if context == FUNCTION_NAME:
             return Target(report.UNSUPPORTED, "?", detail="FunctionName is not a string")

@@ -49,6 +49,7 @@ from sfn_exact_version.report import (
     RetainedGrant,
     VersionChange,
     WidenedStatement,
+    literal,
 )
 from sfn_exact_version.state_machine_versions import report_state_machine_versions
 from sfn_exact_version.targets import AMBIGUOUS, NOT_LAMBDA, PIN, PINNED, Target, classify
@@ -232,22 +233,23 @@ def transform(
         _policies(work)
         _cycles(work)
         report_state_machine_versions(work.fragment["Resources"], work.index, work.report)
-        _fit_grants(work)  # last: it measures the finished template
+        if not work.errors:
+            template, size = _fit_grants(work)  # last: it measures the finished template
     except NestingTooDeepError as error:
         raise _too_deep(current, error.limit) from None
     except RecursionError:
         raise _too_deep(current) from None
     if work.errors:
         raise TransformError(problems=work.errors)
-    template = _assemble(work)
-    _check_limits(template, len(work.added))
+    _check_limits(template, size, len(work.added))
     return TransformResult(template, work.report)
 
 
-def _check_limits(template: dict[str, Any], added: int) -> None:
+def _check_limits(template: dict[str, Any], size: int | None, added: int) -> None:
     """Fail, naming the limit, when CloudFormation would refuse the processed template: more than
-    :data:`MAX_RESOURCES` resources, or more than :data:`MAX_TEMPLATE_BYTES` of JSON (measured without
-    whitespace, so only a template that is surely too large fails)."""
+    :data:`MAX_RESOURCES` resources, or more than :data:`MAX_TEMPLATE_BYTES` of JSON (``size``, measured
+    without whitespace, so only a template that is surely too large fails; None when it could not be
+    measured here: CloudFormation will tell)."""
     problems = []
     count = len(template["Resources"])
     if count > MAX_RESOURCES:
@@ -262,8 +264,7 @@ def _check_limits(template: dict[str, Any], added: int) -> None:
                 "whose calls need not be pinned.",
             )
         )
-    size = _json_size(template)
-    if size > MAX_TEMPLATE_BYTES:
+    if size is not None and size > MAX_TEMPLATE_BYTES:
         problems.append(
             Problem.at(
                 ProblemReason.SIZE_LIMIT,
@@ -283,7 +284,11 @@ def _json_size(value: Any) -> int:
     encoder recurses (in a part the macro never reads): then counted with a stack."""
     try:
         # A template read from JSON holds no reference loops: no need for the encoder to look for them
-        # (half its time).
+        # (half its time). Escaping to ASCII is the encoder's fastest path; a text without "\u" then had
+        # only ASCII characters, one byte each (and its other escapes are in the JSON text as they are).
+        text = json.dumps(value, separators=(",", ":"), check_circular=False)
+        if "\\u" not in text:
+            return len(text)
         text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, check_circular=False)
         return len(text.encode("utf-8"))
     except RecursionError:
@@ -914,35 +919,53 @@ def _path_to(start: str, goal: str, edges: Any) -> list[str] | None:
     return None
 
 
-def _fit_grants(work: _Work) -> None:
-    """Drop retained grants, the last first, while the processed template would exceed CloudFormation's
-    size limit: a deploy that fails for a grant protects nothing."""
-    dropped: list[RetainedGrant] = []
-    warning: str | None = None
-    while work.report.grants:
-        try:
-            size = _json_size(_assemble(work))  # as _check_limits measures it
-        except (ValueError, TypeError):  # cannot be measured here; CloudFormation will tell
-            return
-        if size <= MAX_TEMPLATE_BYTES:
-            return
-        if warning is not None:
-            work.report.warnings.remove(warning)
-        while size > MAX_TEMPLATE_BYTES and work.report.grants:  # an estimate; measured again above
-            grant = work.report.grants.pop()
-            resource = work.added.pop(grant.grant, None)
-            size -= len(json.dumps(grant.to_dict(), separators=(",", ":"))) + 1
-            if resource is not None:
-                size -= len(json.dumps({grant.grant: resource}, separators=(",", ":")))
-            dropped.append(grant)
-        warning = (
-            "Resources: no retained grant for "
-            + ", ".join(f"{item.function} (role {item.role})" for item in reversed(dropped))
-            + f": the processed template would exceed CloudFormation's {MAX_TEMPLATE_BYTES} bytes. The "
-            "roles' statements allow the versions for this deploy, but executions still running when a "
-            "later deploy stops calling one of them may lose permission to invoke it."
-        )
-        work.report.warnings.append(warning)
+def _measure(template: dict[str, Any]) -> int | None:
+    """:func:`_json_size` of the processed template, or None when it cannot be serialised here."""
+    try:
+        return _json_size(template)
+    except (ValueError, TypeError):
+        return None
+
+
+def _fit_grants(work: _Work) -> tuple[dict[str, Any], int | None]:
+    """The processed template and its size, after dropping retained grants, the last first, while it
+    would exceed CloudFormation's size limit: a deploy that fails for a grant protects nothing.
+
+    The template is serialised once. Dropping a grant takes its resource and its report entry out, and
+    a warning naming the dropped grants goes in; compact JSON is the sum of its parts (commas included,
+    and escaping is per character), so each part is measured on its own and the size stays exact."""
+    template = _assemble(work)
+    size = _measure(template)
+    if size is None or size <= MAX_TEMPLATE_BYTES or not work.report.grants:
+        return template, size
+    grants, warnings = work.report.grants, work.report.warnings
+    resources = template["Resources"]
+    dropped: list[str] = []  # "<function> (role <role>)", the last grant first
+    size += _json_size(_GRANTS_DROPPED[0] + _GRANTS_DROPPED[1]) + (1 if warnings else 0)  # the warning
+    while grants and size > MAX_TEMPLATE_BYTES:
+        grant = grants.pop()
+        size -= _json_size(literal(grant.to_dict())) + (1 if grants else 0)
+        if grant.grant in work.added:  # not a grant the input already had (a second run keeps those)
+            del work.added[grant.grant]
+            resource = resources.pop(grant.grant)
+            # ,"Id":{...} (the role is always there too: never the only resource)
+            size -= _json_size(grant.grant) + 1 + _json_size(resource) + 1
+        named = f"{grant.function} (role {grant.role})"
+        size += _json_size(literal(named)) - 2 + (len(", ") if dropped else 0)  # inside the quotes
+        dropped.append(named)
+    warnings.append(_GRANTS_DROPPED[0] + ", ".join(reversed(dropped)) + _GRANTS_DROPPED[1])
+    report = template["Metadata"][METADATA_KEY]
+    report["RetainedGrants"] = report["RetainedGrants"][: len(grants)]
+    report["Warnings"] = literal(list(warnings))
+    return template, size
+
+
+_GRANTS_DROPPED = (
+    "Resources: no retained grant for ",
+    f": the processed template would exceed CloudFormation's {MAX_TEMPLATE_BYTES} bytes. The roles' "
+    "statements allow the versions for this deploy, but executions still running when a later deploy "
+    "stops calling one of them may lose permission to invoke it.",
+)
 
 
 @dataclass
@@ -998,12 +1021,11 @@ def _grant(
             return False
         when = first
     cost = grant_size(function, work.index)
-    if GRANT_ID_PREFIX + grant_digest(role, function, work.index) not in resources and (
-        room.resources <= 0 or cost > room.quota
-    ):
+    digest = grant_digest(role, function, work.index)
+    if GRANT_ID_PREFIX + digest not in resources and (room.resources <= 0 or cost > room.quota):
         room.skipped.append(function)
         return True  # the warning is about room, not about the role's statements
-    grant = make_grant(role, function, work.index, next(iter(conditions), None), when)
+    grant = make_grant(role, function, work.index, next(iter(conditions), None), when, digest)
     existing = resources.get(grant.logical_id)
     if existing is not None and existing != grant.resource:
         work.errors.append(

@@ -151,6 +151,28 @@ def test_diff_shows_what_is_left_alone_and_exits_0(capsys: pytest.CaptureFixture
     assert "+ ${Hello.Arn}:* (role MachineRole, Hello)" in out
 
 
+def test_diff_shows_every_iam_change_and_state_machine_versions(capsys: pytest.CaptureFixture[str]) -> None:
+    """A Deny that now covers the versions, a retained grant, and a state machine published as versions
+    behind an alias: each has its line (not only in --json)."""
+    repo = Path(__file__).resolve().parents[2]
+    code, out, _ = run(capsys, "diff", repo / "tests/golden/cases/iam_deny_statement/input.json")
+    assert code == OK
+    assert (
+        "Statement/1: + ${HelloFunction.Arn}:*, so it covers the versions of HelloFunction as it does the "
+        "function (role StateMachineRole)" in out
+    )
+    assert "retained grant" not in out  # the role denies HelloFunction: nothing to keep allowing
+    code, out, _ = run(capsys, "diff", repo / "examples/canary/day2/template.yaml")
+    assert code == OK
+    (grant,) = [line for line in out.splitlines() if "retained grant SfnExactVersion-" in line]
+    assert grant.startswith("  + SfnExactVersionGrant")
+    assert grant.endswith("lets ApprovalStateMachineRole invoke every version of HelloFunction")
+    assert "  ApprovalStateMachine: versions ApprovalStateMachineVersion; 1 pinned call(s), 0 unpinned" in out
+    assert (
+        "    alias live (ApprovalStateMachineAliaslive) routes to ApprovalStateMachineVersion, CANARY" in out
+    )
+
+
 def test_diff_json_is_the_report(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "diff", "--json", FINDINGS_TEMPLATE)
     assert code == OK
@@ -331,7 +353,8 @@ def test_python_dash_m_runs_the_cli() -> None:
     assert done.returncode == OK
     assert (
         "transform" in done.stdout
-        and "exit codes: 0 ok; 1 findings (check); 2 usage error; 3 the template could not" in done.stdout
+        and "exit codes: 0 ok; 1 findings (check: calls left unpinned;" in " ".join(done.stdout.split())
+        and "2 usage error; 3 the template could not" in " ".join(done.stdout.split())
     )
 
 

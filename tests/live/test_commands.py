@@ -176,14 +176,51 @@ def test_prune_by_function_warns_without_state_machines(aws: dict[str, Any], cap
     assert "no --state-machine given" in out
 
 
-def test_prune_usage(aws: dict[str, Any], capsys: Any) -> None:
-    assert main(["prune"]) == 2
-    assert main(["prune", "--stack", "app", "--function", "x"]) == 2
-    assert main(["prune", "--state-machine", aws["machine"]]) == 0  # state machine versions only
-    assert "give either --stack NAME" in capsys.readouterr().err
+def _usage_error(argv: list[str], capsys: Any) -> str:
+    """Run ``argv``, which must stop with a usage error (exit 2): its message, with the usage line."""
     with pytest.raises(SystemExit) as raised:
-        main(["prune", "--stack", "app", "--min-age", "soon"])
+        main(argv)
     assert raised.value.code == 2
+    return str(capsys.readouterr().err)
+
+
+def test_prune_usage(aws: dict[str, Any], capsys: Any) -> None:
+    for argv in (["prune"], ["prune", "--stack", "app", "--function", "x"]):
+        err = _usage_error(argv, capsys)
+        assert err.startswith("usage: sfn-exact-version prune ") and "give either --stack NAME" in err
+    assert "--keep takes a number >= 0" in _usage_error(["prune", "--stack", "app", "--keep", "-1"], capsys)
+    assert main(["prune", "--state-machine", aws["machine"]]) == 0  # state machine versions only
+    assert "a duration like 30m" in _usage_error(["prune", "--stack", "app", "--min-age", "soon"], capsys)
+
+
+def test_preflight_reads_parameter_values_as_the_other_commands_do(
+    aws: dict[str, Any], tmp_path: Path, capsys: Any
+) -> None:
+    """The template may follow --parameter-overrides, SAM's ParameterKey= form is read, and a parameter
+    the template does not declare is a usage error naming it, shown with preflight's usage."""
+    deployed(aws, None)
+    body = template("Hello", "Worker")
+    body["Parameters"] = {"Stage": {"Type": "String", "Default": "dev"}}
+    path = write(tmp_path, body)
+    for overrides in (["Stage=prod"], ["ParameterKey=Stage,ParameterValue=prod"]):
+        assert main(["preflight", "--stack", "app", "--parameter-overrides", *overrides, path]) == 0
+        assert "none at risk" in capsys.readouterr().out
+    err = _usage_error(["preflight", path, "--stack", "app", "--parameter-overrides", "Nope=1"], capsys)
+    assert err.startswith("usage: sfn-exact-version preflight ") and "Nope" in err
+    assert "the following arguments are required: template" in _usage_error(
+        ["preflight", "--stack", "app"], capsys
+    )
+
+
+def test_preflight_under_a_custom_macro_name(aws: dict[str, Any], tmp_path: Path, capsys: Any) -> None:
+    """Deployed under another name, the macro is what CloudFormation runs: preflight judges its output
+    when told the name (and SAM's alone, with the calls unpinned, when not)."""
+    deployed(aws, "Retain")
+    body = template("Hello")
+    body["Transform"] = "PinVersions"
+    path = write(tmp_path, body)
+    assert main(["preflight", path, "--stack", "app", "--macro-name", "PinVersions", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["at_risk"] == []
 
 
 def test_prune_refuses_to_apply_during_an_update(aws: dict[str, Any], capsys: Any) -> None:

@@ -9,6 +9,7 @@ keeps execution 1's permission (CloudFormation "deletes" a Retain resource by le
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 import pytest
@@ -231,3 +232,47 @@ def test_grants_never_push_the_template_over_500_resources() -> None:
     assert len(output.template["Resources"]) == 500  # 20 versions, 3 grants
     assert len(output.report.grants) == 3
     assert any("500 resources" in text for text in output.report.warnings)
+
+
+def _compact_size(value: Any) -> int:
+    return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
+
+
+def test_grants_never_push_the_template_over_one_megabyte() -> None:
+    """The processed template may hold 1,000,000 bytes: grants that would push it over are dropped, the
+    last first, a warning names them, and the ones that fit stay (a deploy that fails for a grant
+    protects nothing; one that drops grants it had room for protects less)."""
+    limit = 1_000_000
+    base = _many_functions(20)
+    base["Resources"]["Padding"] = {"Type": "AWS::SNS::Topic", "Metadata": {"Blob": ""}}
+    full = transform(base, **KWARGS)
+    assert len(full.report.grants) == 20  # room for all of them, so far
+    costs = [  # what each grant adds: ,"Id":{...} in Resources and its entry in RetainedGrants
+        _compact_size({grant.grant: full.template["Resources"][grant.grant]})
+        - 2
+        + 1
+        + _compact_size(entry)
+        + 1
+        for grant, entry in zip(
+            full.report.grants, full.template["Metadata"]["SfnExactVersion"]["RetainedGrants"], strict=True
+        )
+    ]
+    padded = copy.deepcopy(base)
+    padded["Resources"]["Padding"]["Metadata"]["Blob"] = "é" * (
+        (limit - _compact_size(full.template) + sum(costs) // 2) // 2
+    )
+    output = transformed(padded, **KWARGS)
+
+    size = _compact_size(output.template)
+    assert size <= limit
+    kept = [grant.function for grant in output.report.grants]
+    assert 5 < len(kept) < 15
+    names = [grant.function for grant in full.report.grants]
+    assert kept == names[: len(kept)]  # the last ones are dropped
+    dropped = names[len(kept) :]
+    assert set(grants(output.template)) == {grant.grant for grant in output.report.grants}
+    (warning,) = [text for text in output.report.warnings if "1000000 bytes" in text]
+    assert all(f"{name} (role Role)" in warning for name in dropped)
+    assert not any(f"{name} (role Role)" in warning for name in kept)
+    # Not one grant more than needed was dropped: the last one dropped would not have fitted.
+    assert size + costs[len(kept)] > limit - len(f", {dropped[0]} (role Role)")

@@ -12,15 +12,26 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
-import shlex
 import sys
 import traceback
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sfn_exact_version import MACRO_NAME, __version__
+from sfn_exact_version import __version__
 from sfn_exact_version.cli import preflight_command, prune_command
+from sfn_exact_version.cli.arguments import (
+    ERROR,
+    EXIT_CODES,
+    FINDINGS,
+    OK,
+    USAGE,
+    UsageError,
+    add_command,
+    add_macro_name_option,
+    add_template_options,
+    parse_overrides,
+    template_and_overrides,
+)
 from sfn_exact_version.cli.render import check_text, diff_text
 from sfn_exact_version.errors import TransformError
 from sfn_exact_version.offline.errors import InputError
@@ -33,75 +44,12 @@ from sfn_exact_version.offline.pipeline import (
 )
 from sfn_exact_version.offline.template_io import dump_template
 
-OK, FINDINGS, USAGE, ERROR = 0, 1, 2, 3
-EXIT_CODES = (
-    "exit codes: 0 ok; 1 findings (check); 2 usage error; "
-    "3 the template could not be read, packaged, translated or transformed; "
-    "4 AWS could not be read (preflight, prune)"
-)
-
-_SAM_PAIR = re.compile(r"ParameterKey=([^,]+),ParameterValue=(.*)", re.DOTALL)
-
-
-class UsageError(Exception):
-    """A command-line argument is wrong; shown with the subcommand's usage."""
-
-
-def parse_overrides(items: Sequence[str]) -> dict[str, str]:
-    """Parameter values from ``KEY=VALUE`` items, SAM's ``ParameterKey=K,ParameterValue=V`` form, or one
-    quoted string holding several (``'A=1 B=2'``, as ``sam deploy --parameter-overrides`` takes).
-
-    >>> parse_overrides(["Stage=prod", "ParameterKey=Size,ParameterValue=1,2", "A='x y' B=2"])
-    {'Stage': 'prod', 'Size': '1,2', 'A': 'x y', 'B': '2'}
-    """
-    values: dict[str, str] = {}
-    for item in items:
-        try:
-            tokens = shlex.split(item) if any(c.isspace() or c in "'\"" for c in item) else [item]
-        except ValueError as error:
-            raise UsageError(f"--parameter-overrides: cannot read {item!r}: {error}") from None
-        for token in tokens:
-            pair = _SAM_PAIR.fullmatch(token)
-            if pair:
-                key, value = pair.group(1), pair.group(2)
-            elif "=" in token and not token.startswith("="):
-                key, value = token.split("=", 1)
-            else:
-                raise UsageError(
-                    f"--parameter-overrides takes KEY=VALUE or ParameterKey=KEY,ParameterValue=VALUE, "
-                    f"got {token!r}"
-                )
-            values[key] = value
-    return values
-
-
-def _template_and_overrides(args: argparse.Namespace) -> tuple[str, dict[str, str]]:
-    """The template argument, also when it follows ``--parameter-overrides A=1`` (which takes several
-    values, so argparse hands it the template too)."""
-    items = list(args.parameter_overrides)
-    template = args.template
-    if template is None and items and "=" not in items[-1]:
-        template = items.pop()
-    if template is None:
-        raise UsageError("the following arguments are required: template")
-    return template, parse_overrides(items)
+__all__ = ["ERROR", "FINDINGS", "OK", "USAGE", "UsageError", "build_parser", "main", "parse_overrides"]
 
 
 def _add_preview_options(command: argparse.ArgumentParser) -> None:
-    command.add_argument("template", nargs="?", help="template file (YAML or JSON)")
-    command.add_argument(
-        "--parameter-overrides",
-        nargs="+",
-        action="extend",
-        default=[],
-        metavar="KEY=VALUE",
-        help="stack parameter values: KEY=VALUE or ParameterKey=KEY,ParameterValue=VALUE (as sam deploy)",
-    )
-    command.add_argument(
-        "--macro-name",
-        default=MACRO_NAME,
-        help=f"the macro's name in Transform, if deployed under another (default {MACRO_NAME})",
-    )
+    add_template_options(command)
+    add_macro_name_option(command)
     command.add_argument("--region", default=DEFAULT_REGION, help=f"Region (default {DEFAULT_REGION})")
     command.add_argument(
         "--account-id", default=DEFAULT_ACCOUNT, help=f"account ID (default {DEFAULT_ACCOUNT})"
@@ -139,17 +87,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def add_command(
-    commands: Any, name: str, text: str, run: Callable[[argparse.Namespace], int]
-) -> argparse.ArgumentParser:
-    """Add a subcommand: ``run(args)`` returns the exit code and may raise :class:`UsageError`."""
-    command: argparse.ArgumentParser = commands.add_parser(
-        name, help=text, description=text, epilog=EXIT_CODES
-    )
-    command.set_defaults(run=run, usage_error=command.error)
-    return command
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code."""
     parser = build_parser()
@@ -166,7 +103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _previewing(show: Callable[[argparse.Namespace, Preview], int]) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
-        template, overrides = _template_and_overrides(args)
+        template, overrides = template_and_overrides(args)
         try:
             result = preview(
                 template,

@@ -15,55 +15,41 @@ import sys
 import traceback
 from typing import Any
 
-from sfn_exact_version.cli.aws_session import NO_AWS, USAGE, add_aws_options, session
+from sfn_exact_version.cli.arguments import (
+    UsageError,
+    add_command,
+    add_macro_name_option,
+    add_template_options,
+    template_and_overrides,
+)
+from sfn_exact_version.cli.aws_session import NO_AWS, add_aws_options, session
 
 OK, AT_RISK, TEMPLATE = 0, 1, 3  # 3: as for transform, diff and check
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     text = "exit 1 if deploying the template would break an execution that is running (reads AWS, read-only)"
-    parser: argparse.ArgumentParser = subparsers.add_parser("preflight", help=text, description=text)
-    parser.add_argument("template", help="the template you are about to deploy (YAML or JSON)")
+    parser = add_command(subparsers, "preflight", text, run)
+    add_template_options(parser)
     parser.add_argument("--stack", required=True, help="the deployed stack's name")
-    parser.add_argument(
-        "--parameter-overrides",
-        nargs="+",
-        default=[],
-        metavar="KEY=VALUE",
-        help="parameter values of the deploy (others: the stack's current values, then defaults)",
-    )
+    add_macro_name_option(parser)
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     add_aws_options(parser)
-    parser.set_defaults(run=run)
     return parser
-
-
-def _overrides(pairs: list[str]) -> dict[str, str] | None:
-    values = {}
-    for pair in pairs:
-        if "=" not in pair:
-            print(f"sfn-exact-version preflight: error: KEY=VALUE expected, got {pair!r}", file=sys.stderr)
-            return None
-        key, value = pair.split("=", 1)
-        values[key] = value
-    return values
 
 
 def run(args: argparse.Namespace) -> int:
     """Run ``preflight``; returns the exit code."""
-    overrides = _overrides(args.parameter_overrides)
-    if overrides is None:
-        return USAGE
+    template, overrides = template_and_overrides(args)  # UsageError: shown with this command's usage
     aws = session(args, "preflight")
     if aws is None:
         return NO_AWS
-    from sfn_exact_version import MACRO_NAME
     from sfn_exact_version.decisions.preflight import check
     from sfn_exact_version.errors import TransformError
     from sfn_exact_version.live.errors import LiveReadError
     from sfn_exact_version.live.gather import read_stack
     from sfn_exact_version.offline.errors import InputError
-    from sfn_exact_version.offline.pipeline import parameter_values, preview
+    from sfn_exact_version.offline.pipeline import ParameterError, parameter_values, preview
     from sfn_exact_version.offline.sam import transform_names
 
     try:
@@ -75,12 +61,15 @@ def run(args: argparse.Namespace) -> int:
     current = {k: v for k, v in view.deployed_parameters.items() if v != "****"}
     try:
         result = preview(
-            args.template,
+            template,
             overrides=overrides,
             defaults=current,
             region=view.region,
             account_id=view.account_id,
+            macro_name=args.macro_name,
         )
+    except ParameterError as error:
+        raise UsageError(f"--parameter-overrides: {error.message}") from None
     except (InputError, TransformError) as error:
         print(f"sfn-exact-version: error: {error.message}", file=sys.stderr)
         return TEMPLATE
@@ -91,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
         return TEMPLATE
     values = parameter_values(result.source, {**current, **overrides})
     # What CloudFormation will deploy: the macro's output when the template lists the macro, else SAM's.
-    uses_macro = MACRO_NAME in transform_names(result.source)
+    uses_macro = args.macro_name in transform_names(result.source)
     new_template = result.result.template if uses_macro else result.fragment
     outcome = check(view, new_template, values)
     for note in view.notes:

@@ -2,7 +2,7 @@
 retained grants that nothing can still call. Dry run unless ``--apply``.
 
 Exit codes: 0 dry run printed, or every deletion done; 1 some deletions were refused (each reported);
-2 usage; 3 AWS cannot be read (or, with --apply, the stack is being updated).
+2 usage; 4 AWS cannot be read (or, with --apply, the stack is being updated).
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ import sys
 from datetime import timedelta
 from typing import Any
 
-from sfn_exact_version.cli.aws_session import NO_AWS, USAGE, add_aws_options, session
+from sfn_exact_version.cli.arguments import UsageError, add_command
+from sfn_exact_version.cli.aws_session import NO_AWS, add_aws_options, session
 from sfn_exact_version.decisions.prune import DEFAULT_KEEP, DEFAULT_MIN_AGE, Item, Plan
 
 OK, REFUSED = 0, 1
@@ -34,7 +35,7 @@ def duration(text: str) -> timedelta:
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     text = "delete old versions nothing can still call (dry run unless --apply)"
-    parser: argparse.ArgumentParser = subparsers.add_parser("prune", help=text, description=text)
+    parser = add_command(subparsers, "prune", text, run)
     parser.add_argument(
         "--stack", help="a stack: its functions, state machines and the functions it retained"
     )
@@ -66,7 +67,6 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--apply", action="store_true", help="delete (default: only show what would go)")
     parser.add_argument("--json", action="store_true", help="print the plan (and outcome) as JSON")
     add_aws_options(parser)
-    parser.set_defaults(run=run)
     return parser
 
 
@@ -94,15 +94,12 @@ def run(args: argparse.Namespace) -> int:
     with_stack = bool(args.stack) and not args.function
     without_stack = not args.stack and bool(args.function or args.state_machine)
     if not (with_stack or without_stack):
-        print(
-            "sfn-exact-version prune: error: give either --stack NAME (and, if other stacks' state machines "
-            "call its functions, --state-machine ARN...), or --function NAME... and --state-machine ARN...",
-            file=sys.stderr,
+        raise UsageError(
+            "give either --stack NAME (and, if other stacks' state machines call its functions, "
+            "--state-machine ARN...), or --function NAME... and --state-machine ARN..."
         )
-        return USAGE
     if args.keep < 0:
-        print("sfn-exact-version prune: error: --keep takes a number >= 0", file=sys.stderr)
-        return USAGE
+        raise UsageError("--keep takes a number >= 0")
     aws = session(args, "prune")
     if aws is None:
         return NO_AWS

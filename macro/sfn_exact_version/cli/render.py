@@ -31,11 +31,20 @@ def _statement(template: Mapping[str, Any], location: str) -> Mapping[str, Any] 
     return node if isinstance(node, dict) else None
 
 
-def _entries(statement: Mapping[str, Any] | None) -> list[Any]:
+def _entries(statement: Mapping[str, Any] | None, key: str = "Resource") -> list[Any]:
     if statement is None:
         return []
-    value = statement.get("Resource", [])
+    value = statement.get(key, [])
     return value if isinstance(value, list) else [value]
+
+
+def _added_entries(before: Mapping[str, Any], after: Mapping[str, Any], location: str) -> str:
+    """The entries the statement at ``location`` gained, as text ("" when none)."""
+    statement = _statement(after, location)
+    old = _statement(before, location)
+    key = "NotResource" if statement is not None and "NotResource" in statement else "Resource"
+    old_entries = _entries(old, key)
+    return ", ".join(_entry_text(entry) for entry in _entries(statement, key) if entry not in old_entries)
 
 
 def diff_text(preview: Preview) -> str:
@@ -93,19 +102,42 @@ def diff_text(preview: Preview) -> str:
             if retained.opted_out:
                 changes.append("not retained (RetainFunction: false)")
             lines.append(f"  ~ {retained.function}: {', '.join(changes) if changes else 'unchanged'}")
-    if report.widened:
+    if report.widened or report.denying or report.grants:
         lines.append("IAM")
         for widened in report.widened:
             where = widened.location
-            old_entries = _entries(_statement(before, where))
-            added = [entry for entry in _entries(_statement(after, where)) if entry not in old_entries]
+            added = _added_entries(before, after, where)
             if added:
-                shown = ", ".join(_entry_text(entry) for entry in added)
-                lines.append(f"  ~ {where}: + {shown} (role {widened.role}, {widened.function})")
+                lines.append(f"  ~ {where}: + {added} (role {widened.role}, {widened.function})")
             else:
                 lines.append(
                     f"  = {where}: already allows versions of {widened.function} (role {widened.role})"
                 )
+        for denying in report.denying:
+            where = denying.location
+            added = _added_entries(before, after, where)
+            what = f"+ {added}, so it covers" if added else "already covers"
+            lines.append(
+                f"  ~ {where}: {what} the versions of {denying.function} as it does the function "
+                f"(role {denying.role})"
+            )
+        for grant in report.grants:
+            lines.append(
+                f"  + {grant.grant}: retained grant {grant.policy_name} (AWS::IAM::RolePolicy, Retain) lets "
+                f"{grant.role} invoke every version of {grant.function}"
+            )
+    if report.state_machine_versions:
+        lines.append("State machine versions")
+        for versioning in report.state_machine_versions:
+            published = ", ".join(versioning.versions) if versioning.versions else "none in the template"
+            lines.append(
+                f"  {versioning.state_machine}: versions {published}; {versioning.pinned} pinned call(s), "
+                f"{versioning.unpinned} unpinned"
+            )
+            for alias in versioning.aliases:
+                routes = ", ".join(alias.routes_to) or "nothing the macro can read"
+                how = f", {alias.deployment.get('Type')}" if alias.deployment.get("Type") else ""
+                lines.append(f"    alias {alias.name} ({alias.alias}) routes to {routes}{how}")
     if report.warnings or preview.file_findings:
         lines.append("Warnings")
         lines.extend(f"  ! {warning}" for warning in report.warnings)
