@@ -96,6 +96,9 @@ class _Work:
     # versions that calls name directly but that are not a function's chosen version (its function has
     # several versions, or is not in the template): still called, so still retained
     called: list[str] = field(default_factory=list)  # in first-seen order; see retain()
+    # functions that calls name with a version number of their own ("name:3", Qualifier "3"): that version
+    # lives as long as the function does, so the function is retained as for a pinned call
+    qualified: list[str] = field(default_factory=list)
     prints: dict[str, Fingerprint] = field(default_factory=dict)
     # role -> functions whose versions it must allow; state machine -> role
     role_needs: dict[str, list[str]] = field(default_factory=dict)
@@ -423,6 +426,8 @@ def _call_site(work: _Work, definition: Definition, call: Call, skip: bool, need
         )
         if target.version is not None:
             work.retain(target.version)
+        elif target.kind == reasons.QUALIFIED and target.function and target.function not in work.qualified:
+            work.qualified.append(target.function)
         if target.kind == reasons.ALIAS:
             verb = "calls" if call.sure else "is"
             work.report.warnings.append(
@@ -504,7 +509,13 @@ def _target(call: Call, index: TemplateIndex) -> Target:
         return Target(reasons.DYNAMIC, str(call.value), detail=call.dynamic)
     target = classify(call.target, call.context, index)
     if call.qualified and target.kind in (PIN, PINNED):
-        return Target(reasons.QUALIFIED, target.text, version=target.version, detail=call.qualified)
+        return Target(
+            reasons.QUALIFIED,
+            target.text,
+            function=target.function,
+            version=target.version,
+            detail=call.qualified,
+        )
     if target.kind == PIN and target.function is not None and opted_out(index.resources[target.function]):
         return Target(
             reasons.OPTED_OUT,
@@ -659,9 +670,9 @@ def _versions(work: _Work) -> None:
 
 def _retain_functions(work: _Work) -> None:
     """Retain every function a pinned call targets, and the function of every other version a state
-    machine may call: removing or replacing a function deletes all its versions (their own Retain does
-    not help). Pin: false on a function does not change this (its versions may still be called by
-    name); RetainFunction: false does."""
+    machine may call (a version of the template, or one a call names by number): removing or replacing
+    a function deletes all its versions (their own Retain does not help). Pin: false on a function does
+    not change this (its versions may still be called by name); RetainFunction: false does."""
     functions: list[str] = []
     for call in work.report.pinned:
         if call.function not in functions:
@@ -670,6 +681,7 @@ def _retain_functions(work: _Work) -> None:
         function = work.index.function_of.get(version)
         if function is not None and function not in functions and work.index.type_of(function) == FUNCTION:
             functions.append(function)
+    functions.extend(function for function in work.qualified if function not in functions)
     for function in functions:
         original = work.fragment["Resources"][function]
         keep = keeps_function(original)
