@@ -193,3 +193,80 @@ def test_a_function_without_properties_gains_only_its_fingerprint_and_retention(
     assert set(fn["Properties"]) == {"Description"}
     assert fn["Properties"]["Description"].startswith("[SfnExactVersion ")
     assert (fn["DeletionPolicy"], fn["UpdateReplacePolicy"]) == ("Retain", "Retain")
+
+
+ARN = "arn:aws:lambda:eu-west-1:123456789012:function:fn-name"
+HEAD = '{"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": "'
+TAIL = '", "End": true}}}'
+
+
+@pytest.mark.parametrize(
+    ("delimiter", "items"),
+    [
+        pytest.param("", [{"Fn::Join": ["", [HEAD + ARN[:11], ARN[11:] + TAIL]]}], id="nested-join-split"),
+        pytest.param("", [HEAD + ARN[:11], ARN[11:] + TAIL], id="two-string-items"),
+        pytest.param(
+            "",
+            [
+                HEAD + "arn:",
+                {"Ref": "AWS::Partition"},
+                ":lambda:",
+                {"Ref": "AWS::Region"},
+                ":",
+                {"Ref": "AWS::AccountId"},
+                ":function:fn-name" + TAIL,
+            ],
+            id="cdk-pseudo-parameters",
+        ),
+        pytest.param(
+            ":",
+            [
+                HEAD + "arn",
+                {"Ref": "AWS::Partition"},
+                "lambda",
+                "eu-west-1",
+                "123456789012",
+                "function",
+                "fn-name" + TAIL,
+            ],
+            id="colon-delimiter",
+        ),
+    ],
+)
+def test_a_target_spanning_items_of_one_join_is_pinned(delimiter: str, items: list[Any]) -> None:
+    """The long fuzz run split the Fn::Join string that held a literal ARN in the middle ("...arn:a",
+    "ws:lambda:..."): the call was reported 'unsupported: assembled from several pieces'. The items of
+    one Join that a target spans become one item, the text around the target kept."""
+    definition = {"Fn::Join": [delimiter, items]}
+    output = run(
+        {"Resources": {"Fn": function(FunctionName="fn-name"), "Sm": machine(DefinitionString=definition)}}
+    )
+    report = output["Metadata"]["SfnExactVersion"]
+    assert [item["Function"] for item in report["Pinned"]] == ["Fn"] and report["LeftAlone"] == []
+    version = report["Pinned"][0]["Version"]
+    assert _items(output["Resources"]["Sm"]["Properties"]["DefinitionString"]) == [
+        HEAD,
+        {"Ref": version},
+        TAIL,
+    ]
+
+
+def _items(value: Any) -> list[Any]:
+    """The items of a ``Fn::Join`` without delimiter, nested ones of the same kind spread out."""
+    if isinstance(value, dict) and "Fn::Join" in value and value["Fn::Join"][0] == "":
+        return [item for inner in value["Fn::Join"][1] for item in _items(inner)]
+    return [value]
+
+
+def test_a_target_spanning_a_sub_item_and_a_string_item_is_reported() -> None:
+    """Part of the ARN in an Fn::Sub item, the rest in the next string: the Sub's text cannot be cut
+    safely, so the call is reported unsupported and the definition is left as it was."""
+    definition = {"Fn::Join": ["", [{"Fn::Sub": HEAD + ARN[:11]}, ARN[11:] + TAIL]]}
+    template = {
+        "Resources": {"Fn": function(FunctionName="fn-name"), "Sm": machine(DefinitionString=definition)}
+    }
+    output = run(template)
+    report = output["Metadata"]["SfnExactVersion"]
+    assert report["Pinned"] == []
+    assert [(item["State"], item["Reason"]) for item in report["LeftAlone"]] == [("States.A", "unsupported")]
+    assert output["Resources"]["Sm"] == template["Resources"]["Sm"]

@@ -16,12 +16,19 @@ class Plan:
     """The edits to one state machine's Properties, written all at once by :func:`apply_plan`.
 
     ``container_edits``: path of a string -> ``(start, end, replacement)`` character edits in it;
-    ``value_edits``: path -> the new value; ``new_substitutions``: ``DefinitionSubstitutions`` to add.
+    ``value_edits``: path -> the new value; ``new_substitutions``: ``DefinitionSubstitutions`` to add;
+    ``splices``: path of a ``Fn::Join``'s items -> ``(first, stop, version, keep_first, keep_last)``:
+    items ``first`` to ``stop - 1`` become one, ``{"Fn::Join": ["", [<first item>, Ref <version>,
+    <last item>]]}``, where the first and last item are kept only when ``keep_first``/``keep_last`` (the
+    container edits have cut them to the text outside the target by then), and empty strings are left
+    out (``Ref <version>`` alone when nothing is kept; the whole ``Fn::Join`` becomes ``Ref <version>``
+    when all its items go).
     """
 
     container_edits: dict[Path, list[tuple[int, int, str]]] = field(default_factory=dict)
     value_edits: dict[Path, Any] = field(default_factory=dict)
     new_substitutions: dict[str, Any] = field(default_factory=dict)
+    splices: dict[Path, list[tuple[int, int, str, bool, bool]]] = field(default_factory=dict)
 
     def substitution_key(self, version: str, taken: Mapping[str, Any]) -> str:
         """The ``DefinitionSubstitutions`` key that stands for ``Ref version``: one planned already, or
@@ -38,7 +45,7 @@ class Plan:
         return key
 
     def __bool__(self) -> bool:
-        return bool(self.container_edits or self.value_edits or self.new_substitutions)
+        return bool(self.container_edits or self.value_edits or self.new_substitutions or self.splices)
 
 
 def get(document: Any, path: Path) -> Any:
@@ -61,6 +68,15 @@ def set_copied(document: Any, path: Path, value: Any, copied: dict[int, Any]) ->
             copied[id(child)] = child
         node = child
     node[path[-1]] = value
+
+
+def _unjoined(item: Any) -> list[Any]:
+    """The items of ``item`` when it is a ``Fn::Join`` without delimiter, else ``[item]``."""
+    if isinstance(item, dict) and len(item) == 1:
+        args = item.get("Fn::Join")
+        if isinstance(args, list) and len(args) == 2 and args[0] == "" and isinstance(args[1], list):
+            return list(args[1])
+    return [item]
 
 
 def apply_plan(properties: Mapping[str, Any], plan: Plan) -> dict[str, Any] | None:
@@ -87,6 +103,23 @@ def apply_plan(properties: Mapping[str, Any], plan: Plan) -> dict[str, Any] | No
             parent[path[-1]] = value
         else:
             set_copied(new, path, value, copied)
+    for path, splices in plan.splices.items():  # last: the other edits name items by their old places
+        items = list(get(new, path))
+        flat = get(new, path[:-1])[0] == ""  # no delimiter: the new items may stand in the list itself
+        for first, stop, version, keep_first, keep_last in sorted(splices, reverse=True):
+            joined: list[Any] = _unjoined(items[first]) if keep_first else []
+            joined.append(ref(version))
+            if keep_last:  # when two targets share a string, it was spliced already (with the other)
+                joined.extend(_unjoined(items[stop - 1]))
+            joined = [item for item in joined if item != ""]
+            if flat or len(joined) == 1:
+                items[first:stop] = joined
+            else:
+                items[first:stop] = [{"Fn::Join": ["", joined]}]
+        if len(items) == 1:  # a Fn::Join of one item is that item
+            set_copied(new, path[:-2], items[0], copied)
+        else:
+            set_copied(new, path, items, copied)
     if plan.new_substitutions:
         substitutions = new.get("DefinitionSubstitutions")
         substitutions = dict(substitutions) if substitutions else {}

@@ -8,9 +8,10 @@ from typing import Any
 
 from sfn_exact_version.definitions.base import Definition, settle_bindings
 from sfn_exact_version.definitions.edits import get
-from sfn_exact_version.definitions.states import Call, data_references, find_calls
+from sfn_exact_version.definitions.states import Call, Path, data_references, find_calls
 from sfn_exact_version.definitions.text import (
     ELEMENT,
+    PLAIN,
     SUB,
     SUBST,
     Container,
@@ -109,7 +110,7 @@ class StringDefinition(Definition):
                     covered.append((piece, piece_start))
         containers = {piece.container for piece, _ in covered}
         if len(containers) != 1:
-            return self._plan_join_item_edit(start, end, version)
+            return self._plan_join_span_edit(covered, start, end, version)
         (container,) = containers
         if container is None or any(isinstance(piece, Text) and not piece.linear for piece, _ in covered):
             return False
@@ -120,20 +121,98 @@ class StringDefinition(Definition):
         self._edit_container(container, raw_start, raw_end, version)
         return True
 
-    def _plan_join_item_edit(self, start: int, end: int, version: str) -> bool:
-        """A target that is exactly one nested ``Fn::Join`` item (an ARN joined from pseudo parameters
-        and a ``Ref``, say): that item becomes ``Ref <version>``."""
+    def _plan_join_span_edit(
+        self, covered: list[tuple[Text | Occurrence, int]], start: int, end: int, version: str
+    ) -> bool:
+        """A target spanning consecutive items of one ``Fn::Join`` (string items split in the middle of
+        an ARN, or CDK's ARN of literal text and pseudo-parameter ``Ref`` elements around a name): those
+        items become one, ``{"Fn::Join": ["", [<text before>, Ref <version>, <text after>]]}``, which
+        renders the same whatever the delimiter, since the delimiters between them are inside the
+        target. The first and last item may be cut only when they are plain strings; any other item
+        must be covered whole. False when no single ``Fn::Join`` holds the target that way."""
+        paths = [_piece_path(piece) for piece, _ in covered]
+        if paths[0] is None or paths[-1] is None:
+            return False  # the target starts or ends in a delimiter
+        known = [path for path in paths if path is not None]
+        items_path = _deepest_join(known)
+        if items_path is None:
+            return False
+        depth = len(items_path)
+        first_item, last_item = known[0][depth], known[-1][depth]
+        if not isinstance(first_item, int) or not isinstance(last_item, int) or first_item >= last_item:
+            return False
+        item_start, item_end = self._item_bounds(items_path, first_item, last_item)
+        first, first_start = covered[0]
+        last, last_start = covered[-1]
+        cut_first = self._cut(first, first_start, start, (*items_path, first_item), item_start, True)
+        cut_last = self._cut(last, last_start, end, (*items_path, last_item), item_end, False)
+        if cut_first is None or cut_last is None:
+            return False
+        plan = self._plan
+        for cut, item in ((cut_first, first_item), (cut_last, last_item)):
+            if cut >= 0:  # the part of the string inside the target goes; the rest is kept (edited)
+                string = get(self.properties, (*items_path, item))
+                span = (cut, len(string)) if item == first_item else (0, cut)
+                plan.container_edits.setdefault((*items_path, item), []).append((*span, ""))
+        plan.splices.setdefault(items_path, []).append(
+            (first_item, last_item + 1, version, cut_first >= 0, cut_last >= 0)
+        )
+        return True
+
+    def _item_bounds(self, items_path: Path, first_item: int, last_item: int) -> tuple[int, int]:
+        """Where item ``first_item`` of the ``Fn::Join`` at ``items_path`` starts in the parse text, and
+        where item ``last_item`` ends (-1 when not found)."""
         text = self.text
         pieces, piece_starts = text.layout()
-        for item_path, (first, stop) in text.join_items.items():
-            if (
-                first < stop
-                and piece_starts[first] == start
-                and (piece_starts[stop - 1] + text.length(pieces[stop - 1]) == end)
-            ):
-                self._plan.value_edits[item_path] = ref(version)
-                return True
-        return False
+        head, tail = (*items_path, first_item), (*items_path, last_item)
+        item_start = item_end = -1
+        for piece, piece_start in zip(pieces, piece_starts, strict=True):
+            if isinstance(piece, Run):
+                if piece.path != items_path:
+                    path = (*piece.path, piece.first)
+                    if path[: len(head)] == head and item_start < 0:
+                        item_start = piece_start
+                    if path[: len(tail)] == tail:
+                        item_end = piece_start + len(piece.text)
+                    continue
+                # a run of this Join's own string items
+                if piece.first <= first_item < piece.stop and item_start < 0:
+                    offset = sum(
+                        len(item) + len(piece.delimiter) for item in piece.items[piece.first : first_item]
+                    )
+                    item_start = piece_start + offset
+                if piece.first <= last_item < piece.stop:
+                    offset = sum(
+                        len(item) + len(piece.delimiter) for item in piece.items[piece.first : last_item]
+                    )
+                    item_end = piece_start + offset + len(piece.items[last_item])
+                continue
+            where = _piece_path(piece)
+            if where is None:
+                continue
+            if where[: len(head)] == head and item_start < 0:
+                item_start = piece_start
+            if where[: len(tail)] == tail:
+                item_end = piece_start + text.length(piece)
+        return item_start, item_end
+
+    @staticmethod
+    def _cut(
+        piece: Text | Occurrence, piece_start: int, at: int, item_path: Path, bound: int, head: bool
+    ) -> int | None:
+        """Where the target's edge ``at`` cuts the item at ``item_path``: -1 when the item lies whole
+        inside the target (``bound``: the item's start, for the first item, or its end), the offset in
+        the item's string when it is a plain string cut there, None when it cannot be cut."""
+        if at == bound:
+            return -1
+        container = piece.container
+        if container is None or container.path != item_path or container.kind != PLAIN:
+            return None
+        if isinstance(piece, Text):
+            if not piece.linear:
+                return None
+            return piece.start + (at - piece_start)
+        return piece.span[0] if head else piece.span[1]
 
     def _edit_container(self, container: Container, start: int, end: int, version: str) -> None:
         if container.kind == SUB:
@@ -160,3 +239,29 @@ class StringDefinition(Definition):
             self._plan.value_edits[occurrence.path] = ref(version)
         elif occurrence.container is not None:
             self._edit_container(occurrence.container, *occurrence.span, version)
+
+
+def _piece_path(piece: Text | Occurrence) -> Path | None:
+    """The Properties path of what a piece was read from (None for a ``Fn::Join`` delimiter)."""
+    if piece.container is not None:
+        return piece.container.path
+    if isinstance(piece, Occurrence) and piece.kind == ELEMENT:
+        return piece.path
+    return None
+
+
+def _deepest_join(paths: list[Path]) -> Path | None:
+    """The items path (``..., "Fn::Join", 1``) of the deepest ``Fn::Join`` whose items hold all of
+    ``paths``, or None."""
+    common = paths[0]
+    for path in paths[1:]:
+        size = 0
+        for mine, theirs in zip(common, path, strict=False):
+            if mine != theirs:
+                break
+            size += 1
+        common = common[:size]
+    for size in range(len(common), 1, -1):
+        if common[size - 2 : size] == ("Fn::Join", 1) and all(len(path) > size for path in paths):
+            return common[:size]
+    return None

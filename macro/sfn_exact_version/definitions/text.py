@@ -171,7 +171,6 @@ class FlatText:
         self.pieces: list[Piece] = []
         self.occurrences: list[Occurrence] = []
         self._slots: list[int] = []  # where each occurrence is in pieces
-        self.join_items: dict[Path, tuple[int, int]] = {}  # nested Fn::Join item -> its pieces
         self.open = "\ue000"
         self.close = "\ue001"
         self.sentinel_pattern = re.compile("\ue000" + r"(\d+)" + "\ue001")
@@ -196,7 +195,7 @@ class FlatText:
         """Flatten the definition into pieces and build the parse text from them (with the sentinels
         :meth:`_read_directly` chose, if it ran: the text comes out the same)."""
         direct = self.parse_text
-        self.pieces, self.occurrences, self._slots, self.join_items = [], [], [], {}
+        self.pieces, self.occurrences, self._slots = [], [], []
         self._flatten(self._value, ("DefinitionString",), 0)
         if not self.direct:
             self._choose_sentinels()
@@ -352,10 +351,7 @@ class FlatText:
                 self.pieces.append(separator)
             item_path = (*items_path, position)
             if isinstance(item, str) or sub_parts(item) is not None or join_parts(item) is not None:
-                first = len(self.pieces)
                 self._flatten(item, item_path, depth + 1)
-                if join_parts(item) is not None:  # pieces from several containers: remember the item
-                    self.join_items[item_path] = (first, len(self.pieces))
             elif intrinsic(item) is not None:
                 self._occurrence(ELEMENT, item, path=item_path)
             else:
