@@ -45,6 +45,7 @@ OUTSIDE_VERSION = "OutsideVersion"
 PIN = "pin"  # pinned by the macro (a created or the only existing version)
 ALREADY = "already"  # already points at an in-template version
 NOTHING = "nothing"  # not reported at all (not a Lambda call, or an S3 substitution that is no function)
+UNSUPPORTED = "unsupported"  # a call to ``function`` the macro cannot rewrite (its target split unsafely)
 
 RESOURCE = "resource"  # legacy Task Resource: must be an ARN
 FUNCTION_NAME = "function-name"  # Parameters/Arguments FunctionName: name or ARN
@@ -122,7 +123,7 @@ class Case:
             for call in machine.calls:
                 function = call.expect.function
                 if (
-                    call.expect.outcome == PIN
+                    call.expect.outcome in (PIN, UNSUPPORTED)
                     and function is not None
                     and len(self.functions[function].versions) > 1
                 ):
@@ -502,7 +503,7 @@ class _Builder:
         else:
             indent = draw(st.sampled_from([None, 2, 4])) if form != "join_lines" else 4
             text = json.dumps(document, indent=indent, ensure_ascii=draw(st.booleans()))
-            properties = {"DefinitionString": self._render_text(form, text, holes, subst)}
+            properties = {"DefinitionString": self._render_text(model, text, holes, subst)}
         if substitutions:
             properties["DefinitionSubstitutions"] = substitutions
         return properties
@@ -523,11 +524,13 @@ class _Builder:
             return value
         return document
 
-    def _render_text(self, form: str, text: str, holes: list[Pieces], subst: Any) -> Any:
+    def _render_text(self, model: StateMachineModel, text: str, holes: list[Pieces], subst: Any) -> Any:
         draw = self.draw
+        form = model.form
         chunks = re.split(r'(@@H\d+@@|"@@B@@")', text)
         # pieces of the rendered definition: text (str) or intrinsic elements (dict) for join_pieces
         out: list[Any] = []
+        literal_holes: dict[int, int] = {}  # place in out -> the hole written there as literal text
         variables: dict[str, Any] = {}
         in_sub = form in ("sub", "sub_vars")
         for chunk in chunks:
@@ -555,8 +558,11 @@ class _Builder:
                 carriers.append("var")
             if form == "join_pieces":
                 carriers += ["element", "element"]
+                if literal is not None:  # literal text is what _maybe_nest may split
+                    carriers += ["literal", "literal"]
             carrier = draw(st.sampled_from(carriers))
             if carrier == "literal":
+                literal_holes[len(out)] = int(match.group(1))
                 out.append(literal)
             elif carrier == "subst":
                 out.append(("${!" if in_sub else "${") + subst(self.value_of(pieces)) + "}")
@@ -578,24 +584,56 @@ class _Builder:
         if form == "join_lines":
             return {"Fn::Join": ["\n", "".join(out).split("\n")]}
         items: list[Any] = []
-        for item in out:
-            if isinstance(item, str) and items and isinstance(items[-1], str):
+        spans: list[list[tuple[int, int, int]]] = []  # per item: (start, end, hole) of literal targets
+        for position, item in enumerate(out):
+            if not (isinstance(item, str) and items and isinstance(items[-1], str)):
+                items.append("" if isinstance(item, str) else item)
+                spans.append([])
+            if isinstance(item, str):
+                if position in literal_holes:
+                    start = len(items[-1])
+                    spans[-1].append((start, start + len(item), literal_holes[position]))
                 items[-1] += item
-            else:
-                items.append(item)
-        items = [self._maybe_nest(item) for item in items if item != ""]
-        return {"Fn::Join": ["", items]}
+        nested: list[Any] = []
+        unpinnable: set[int] = set()
+        for item, item_spans in zip(items, spans, strict=True):
+            if item != "":
+                nested.extend(self._maybe_nest(item, item_spans, unpinnable))
+        for call in model.calls:
+            if call.hole in unpinnable and call.expect.outcome == PIN:
+                call.expect = Expect(UNSUPPORTED, call.expect.function)
+        return {"Fn::Join": ["", nested]}
 
-    def _maybe_nest(self, item: Any) -> Any:
+    def _maybe_nest(self, item: Any, spans: list[tuple[int, int, int]], unpinnable: set[int]) -> list[Any]:
+        """``item`` as it is, or written as ``Fn::Sub``, or split in two: as a nested ``Fn::Join``, as
+        two items, or as an ``Fn::Sub`` item and a string item. A call target split across items of one
+        Join is pinned (those items become one); one split between an ``Fn::Sub`` and a string cannot
+        be rewritten together: its hole goes into ``unpinnable``."""
         if not isinstance(item, str) or "${" in item or len(item) < 2:
-            return item
-        style = self.draw(st.sampled_from(["bare", "bare", "sub", "join"]))
+            return [item]
+        draw = self.draw
+        styles = ["bare", "bare", "sub", "join", "split", "sub_split"]
+        if spans:  # a literal call target in the item: split it more often
+            styles += ["join", "split", "sub_split", "sub_split"]
+        style = draw(st.sampled_from(styles))
         if style == "sub":
-            return {"Fn::Sub": item}
+            return [{"Fn::Sub": item}]
+        if style == "bare":
+            return [item]
         if style == "join":
             middle = len(item) // 2
-            return {"Fn::Join": ["", [item[:middle], item[middle:]]]}
-        return item
+        elif spans and draw(st.integers(0, 3)):  # mostly inside a call target, where it matters
+            start, end, _ = draw(st.sampled_from(spans))
+            middle = draw(st.integers(max(start, 1), min(end, len(item) - 1)))
+        else:
+            middle = draw(st.integers(1, len(item) - 1))
+        head, rest = item[:middle], item[middle:]
+        if style == "join":
+            return [{"Fn::Join": ["", [head, rest]]}]
+        if style == "split":
+            return [head, rest]
+        unpinnable.update(hole for start, end, hole in spans if start < middle < end)
+        return [{"Fn::Sub": head}, rest]
 
     # -------------------------------------------------------------------- IAM
     def roles(self) -> list[str]:
