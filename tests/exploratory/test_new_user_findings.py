@@ -335,7 +335,6 @@ def test_conditional_statement_entry_allows_the_versions(tmp_path: Path) -> None
     assert "<GetAtt FraudFunction.Arn>:*" in allowed
 
 
-@pytest.mark.xfail(strict=True, reason="SAM inline Fn::If substitution unpinned; S3 form pins the same")
 def test_sam_inline_if_substitution_is_pinned_on_each_side(capsys: pytest.CaptureFixture[str]) -> None:
     """12: under SAM every inline ``Definition`` becomes a ``DefinitionString`` with substitutions, so
     the advice "write the definition as a Definition object" cannot be followed. The substitution value

@@ -8,7 +8,7 @@ from typing import Any
 
 from sfn_exact_version.definitions.base import Definition, settle_bindings
 from sfn_exact_version.definitions.edits import get
-from sfn_exact_version.definitions.states import Call, Path, data_references, find_calls
+from sfn_exact_version.definitions.states import Call, Path, alternatives, data_references, find_calls
 from sfn_exact_version.definitions.text import (
     ELEMENT,
     PLAIN,
@@ -22,7 +22,7 @@ from sfn_exact_version.definitions.text import (
     located_loads,
     span_of,
 )
-from sfn_exact_version.intrinsics import GET_ATT, REF, Atom, NestingTooDeepError, Symbolic, ref
+from sfn_exact_version.intrinsics import GET_ATT, REF, Atom, NestingTooDeepError, Symbolic, ref, symbolic
 
 
 class StringDefinition(Definition):
@@ -36,13 +36,44 @@ class StringDefinition(Definition):
         self.document: Any = self.text.document
         self._requests: list[tuple[Call, Occurrence, str]] = []
         self._located: Any = None
+        self._sides: dict[int, Path] = {}  # a side of a conditional substitution -> where that side is
 
     def resolve(self, value: Any) -> Symbolic | None:
         """What a parsed definition value resolves to, sentinels expanded."""
         return self.text.resolve(value)
 
     def _find_calls(self) -> list[Call]:
-        return find_calls(self.document, self.text.resolve)
+        calls = find_calls(self.document, self.text.resolve)
+        if not any(isinstance(value, dict) and "Fn::If" in value for value in self.substitutions.values()):
+            return calls
+        return self._split_conditional(calls)
+
+    def _split_conditional(self, calls: list[Call]) -> list[Call]:
+        """A call whose target is exactly ``${key}``, where the substitution is an ``Fn::If`` and every
+        use of the key is such a call (SAM writes every inline intrinsic so), becomes one call per side,
+        labelled `` (Fn::If C: true)``; pinning a side points that side of the value at a version. The
+        calls share one target per side, so they are pinned alike."""
+        uses = self.text.binding_uses()
+        exact: dict[str, list[Call]] = {}
+        for call in calls:
+            occurrence = self.text.by_sentinel.get(call.value) if isinstance(call.value, str) else None
+            if occurrence is not None and occurrence.kind == SUBST and not call.dynamic:
+                exact.setdefault(occurrence.name, []).append(call)
+        split: dict[int, list[Call]] = {}
+        for key, group in exact.items():
+            value = self.substitutions[key]
+            if not (isinstance(value, dict) and "Fn::If" in value) or len(group) != uses.get((SUBST, key), 0):
+                continue
+            if len({call.qualified for call in group}) != 1:
+                continue  # a Qualifier on some of them: the value cannot change for those alone
+            for call in group:
+                sides = []
+                for side, path, label in alternatives(value, ("DefinitionSubstitutions", key), "", True):
+                    side_call = call._replace(state=call.state + label, target=symbolic(side))
+                    self._sides[id(side_call)] = path
+                    sides.append(side_call)
+                split[id(call)] = sides
+        return [side for call in calls for side in split.get(id(call), [call])]
 
     def named_in_data(self, names: Collection[str] | None = None) -> Iterator[tuple[str, Atom]]:
         calls = self.calls()
@@ -82,6 +113,10 @@ class StringDefinition(Definition):
 
     # ------------------------------------------------------------------ pins
     def _pin(self, call: Call, version: str) -> bool:
+        side = self._sides.get(id(call))
+        if side is not None:
+            self._plan.value_edits[side] = ref(version)
+            return True
         if not isinstance(call.value, str):
             return False
         occurrence = self.text.by_sentinel.get(call.value)
