@@ -445,7 +445,6 @@ def test_aws_managed_invoke_policy_is_not_called_missing(capsys: pytest.CaptureF
     assert not [w for w in report["Warnings"] if "QuotesRole" in w and MACHINE_ROLE_ALLOWS in w]
 
 
-@pytest.mark.xfail(strict=True, reason="DefinitionString: !If fails the deploy; both sides are readable")
 def test_definition_string_under_fn_if_is_read_on_both_sides(capsys: pytest.CaptureFixture[str]) -> None:
     """15: ``DefinitionString: !If [IsVerbose, <string>, <string>]`` is valid CloudFormation; the macro
     refuses the whole deploy (exit 3) where it reads the same shape in a ``Definition`` object. Read each

@@ -25,13 +25,14 @@ from sfn_exact_version.definitions.base import Definition, NoDefinition
 from sfn_exact_version.definitions.object_form import ObjectDefinition
 from sfn_exact_version.definitions.s3_form import S3_STATE, S3Definition
 from sfn_exact_version.definitions.states import MAX_STATE_DEPTH, Call, Path, find_calls, iter_states
-from sfn_exact_version.definitions.string_form import StringDefinition
+from sfn_exact_version.definitions.string_form import ConditionalStringDefinition, StringDefinition
 from sfn_exact_version.errors import ProblemReason, fail
 
 __all__ = [
     "MAX_STATE_DEPTH",
     "S3_STATE",
     "Call",
+    "ConditionalStringDefinition",
     "Definition",
     "NoDefinition",
     "ObjectDefinition",
@@ -68,4 +69,7 @@ def read_definition(logical_id: str, properties: Mapping[str, Any]) -> Definitio
         )
     if not present:
         return NoDefinition(logical_id, properties)
+    value = properties[present[0]]
+    if present[0] == "DefinitionString" and isinstance(value, dict) and list(value) == ["Fn::If"]:
+        return ConditionalStringDefinition(logical_id, properties)
     return FORMS[present[0]](logical_id, properties)

@@ -30,13 +30,16 @@ class StringDefinition(Definition):
 
     form = "DefinitionString"
 
-    def __init__(self, logical_id: str, properties: Mapping[str, Any]) -> None:
+    def __init__(
+        self, logical_id: str, properties: Mapping[str, Any], root: Path = ("DefinitionString",)
+    ) -> None:
         super().__init__(logical_id, properties)
-        self.text = FlatText(logical_id, properties["DefinitionString"], self.substitutions)
+        self.text = FlatText(logical_id, get(properties, root), self.substitutions, root)
         self.document: Any = self.text.document
         self._requests: list[tuple[Call, Occurrence, str]] = []
         self._located: Any = None
         self._sides: dict[int, Path] = {}  # a side of a conditional substitution -> where that side is
+        self.uses_elsewhere: dict[tuple[Any, ...], int] = {}  # placeholders the other sides of an Fn::If use
 
     def resolve(self, value: Any) -> Symbolic | None:
         """What a parsed definition value resolves to, sentinels expanded."""
@@ -54,6 +57,8 @@ class StringDefinition(Definition):
         labelled `` (Fn::If C: true)``; pinning a side points that side of the value at a version. The
         calls share one target per side, so they are pinned alike."""
         uses = self.text.binding_uses()
+        for binding, count in self.uses_elsewhere.items():
+            uses[binding] = uses.get(binding, 0) + count
         exact: dict[str, list[Call]] = {}
         for call in calls:
             occurrence = self.text.by_sentinel.get(call.value) if isinstance(call.value, str) else None
@@ -257,8 +262,11 @@ class StringDefinition(Definition):
         self._plan.container_edits.setdefault(container.path, []).append((start, end, replacement))
 
     def _settle(self) -> None:
-        uses = self.text.binding_uses()
-        requests = [
+        settle_bindings(self.binding_requests(), self.text.binding_uses(), self._plan, self._single)
+
+    def binding_requests(self) -> list[tuple[Call, Occurrence, str, tuple[Any, ...] | None]]:
+        """The pins that name a placeholder, for :func:`settle_bindings`."""
+        return [
             (
                 call,
                 occurrence,
@@ -267,7 +275,6 @@ class StringDefinition(Definition):
             )
             for call, occurrence, version in self._requests
         ]
-        settle_bindings(requests, uses, self._plan, self._single)
 
     def _single(self, _call: Call, occurrence: Occurrence, version: str) -> None:
         if occurrence.kind == ELEMENT:
@@ -300,3 +307,60 @@ def _deepest_join(paths: list[Path]) -> Path | None:
         if common[size - 2 : size] == ("Fn::Join", 1) and all(len(path) > size for path in paths):
             return common[:size]
     return None
+
+
+class ConditionalStringDefinition(Definition):
+    """A ``DefinitionString`` written as ``Fn::If`` (CloudFormation resolves it): each side is read as
+    a ``DefinitionString`` of its own, its calls labelled `` (Fn::If C: true)``, and pinned in place,
+    inside the same ``Fn::If``. The sides share ``DefinitionSubstitutions``: a substitution's value
+    changes only when every use of its key, on every side, is a call pinned to one version."""
+
+    form = "DefinitionString"
+
+    def __init__(self, logical_id: str, properties: Mapping[str, Any]) -> None:
+        super().__init__(logical_id, properties)
+        self.sides: list[tuple[StringDefinition, str]] = []
+        for _, path, label in alternatives(properties["DefinitionString"], ("DefinitionString",), "", True):
+            side = StringDefinition(logical_id, properties, path)
+            side._plan = self._plan  # one plan: the paths are the Properties' own
+            self.sides.append((side, label))
+        for side, _ in self.sides:
+            for other, _ in self.sides:
+                if other is not side:
+                    for binding, count in other.text.binding_uses().items():
+                        side.uses_elsewhere[binding] = side.uses_elsewhere.get(binding, 0) + count
+        self._origin: dict[int, tuple[StringDefinition, Call]] = {}
+
+    def _find_calls(self) -> list[Call]:
+        calls = []
+        for side, label in self.sides:
+            for call in side.calls():
+                labelled = call._replace(state=call.state + label)
+                self._origin[id(labelled)] = (side, call)
+                calls.append(labelled)
+        return calls
+
+    def named_in_data(self, names: Collection[str] | None = None) -> Iterator[tuple[str, Atom]]:
+        for side, label in self.sides:
+            for place, atom in side.named_in_data(names):
+                yield f"{place}{label}", atom
+
+    def _pin(self, call: Call, version: str) -> bool:
+        side, original = self._origin[id(call)]
+        return side._pin(original, version)
+
+    def _settle(self) -> None:
+        uses: dict[tuple[Any, ...], int] = {}
+        requests: list[tuple[Call, Any, str, tuple[Any, ...] | None]] = []
+        for side, _ in self.sides:
+            for binding, count in side.text.binding_uses().items():
+                uses[binding] = uses.get(binding, 0) + count
+            requests.extend(
+                (call, (side, occurrence), version, binding)
+                for call, occurrence, version, binding in side.binding_requests()
+            )
+
+        def single(call: Call, where: tuple[StringDefinition, Occurrence], version: str) -> None:
+            where[0]._single(call, where[1], version)
+
+        settle_bindings(requests, uses, self._plan, single)

@@ -164,8 +164,15 @@ class FlatText:
     placeholders are written with their sentinels and joined, and the pieces are built only when an edit
     needs them; any other form is flattened piece by piece. Both give the same occurrences and text."""
 
-    def __init__(self, logical_id: str, value: Any, substitutions: Mapping[str, Any]) -> None:
+    def __init__(
+        self,
+        logical_id: str,
+        value: Any,
+        substitutions: Mapping[str, Any],
+        root: Path = ("DefinitionString",),
+    ) -> None:
         self.logical_id = logical_id
+        self.root = root  # where ``value`` is in the Properties (a side of an Fn::If, say)
         self.substitutions = substitutions
         self._value = value
         self.pieces: list[Piece] = []
@@ -196,7 +203,7 @@ class FlatText:
         :meth:`_read_directly` chose, if it ran: the text comes out the same)."""
         direct = self.parse_text
         self.pieces, self.occurrences, self._slots = [], [], []
-        self._flatten(self._value, ("DefinitionString",), 0)
+        self._flatten(self._value, self.root, 0)
         if not self.direct:
             self._choose_sentinels()
         self._build_text(detect_bare=False)
@@ -210,7 +217,7 @@ class FlatText:
         and written with its sentinels, every other item is taken as it is. False, nothing read, for any
         other form, or when the text leaves no sentinel characters free (the pieces then decide)."""
         value = self._value
-        items_path: Path = ("DefinitionString", "Fn::Join", 1)
+        items_path: Path = (*self.root, "Fn::Join", 1)
         if isinstance(value, str):
             items, delimiter, items_path, text = [value], "", (), value
         else:
@@ -241,7 +248,7 @@ class FlatText:
                     if key not in substitutions:
                         continue
                     if container is None:
-                        path = (*items_path, position) if items_path else ("DefinitionString",)
+                        path = (*items_path, position) if items_path else self.root
                         container = _new(Container, (path, PLAIN, item))
                     start, end = match.span()
                     number = len(occurrences)
