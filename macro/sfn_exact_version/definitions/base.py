@@ -27,6 +27,10 @@ class Definition:
         self.properties = properties
         substitutions = properties.get("DefinitionSubstitutions")
         self.substitutions: Mapping[str, Any] = substitutions if isinstance(substitutions, dict) else {}
+        self._condition: Any = None  # the condition of DefinitionSubstitutions written as one Fn::If
+        per_key = _per_key(substitutions)
+        if per_key is not None:
+            self._condition, self.substitutions = per_key
         self._plan = Plan()
         self._calls: list[Call] | None = None
         self._known: set[int] = set()  # ids of the calls this reader returned
@@ -66,6 +70,8 @@ class Definition:
         if not self._applied:
             self._applied = True
             self._settle()
+            if self._condition is not None:
+                _to_sides(self._plan, self.substitutions)
             self._result = apply_plan(self.properties, self._plan)
         return self._result
 
@@ -123,3 +129,55 @@ def binding_path(binding: tuple[Any, ...]) -> Path:
     if binding[0] == SUBST:
         return ("DefinitionSubstitutions", binding[1])
     return (*binding[1], binding[2])
+
+
+_NO_VALUE = {"Ref": "AWS::NoValue"}
+_SUBSTITUTIONS_IF = ("DefinitionSubstitutions", "Fn::If")
+
+
+def _per_key(substitutions: Any) -> tuple[Any, dict[str, Any]] | None:
+    """``DefinitionSubstitutions: !If [C, {k: a}, {k: b}]`` read as ``{k: !If [C, a, b]}`` (a value
+    the same on both sides stays as it is; a key one side lacks is ``AWS::NoValue`` there, which no
+    edit touches), with ``C``; None for any other value."""
+    if not (isinstance(substitutions, dict) and list(substitutions) == ["Fn::If"]):
+        return None
+    args = substitutions["Fn::If"]
+    if not (isinstance(args, list) and len(args) == 3):
+        return None
+    condition, *sides = args
+    maps = sides
+    if not all(
+        isinstance(side, dict) and side and not any(key.startswith("Fn::") or key == "Ref" for key in side)
+        for side in maps
+    ):
+        return None  # a side that is no map of its own (AWS::NoValue, another Fn::If): left as it is
+    per_key: dict[str, Any] = {}
+    for key in dict.fromkeys([*maps[0], *maps[1]]):
+        first, second = (side.get(key, _NO_VALUE) for side in maps)
+        per_key[key] = first if first == second else {"Fn::If": [condition, first, second]}
+    return condition, per_key
+
+
+def _to_sides(plan: Plan, per_key: Mapping[str, Any]) -> None:
+    """Move the edits planned on the per-key view of a ``DefinitionSubstitutions`` written as one
+    ``Fn::If`` (see :func:`_per_key`) to its sides: ``(key, "Fn::If", n, ...)`` to side ``n``; an edit
+    of a whole value, and a new substitution, to both sides."""
+    edits = {}
+    for path, value in plan.value_edits.items():
+        if path[:1] != ("DefinitionSubstitutions",) or len(path) < 2:
+            edits[path] = value
+        elif (
+            path[2:4]
+            and path[2] == "Fn::If"
+            and isinstance(per_key.get(str(path[1])), dict)
+            and ("Fn::If" in per_key[str(path[1])])
+        ):
+            edits[(*_SUBSTITUTIONS_IF, path[3], path[1], *path[4:])] = value
+        else:
+            for side in (1, 2):
+                edits[(*_SUBSTITUTIONS_IF, side, *path[1:])] = value
+    for key, value in plan.new_substitutions.items():
+        for side in (1, 2):
+            edits[(*_SUBSTITUTIONS_IF, side, key)] = value
+    plan.value_edits = edits
+    plan.new_substitutions = {}
