@@ -23,7 +23,7 @@ from sfn_exact_version.index import (
     TemplateIndex,
     opted_out,
 )
-from sfn_exact_version.intrinsics import NestingTooDeepError, references, render
+from sfn_exact_version.intrinsics import SUB_PLACEHOLDER, NestingTooDeepError, references, render
 from sfn_exact_version.policies import (
     GRANT_ID_PREFIX,
     MAX_RESOURCES,
@@ -369,6 +369,10 @@ def _call_site(work: _Work, definition: Definition, call: Call, skip: bool, need
     alone; ``needs`` gains the functions the state machine's role must allow."""
     logical_id = definition.logical_id
     location = definition.location
+    unfilled = _unfilled(call) if call.sure and not skip else []
+    if unfilled:
+        _report_unfilled(work, definition, call, unfilled)
+        return
     target = _target(call, work.index)
     if target.kind == NOT_LAMBDA or (not call.sure and target.kind not in _NAMES_A_FUNCTION):
         if target.version is not None:
@@ -434,6 +438,40 @@ def _call_site(work: _Work, definition: Definition, call: Call, skip: bool, need
                 f"{location}: {call.state} {verb} alias {target.text}, which moves; running executions "
                 "may call new code."
             )
+
+
+def _unfilled(call: Call) -> list[str]:
+    """The ``${key}`` placeholders no ``DefinitionSubstitutions`` key fills in a call's target (the
+    filled ones were resolved to their values while reading)."""
+    if call.dynamic or call.target is None:
+        return []
+    text = "".join(piece for piece in call.target if isinstance(piece, str))
+    return list(dict.fromkeys(match.group(0) for match in SUB_PLACEHOLDER.finditer(text)))
+
+
+def _report_unfilled(work: _Work, definition: Definition, call: Call, unfilled: list[str]) -> None:
+    """A call target that holds a placeholder no substitution fills: CloudFormation passes it to Step
+    Functions as written, where a Task's Resource or FunctionName then names nothing that exists."""
+    names = ", ".join(unfilled)
+    logical_id = definition.logical_id
+    detail = (
+        f"no DefinitionSubstitutions key fills {names}, so Step Functions receives it as written; check "
+        "the key's spelling in DefinitionSubstitutions"
+    )
+    work.report.left_alone.append(
+        LeftAlone(
+            logical_id,
+            call.state,
+            _call_text(call),
+            reasons.UNSUPPORTED,
+            detail,
+            definition.location,
+        )
+    )
+    work.report.warnings.append(
+        f"{definition.location}: {call.state} names {names}, which no DefinitionSubstitutions key fills; "
+        "Step Functions receives the text as written."
+    )
 
 
 def _data_references(work: _Work, definition: Definition) -> None:

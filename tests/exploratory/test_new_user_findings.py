@@ -369,7 +369,6 @@ def test_whole_substitutions_if_is_not_a_silent_miss(capsys: pytest.CaptureFixtu
     assert code == OK if report["Pinned"] else code == FINDINGS
 
 
-@pytest.mark.xfail(strict=True, reason="unfilled ${placeholder} in a Task Resource passes check silently")
 def test_placeholder_without_substitution_is_reported(capsys: pytest.CaptureFixture[str]) -> None:
     """19: ``"Resource": "${Target}"`` with the substitution key misspelt (``Tagret``): Step Functions
     refuses the definition at deploy; check says ok. The CLI reports this shape in a local definition

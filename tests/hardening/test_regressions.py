@@ -270,3 +270,39 @@ def test_a_target_spanning_a_sub_item_and_a_string_item_is_reported() -> None:
     assert report["Pinned"] == []
     assert [(item["State"], item["Reason"]) for item in report["LeftAlone"]] == [("States.A", "unsupported")]
     assert output["Resources"]["Sm"] == template["Resources"]["Sm"]
+
+
+def test_a_split_target_before_a_nested_join_target_is_pinned_with_it() -> None:
+    """The long fuzz run: a target split across two items, then a call whose ARN is a nested Fn::Join
+    item. Splicing the two items shifted the nested Join's place, and the macro failed looking for it."""
+    arn = {
+        "Fn::Join": [
+            "",
+            ["arn:", {"Ref": "AWS::Partition"}, ":lambda:eu-west-1:123456789012:function:", {"Ref": "Other"}],
+        ]
+    }
+    items = [
+        '{"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": "' + ARN[:11],
+        ARN[11:] + '", "Next": "B"}, "B": {"Type": "Task", "Resource": "',
+        arn,
+        TAIL,
+    ]
+    resources = {
+        "Fn": function(FunctionName="fn-name"),
+        "Other": function(),
+        "Sm": machine(DefinitionString={"Fn::Join": ["", items]}),
+    }
+    output = run({"Resources": resources})
+    report = output["Metadata"]["SfnExactVersion"]
+    assert [(item["State"], item["Function"]) for item in report["Pinned"]] == [
+        ("States.A", "Fn"),
+        ("States.B", "Other"),
+    ]
+    versions = [item["Version"] for item in report["Pinned"]]
+    assert _items(output["Resources"]["Sm"]["Properties"]["DefinitionString"]) == [
+        '{"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": "',
+        {"Ref": versions[0]},
+        '", "Next": "B"}, "B": {"Type": "Task", "Resource": "',
+        {"Ref": versions[1]},
+        TAIL,
+    ]

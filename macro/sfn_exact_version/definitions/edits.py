@@ -103,7 +103,9 @@ def apply_plan(properties: Mapping[str, Any], plan: Plan) -> dict[str, Any] | No
             parent[path[-1]] = value
         else:
             set_copied(new, path, value, copied)
-    for path, splices in plan.splices.items():  # last: the other edits name items by their old places
+    # Last, since the other edits name items by their old places; the deepest lists first, for the same
+    # reason (a list inside an item of another keeps its path only until that other list is spliced).
+    for path, splices in sorted(plan.splices.items(), key=lambda entry: -len(entry[0])):
         items = list(get(new, path))
         flat = get(new, path[:-1])[0] == ""  # no delimiter: the new items may stand in the list itself
         for first, stop, version, keep_first, keep_last in sorted(splices, reverse=True):
