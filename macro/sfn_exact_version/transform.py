@@ -379,20 +379,19 @@ def _call_site(work: _Work, definition: Definition, call: Call, skip: bool, need
             work.retain(target.version)  # a version of a function we cannot see: still retained
         return
     if skip:
-        # Every call of a state machine that opts out is reported opted-out; a version it names is not
-        # adopted (no fingerprint, no Retain). (An S3 substitution shared by several functions is not
-        # a call the macro could tell apart: nothing to report.)
-        if call.sure or target.kind != AMBIGUOUS:
-            work.report.left_alone.append(
-                LeftAlone(
-                    logical_id,
-                    call.state,
-                    _call_text(call),
-                    reasons.OPTED_OUT,
-                    f"{logical_id} sets Metadata.SfnExactVersion.Pin: false",
-                    location,
-                )
+        # Every call of a state machine that opts out is reported opted-out (an S3 substitution too, once
+        # it names a function, whether one or several may have that name); a version it names is not
+        # adopted (no fingerprint, no Retain).
+        work.report.left_alone.append(
+            LeftAlone(
+                logical_id,
+                call.state,
+                _call_text(call),
+                reasons.OPTED_OUT,
+                f"{logical_id} sets Metadata.SfnExactVersion.Pin: false",
+                location,
             )
+        )
         return
     if target.kind == AMBIGUOUS:
         work.errors.append(_ambiguous(logical_id, call.state, target))
