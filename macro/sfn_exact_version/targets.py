@@ -78,8 +78,27 @@ def _from_other_stack(value: Symbolic, index: TemplateIndex) -> bool:
     return any(_other_stack(atom, index) is not None for atom in _atoms(value))
 
 
+def _by_name(atom: Atom, text: str, index: TemplateIndex) -> Target | None:
+    """A ``FunctionName`` that is exactly the value a function of the template takes its own
+    ``FunctionName`` from (``!Ref WorkerName`` on both): that function, or AMBIGUOUS when several set it.
+    The same match ``index.by_name`` makes for the ``${WorkerName}`` in an ARN."""
+    named = index.by_name.get((atom,))
+    if named is not None:
+        return Target(PIN, text, function=named)
+    sharing = index.shared_names.get((atom,))
+    if sharing:
+        return Target(AMBIGUOUS, text, detail=f"{' and '.join(sharing)} all set FunctionName {text}")
+    return None
+
+
 def _single_atom(atom: Atom, text: str, context: str, index: TemplateIndex) -> Target:
     kind = index.type_of(atom.name)
+    if context == FUNCTION_NAME and kind not in (FUNCTION, VERSION, ALIAS):
+        # Before the parameter-means-external rule: the parameter may be the function's own name.
+        # (A legacy Resource must be an ARN, which a function's name is not.)
+        found = _by_name(atom, text, index)
+        if found is not None:
+            return found
     if atom.kind == REF:
         if kind == FUNCTION:
             return Target(PIN, text, function=atom.name)

@@ -232,3 +232,44 @@ def test_a_shared_name_with_a_qualifier_is_still_not_pinned(index: TemplateIndex
 def test_the_text_is_the_target_as_written_with_placeholders(index: TemplateIndex) -> None:
     target = _classify({"Fn::Join": ["", [{"Fn::GetAtt": ["Hello", "Arn"]}, ":live"]]}, RESOURCE, index)
     assert target.text == "${Hello.Arn}:live"
+
+
+# ------------------------------------------------------------------------------ a name from a parameter
+def _named_by_parameter(*functions: tuple[str, str | None]) -> TemplateIndex:
+    resources = {
+        logical_id: {**function(FunctionName={"Ref": "WorkerName"}), **({"Condition": c} if c else {})}
+        for logical_id, c in functions
+    }
+    return TemplateIndex.build(resources, {"WorkerName": {"Type": "String"}}, REGION, ACCOUNT)
+
+
+def test_a_function_name_that_is_the_parameter_the_function_is_named_by_is_pinned() -> None:
+    """``FunctionName: !Ref WorkerName`` on the function and on the call: the same function, as the
+    ``${WorkerName}`` ARN form is, not a function "outside this template"."""
+    index = _named_by_parameter(("Worker", None))
+    for value in ({"Ref": "WorkerName"}, {"Fn::Sub": "${WorkerName}"}, f"{ARN}:${{WorkerName}}"):
+        value = value if not isinstance(value, str) else {"Fn::Sub": value}
+        target = _classify(value, FUNCTION_NAME, index)
+        assert (target.kind, target.function) == (PIN, "Worker"), value
+
+
+def test_a_parameter_two_functions_take_their_name_from_is_ambiguous() -> None:
+    index = _named_by_parameter(("Blue", "IsBlue"), ("Green", "IsGreen"))
+    target = _classify({"Ref": "WorkerName"}, FUNCTION_NAME, index)
+    assert (target.kind, target.detail) == (AMBIGUOUS, "Blue and Green all set FunctionName ${WorkerName}")
+
+
+def test_a_parameter_no_function_is_named_by_stays_external() -> None:
+    index = _named_by_parameter(("Worker", None))
+    index = TemplateIndex.build(
+        dict(index.resources), {"WorkerName": {"Type": "String"}, "Other": {"Type": "String"}}, REGION, ACCOUNT
+    )
+    target = _classify({"Ref": "Other"}, FUNCTION_NAME, index)
+    assert target.kind == report.EXTERNAL
+    assert "parameter Other" in target.detail
+
+
+def test_a_legacy_resource_that_is_the_name_parameter_is_not_pinned() -> None:
+    """A ``Resource`` must be an ARN; the function's name is not one."""
+    index = _named_by_parameter(("Worker", None))
+    assert _classify({"Ref": "WorkerName"}, RESOURCE, index).kind == report.EXTERNAL
