@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from sfn_exact_version import report
 from sfn_exact_version.index import (
@@ -23,6 +26,60 @@ AMBIGUOUS = "ambiguous"  # a name several functions of the template set: a probl
 # Contexts: a legacy Task "Resource" must be an ARN; a "FunctionName" may be a name or an ARN.
 RESOURCE = "resource"
 FUNCTION_NAME = "function-name"
+
+
+# What a call's Qualifier says (``Call.qualified``): a fixed Qualifier names a version or an alias the user
+# chose; ``Qualifier.$`` or a JSONata Qualifier chooses one at run time, ``$LATEST`` included.
+FIXED_QUALIFIER = "the call sets Qualifier"
+RUNTIME_QUALIFIER = "Qualifier.$ chooses the version at run time"
+JSONATA_QUALIFIER = "a JSONata Qualifier chooses the version at run time"
+
+
+def qualifier_note(arguments: Mapping[str, Any]) -> str:
+    """Why a ``lambda:invoke`` call's ``Parameters``/``Arguments`` leave the version to the call, or "".
+
+    >>> qualifier_note({"FunctionName": "f", "Qualifier.$": "$.version"}) == RUNTIME_QUALIFIER
+    True
+    >>> qualifier_note({"FunctionName": "f", "Qualifier": "3"})
+    'the call sets Qualifier'
+    """
+    if "Qualifier.$" in arguments:
+        return RUNTIME_QUALIFIER
+    qualifier = arguments.get("Qualifier")
+    if isinstance(qualifier, str) and qualifier.lstrip().startswith("{%"):
+        return JSONATA_QUALIFIER
+    return FIXED_QUALIFIER if "Qualifier" in arguments else ""
+
+
+def chosen_at_run_time(note: str) -> bool:
+    """True when a call's qualifier note (:func:`qualifier_note`) means the version is chosen at run time:
+    the call is ``dynamic``, not ``qualified``."""
+    return note in (RUNTIME_QUALIFIER, JSONATA_QUALIFIER)
+
+
+# Lambda API actions that run the function. Through an ``aws-sdk:lambda:<action>`` Task any other action
+# (putFunctionConcurrency, getFunctionConfiguration, ...) names the function to manage, not code to run.
+INVOKING_ACTIONS = frozenset({"invoke", "invokeasync", "invokewithresponsestream"})
+SDK_LAMBDA = re.compile(r"^arn:[^:]+:states:::aws-sdk:lambda:([A-Za-z0-9]+)(?:\.[A-Za-z]+)?$")
+
+
+def lambda_management_action(resource: Symbolic | str) -> str | None:
+    """The action of a Task ``Resource`` that calls a Lambda API action other than an invocation through
+    the AWS SDK integration, else None. Its ``FunctionName`` is neither a call to pin nor data that a call
+    reads: a function-level setting (reserved concurrency, configuration) applies to the function itself.
+
+    >>> lambda_management_action("arn:aws:states:::aws-sdk:lambda:putFunctionConcurrency")
+    'putFunctionConcurrency'
+    >>> lambda_management_action("arn:aws:states:::aws-sdk:lambda:invoke") is None
+    True
+    """
+    text = (
+        resource if isinstance(resource, str) else "".join(p if isinstance(p, str) else "x" for p in resource)
+    )
+    match = SDK_LAMBDA.match(text)
+    if match is None or match.group(1).lower() in INVOKING_ACTIONS:
+        return None
+    return match.group(1)
 
 
 @dataclass(frozen=True)

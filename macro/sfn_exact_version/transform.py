@@ -52,7 +52,16 @@ from sfn_exact_version.report import (
     literal,
 )
 from sfn_exact_version.state_machine_versions import report_state_machine_versions
-from sfn_exact_version.targets import AMBIGUOUS, FUNCTION_NAME, NOT_LAMBDA, PIN, PINNED, Target, classify
+from sfn_exact_version.targets import (
+    AMBIGUOUS,
+    FUNCTION_NAME,
+    NOT_LAMBDA,
+    PIN,
+    PINNED,
+    Target,
+    chosen_at_run_time,
+    classify,
+)
 from sfn_exact_version.versions import (
     DESCRIPTION_LIMIT,
     MARKER_LENGTH,
@@ -548,6 +557,8 @@ def _target(call: Call, index: TemplateIndex) -> Target:
     if call.dynamic:
         return Target(reasons.DYNAMIC, str(call.value), detail=call.dynamic)
     target = classify(call.target, call.context, index)
+    if chosen_at_run_time(call.qualified) and target.kind in (PIN, PINNED):
+        return Target(reasons.DYNAMIC, target.text, detail=call.qualified)
     if call.qualified and target.kind in (PIN, PINNED):
         return Target(reasons.QUALIFIED, target.text, version=target.version, detail=call.qualified)
     if target.kind == PIN and target.function is not None and opted_out(index.resources[target.function]):

@@ -12,13 +12,19 @@ from sfn_exact_version.index import TemplateIndex
 from sfn_exact_version.intrinsics import symbolic
 from sfn_exact_version.targets import (
     AMBIGUOUS,
+    FIXED_QUALIFIER,
     FUNCTION_NAME,
+    JSONATA_QUALIFIER,
     NOT_LAMBDA,
     PIN,
     PINNED,
     RESOURCE,
+    RUNTIME_QUALIFIER,
     Target,
+    chosen_at_run_time,
     classify,
+    lambda_management_action,
+    qualifier_note,
 )
 from support import ACCOUNT, REGION, function
 
@@ -262,7 +268,10 @@ def test_a_parameter_two_functions_take_their_name_from_is_ambiguous() -> None:
 def test_a_parameter_no_function_is_named_by_stays_external() -> None:
     index = _named_by_parameter(("Worker", None))
     index = TemplateIndex.build(
-        dict(index.resources), {"WorkerName": {"Type": "String"}, "Other": {"Type": "String"}}, REGION, ACCOUNT
+        dict(index.resources),
+        {"WorkerName": {"Type": "String"}, "Other": {"Type": "String"}},
+        REGION,
+        ACCOUNT,
     )
     target = _classify({"Ref": "Other"}, FUNCTION_NAME, index)
     assert target.kind == report.EXTERNAL
@@ -273,3 +282,71 @@ def test_a_legacy_resource_that_is_the_name_parameter_is_not_pinned() -> None:
     """A ``Resource`` must be an ARN; the function's name is not one."""
     index = _named_by_parameter(("Worker", None))
     assert _classify({"Ref": "WorkerName"}, RESOURCE, index).kind == report.EXTERNAL
+
+
+# ------------------------------------------------------------------------------ qualifiers
+@pytest.mark.parametrize(
+    ("arguments", "note", "at_run_time"),
+    [
+        ({"FunctionName": "f"}, "", False),
+        ({"FunctionName": "f", "Qualifier": "3"}, FIXED_QUALIFIER, False),
+        ({"FunctionName": "f", "Qualifier": "live"}, FIXED_QUALIFIER, False),
+        ({"FunctionName": "f", "Qualifier.$": "$.version"}, RUNTIME_QUALIFIER, True),
+        ({"FunctionName": "f", "Qualifier": "{% $states.input.version %}"}, JSONATA_QUALIFIER, True),
+    ],
+)
+def test_a_qualifier_chosen_at_run_time_is_told_from_a_fixed_one(
+    arguments: dict[str, Any], note: str, at_run_time: bool
+) -> None:
+    assert qualifier_note(arguments) == note
+    assert chosen_at_run_time(note) is at_run_time
+
+
+@pytest.mark.parametrize(
+    ("note", "reason"), [(RUNTIME_QUALIFIER, report.DYNAMIC), (FIXED_QUALIFIER, report.QUALIFIED)]
+)
+def test_a_call_to_a_function_of_the_template_with_a_qualifier(
+    note: str, reason: str, index: TemplateIndex
+) -> None:
+    """``Qualifier.$`` may pick any version, ``$LATEST`` included: ``dynamic``; a written one is
+    ``qualified``."""
+    from sfn_exact_version.definitions import Call
+    from sfn_exact_version.transform import _target
+
+    value = {"Fn::GetAtt": ["Hello", "Arn"]}
+    call = Call("States.Call", FUNCTION_NAME, value, ("States",), symbolic(value), qualified=note)
+    target = _target(call, index)
+    assert (target.kind, target.detail) == (reason, note)
+
+
+# ------------------------------------------------------------------------------ Lambda API actions
+@pytest.mark.parametrize(
+    ("resource", "action"),
+    [
+        ("arn:aws:states:::aws-sdk:lambda:putFunctionConcurrency", "putFunctionConcurrency"),
+        ("arn:aws:states:::aws-sdk:lambda:getFunctionConfiguration", "getFunctionConfiguration"),
+        (
+            "arn:aws-cn:states:::aws-sdk:lambda:deleteProvisionedConcurrencyConfig",
+            "deleteProvisionedConcurrencyConfig",
+        ),
+        (
+            "arn:aws:states:::aws-sdk:lambda:updateFunctionConfiguration.waitForTaskToken",
+            "updateFunctionConfiguration",
+        ),
+        ("arn:aws:states:::aws-sdk:lambda:invoke", None),
+        ("arn:aws:states:::aws-sdk:lambda:invokeAsync", None),  # runs the function: not management
+        ("arn:aws:states:::aws-sdk:lambda:invokeWithResponseStream", None),
+        ("arn:aws:states:::lambda:invoke", None),
+        ("arn:aws:states:::lambda:invoke.waitForTaskToken", None),
+        ("arn:aws:states:::aws-sdk:sqs:sendMessage", None),
+        (f"{ARN}:hello", None),
+    ],
+)
+def test_lambda_management_actions_are_told_from_invocations(resource: str, action: str | None) -> None:
+    assert lambda_management_action(resource) == action
+    assert (
+        lambda_management_action(
+            tuple(symbolic({"Fn::Sub": resource.replace(":aws:", ":${AWS::Partition}:")}))
+        )
+        == action
+    )
