@@ -131,6 +131,46 @@ def _external_detail(value: Symbolic, index: TemplateIndex) -> str:
     return "the function is not defined in this template; pass a version ARN (name:N) to pin it"
 
 
+# The start of an ``external`` detail for an ARN that names a function of the template by its name, in
+# another Region, account or partition than the stack's (adapters that choose the Region and account, such
+# as the CLI's preview, add how to choose them).
+ELSEWHERE = "the ARN names the FunctionName of"
+
+
+def _elsewhere_detail(value: Symbolic, function: str, index: TemplateIndex) -> str:
+    written = parse_arn_place(value)
+    places = (("partition", "AWS::Partition"), ("Region", "AWS::Region"), ("account", "AWS::AccountId"))
+    differing = [
+        (what, written[what], index.pseudo[pseudo])
+        for what, pseudo in places
+        if pseudo in index.pseudo and what in written and written[what] != index.pseudo[pseudo]
+    ]
+    there = ", ".join(f"{what} {literal}" for what, literal, _ in differing)
+    stack = ", ".join(f"{what} {own}" for what, _, own in differing)
+    return (
+        f"{ELSEWHERE} {function}, but in {there}, not the stack's ({stack}): a function of that name there "
+        "is another function. To call this template's function, write ${AWS::Region} and "
+        f"${{AWS::AccountId}} in the ARN (or GetAtt {function}.Arn) and the macro pins it"
+    )
+
+
+def parse_arn_place(value: Symbolic) -> dict[str, str]:
+    """The literal partition, Region and account of a function ARN (full or partial), by name.
+
+    >>> parse_arn_place(("arn:aws:lambda:eu-west-1:111122223333:function:f",))
+    {'partition': 'aws', 'Region': 'eu-west-1', 'account': '111122223333'}
+    """
+    text = "".join(piece if isinstance(piece, str) else "\0" for piece in value)
+    fields = text.split(":")
+    if len(fields) >= 7 and fields[0] == "arn":
+        named = {"partition": fields[1], "Region": fields[3], "account": fields[4]}
+    elif len(fields) >= 3 and fields[1] == "function":
+        named = {"account": fields[0]}
+    else:
+        return {}
+    return {what: literal for what, literal in named.items() if literal and "\0" not in literal}
+
+
 def _from_other_stack(value: Symbolic, index: TemplateIndex) -> bool:
     return any(_other_stack(atom, index) is not None for atom in _atoms(value))
 
@@ -252,6 +292,10 @@ def _classify(value: Symbolic | None, context: str, index: TemplateIndex) -> Tar
     sharing = [] if parsed.foreign else index.shared_names.get(parsed.name, [])
     function = None if parsed.foreign else index.function_named(parsed.name)
     if function is None and not sharing:
+        if parsed.foreign:
+            same_name = index.by_name.get(parsed.name) or index.shared_names.get(parsed.name, [None])[0]
+            if same_name is not None:
+                return Target(report.EXTERNAL, text, detail=_elsewhere_detail(value, same_name, index))
         return Target(report.EXTERNAL, text, detail=_external_detail(value, index))
     if parsed.qualifier is None:
         if sharing:

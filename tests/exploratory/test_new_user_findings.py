@@ -484,7 +484,6 @@ def test_sdk_lambda_management_calls_are_not_calls(capsys: pytest.CaptureFixture
     assert code == OK
 
 
-@pytest.mark.xfail(strict=True, reason="preview defaults make an own-account literal ARN 'not in template'")
 def test_literal_arn_with_other_region_says_why(capsys: pytest.CaptureFixture[str]) -> None:
     """22: the ARN names ``orders-fn``, a function of this template, in eu-west-1 / 111122223333; the
     preview assumes us-east-1 / 123456789012 and reports "the function is not defined in this

@@ -12,6 +12,7 @@ from sfn_exact_version.index import TemplateIndex
 from sfn_exact_version.intrinsics import symbolic
 from sfn_exact_version.targets import (
     AMBIGUOUS,
+    ELSEWHERE,
     FIXED_QUALIFIER,
     FUNCTION_NAME,
     JSONATA_QUALIFIER,
@@ -24,6 +25,7 @@ from sfn_exact_version.targets import (
     chosen_at_run_time,
     classify,
     lambda_management_action,
+    parse_arn_place,
     qualifier_note,
 )
 from support import ACCOUNT, REGION, function
@@ -157,18 +159,47 @@ def test_a_function_from_outside_the_template_is_external_and_says_where(
     assert source in target.detail
 
 
-@pytest.mark.parametrize(
-    "value",
-    [
-        f"{ARN}:somebody-else",
-        f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:hello",  # hello's name, another Region
-        f"arn:aws:lambda:{REGION}:999999999999:function:hello",  # another account
-    ],
-)
-def test_a_literal_arn_of_another_function_is_external(value: str, index: TemplateIndex) -> None:
-    target = _classify(value, RESOURCE, index)
+def test_a_literal_arn_of_another_function_is_external(index: TemplateIndex) -> None:
+    target = _classify(f"{ARN}:somebody-else", RESOURCE, index)
     assert target.kind == report.EXTERNAL
     assert target.detail.startswith("the function is not defined in this template")
+
+
+@pytest.mark.parametrize("context", CONTEXTS)
+@pytest.mark.parametrize(
+    ("value", "there", "stack"),
+    [
+        (f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:hello", "Region us-east-1", f"Region {REGION}"),
+        (
+            f"arn:aws:lambda:{REGION}:999999999999:function:hello",
+            "account 999999999999",
+            f"account {ACCOUNT}",
+        ),
+        ("999999999999:function:hello", "account 999999999999", f"account {ACCOUNT}"),
+        (
+            "arn:aws-cn:lambda:cn-north-1:999999999999:function:hello",
+            "partition aws-cn, Region cn-north-1, account 999999999999",
+            f"partition aws, Region {REGION}, account {ACCOUNT}",
+        ),
+    ],
+)
+def test_a_literal_arn_with_a_functions_name_elsewhere_says_where_and_how(
+    value: str, there: str, stack: str, context: str, index: TemplateIndex
+) -> None:
+    """The name is Hello's, the Region or account is not the stack's: another function, and the detail
+    says exactly that (not "not defined in this template"), with the way to call Hello instead."""
+    target = _classify(value, context, index)
+    assert target.kind == report.EXTERNAL
+    assert target.detail.startswith(f"{ELSEWHERE} Hello, but in {there}, not the stack's ({stack}):")
+    assert "${AWS::Region} and ${AWS::AccountId}" in target.detail and "GetAtt Hello.Arn" in target.detail
+
+
+def test_arn_place_reads_only_literal_fields() -> None:
+    assert parse_arn_place(symbolic({"Fn::Sub": "arn:aws:lambda:${AWS::Region}:1234:function:f"})) == {
+        "partition": "aws",
+        "account": "1234",
+    }
+    assert parse_arn_place(("hello",)) == {}
 
 
 # ------------------------------------------------------------------------------ unsupported, not Lambda

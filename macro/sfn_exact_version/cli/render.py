@@ -9,7 +9,8 @@ from sfn_exact_version.index import VERSION
 from sfn_exact_version.intrinsics import render as render_symbolic
 from sfn_exact_version.intrinsics import symbolic
 from sfn_exact_version.offline.pipeline import Preview
-from sfn_exact_version.report import DYNAMIC
+from sfn_exact_version.report import DYNAMIC, LeftAlone
+from sfn_exact_version.targets import ELSEWHERE
 from sfn_exact_version.versions import marker_of
 
 
@@ -61,7 +62,9 @@ def diff_text(preview: Preview) -> str:
             tag = " (new version)" if call.version in created else ""
             lines.append(f"  {how:<14} {call.state}: {call.function} -> {call.version}{tag}")
         for item in (a for a in report.left_alone if a.state_machine == machine):
-            lines.append(f"  left alone     {item.state}: {item.target} [{item.reason}] {item.detail}")
+            lines.append(
+                f"  left alone     {item.state}: {item.target} [{item.reason}] {_detail(item, preview)}"
+            )
     heading = None
     for finding in preview.file_findings:
         if (finding.state_machine, finding.file) != heading:
@@ -162,7 +165,7 @@ def check_text(preview: Preview) -> str:
     would stay unpinned, each with its reason and fix; empty when there is nothing to say."""
     lines = [f"problem: {problem}" for problem in preview.problems]
     for item in preview.result.report.unpinned:
-        detail = _with_fix(item.reason, item.detail)
+        detail = _with_fix(item.reason, _detail(item, preview))
         where = f"{item.state_machine} {item.state}: {item.target}"
         lines.append(f"{where} stays unpinned [{item.reason}]: {detail}")
     for finding in preview.file_findings:
@@ -181,3 +184,14 @@ DYNAMIC_FIX = (
 
 def _with_fix(reason: str, detail: str) -> str:
     return f"{detail.rstrip('.')}. {DYNAMIC_FIX}" if reason == DYNAMIC else detail
+
+
+def _detail(item: LeftAlone, preview: Preview) -> str:
+    """The report's detail, and for an ARN that names a function of the template in another Region or
+    account than the preview's, which ones the preview assumed and how to choose the stack's."""
+    if not item.detail.startswith(ELSEWHERE):
+        return item.detail
+    return (
+        f"{item.detail.rstrip('.')}. This preview assumed Region {preview.region} and account "
+        f"{preview.account_id}: if the stack deploys where the ARN says, rerun with --region and --account-id"
+    )

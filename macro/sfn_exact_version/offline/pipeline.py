@@ -47,6 +47,9 @@ class Preview:
     notes: list[str] = field(default_factory=list)
     file_findings: list[FileFinding] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    # the stack the preview assumed (the macro's AWS::Region and AWS::AccountId)
+    region: str = DEFAULT_REGION
+    account_id: str = DEFAULT_ACCOUNT
 
     @property
     def unpinned_count(self) -> int:
@@ -198,6 +201,8 @@ def preview_template(
         received.notes,
         received.file_findings(),
         received.problems,
+        region,
+        account_id,
     )
 
 

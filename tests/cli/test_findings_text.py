@@ -1,0 +1,70 @@
+"""What ``check`` and ``diff`` say where the template alone does not tell the whole story: the Region and
+account the preview assumed, definitions it could not read, local child templates, files it cannot write,
+and what diff names of the IAM and retention changes. Plain CloudFormation templates written per test."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from sfn_exact_version.cli.main import FINDINGS, OK
+
+from .conftest import Cli
+
+FUNCTION = {
+    "Type": "AWS::Lambda::Function",
+    "Properties": {
+        "FunctionName": "orders-fn",
+        "Runtime": "python3.13",
+        "Handler": "index.handler",
+        "Role": "arn:aws:iam::123456789012:role/fn",
+        "Code": {"ZipFile": "def handler(event, context):\n    return event\n"},
+    },
+}
+
+
+def machine(definition: Any, **properties: Any) -> dict[str, Any]:
+    return {
+        "Type": "AWS::StepFunctions::StateMachine",
+        "Properties": {"RoleArn": "arn:aws:iam::123456789012:role/machine", **definition, **properties},
+    }
+
+
+def task(resource: str, end: bool = True) -> dict[str, Any]:
+    return {"StartAt": "Call", "States": {"Call": {"Type": "Task", "Resource": resource, "End": end}}}
+
+
+def write(tmp_path: Path, resources: dict[str, Any], name: str = "template.json") -> Path:
+    path = tmp_path / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"Transform": "SfnExactVersion", "Resources": resources}))
+    return path
+
+
+# --- a literal ARN in another Region or account than the preview's -------------------------------------
+OWN_ARN = "arn:aws:lambda:eu-west-1:111122223333:function:orders-fn"
+
+
+def test_a_literal_arn_of_a_template_function_elsewhere_names_the_options(cli: Cli, tmp_path: Path) -> None:
+    """The preview assumed us-east-1/123456789012: check says the ARN names OrdersFunction elsewhere, and
+    how to preview as the stack's Region and account; with them, the call is pinned."""
+    path = write(tmp_path, {"OrdersFunction": FUNCTION, "Orders": machine({"Definition": task(OWN_ARN)})})
+    code, out, _ = cli("check", path)
+    assert code == FINDINGS
+    assert "not defined in this template" not in out
+    assert "names the FunctionName of OrdersFunction, but in Region eu-west-1, account 111122223333" in out
+    assert "assumed Region us-east-1 and account 123456789012" in out
+    assert "--region and --account-id" in out
+    code, out, _ = cli("diff", path)
+    assert "--region and --account-id" in out
+    code, out, _ = cli("check", path, "--region", "eu-west-1", "--account-id", "111122223333")
+    assert (code, out) == (OK, "ok: 1 Lambda call(s) pinned, none left unpinned.\n")
+
+
+def test_a_literal_arn_of_another_function_gets_no_region_advice(cli: Cli, tmp_path: Path) -> None:
+    other = "arn:aws:lambda:eu-west-1:111122223333:function:somebody-else"
+    path = write(tmp_path, {"OrdersFunction": FUNCTION, "Orders": machine({"Definition": task(other)})})
+    code, out, _ = cli("check", path)
+    assert code == FINDINGS
+    assert "not defined in this template" in out and "--region" not in out
