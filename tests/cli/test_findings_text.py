@@ -8,7 +8,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from sfn_exact_version.cli.main import FINDINGS, OK
+import pytest
+
+from sfn_exact_version.cli.main import ERROR, FINDINGS, OK
 
 from .conftest import Cli
 
@@ -68,3 +70,17 @@ def test_a_literal_arn_of_another_function_gets_no_region_advice(cli: Cli, tmp_p
     code, out, _ = cli("check", path)
     assert code == FINDINGS
     assert "not defined in this template" in out and "--region" not in out
+
+
+# --- transform -o a file that cannot be written ---------------------------------------------------------
+@pytest.mark.parametrize("where", ["missing/out.json", "."])
+def test_an_output_file_that_cannot_be_written_is_one_line_and_exit_3(
+    cli: Cli, tmp_path: Path, where: str
+) -> None:
+    path = write(tmp_path, {"OrdersFunction": FUNCTION})
+    target = tmp_path / where
+    code, out, err = cli("transform", path, "-o", target)
+    assert (code, out) == (ERROR, "")
+    assert err.startswith(f"sfn-exact-version: error: cannot write {target}: ")
+    assert len(err.splitlines()) == 1 and "Traceback" not in err
+    assert not (tmp_path / "missing").exists()

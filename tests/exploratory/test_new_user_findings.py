@@ -630,7 +630,6 @@ def test_conditional_role_policy_allows_the_versions() -> None:
     assert "<GetAtt HelloFunction.Arn>:*" in allowed
 
 
-@pytest.mark.xfail(strict=True, raises=OSError, reason="transform -o into a missing directory: traceback")
 def test_transform_output_path_that_cannot_be_written(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:

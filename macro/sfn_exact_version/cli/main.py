@@ -140,8 +140,13 @@ def _transform(args: argparse.Namespace, result: Preview) -> int:
         )
     text = dump_template(result.result.template, args.format)
     if args.output:
-        with open(args.output, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        try:
+            with open(args.output, "w", encoding="utf-8") as handle:
+                handle.write(text)
+        except OSError as error:  # a missing directory, a directory, no permission: one line, exit 3
+            why = error.strerror or type(error).__name__
+            print(f"sfn-exact-version: error: cannot write {args.output}: {why}", file=sys.stderr)
+            return ERROR
     else:
         sys.stdout.write(text)
     return OK
