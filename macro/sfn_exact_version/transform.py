@@ -24,7 +24,7 @@ from sfn_exact_version.index import (
     opted_out,
     option_problems,
 )
-from sfn_exact_version.intrinsics import NestingTooDeepError, references, render
+from sfn_exact_version.intrinsics import NestingTooDeepError, references, render, symbolic
 from sfn_exact_version.policies import (
     GRANT_ID_PREFIX,
     MAX_RESOURCES,
@@ -237,6 +237,9 @@ def transform(
                 except TransformError as error:  # reported with every other problem found
                     work.errors.extend(error.problems)
         current = "Resources"
+        work.report.warnings.extend(
+            reasons.definition_not_read(name) for name in unread_definitions(resources, work.report)
+        )
         _drop_unused(work)
         _versions(work)
         _retain_functions(work)
@@ -254,6 +257,31 @@ def transform(
         raise TransformError(problems=work.errors)
     _check_limits(template, size, len(work.added))
     return TransformResult(template, work.report)
+
+
+def unread_definitions(resources: Mapping[str, Any], report: Report) -> list[str]:
+    """State machines (not opted out) whose definition is in S3 and in which the macro found no Lambda call:
+    no substitution names a function (of the template, or by an ARN of another), so calls written in the
+    definition were not seen at all."""
+    seen = {item.state_machine for item in report.pinned} | {item.state_machine for item in report.left_alone}
+    found = []
+    for logical_id, resource in resources.items():
+        properties = resource.get("Properties")
+        if (
+            resource["Type"] != STATE_MACHINE
+            or logical_id in seen
+            or not isinstance(properties, dict)
+            or "DefinitionS3Location" not in properties
+            or "Definition" in properties
+            or "DefinitionString" in properties
+            or opted_out(resource)
+        ):
+            continue
+        substitutions = properties.get("DefinitionSubstitutions")
+        values = substitutions.values() if isinstance(substitutions, dict) else ()
+        if not any(":function:" in render(symbolic(value) or ()) for value in values):
+            found.append(logical_id)
+    return found
 
 
 def _check_limits(template: dict[str, Any], size: int | None, added: int) -> None:

@@ -84,3 +84,31 @@ def test_an_output_file_that_cannot_be_written_is_one_line_and_exit_3(
     assert err.startswith(f"sfn-exact-version: error: cannot write {target}: ")
     assert len(err.splitlines()) == 1 and "Traceback" not in err
     assert not (tmp_path / "missing").exists()
+
+
+# --- a definition in S3 that nothing reads ---------------------------------------------------------------
+def test_check_fails_on_a_remote_definition_it_cannot_read(cli: Cli, tmp_path: Path) -> None:
+    s3 = {"DefinitionS3Location": {"Bucket": "artifacts", "Key": "flows/orders.asl.json"}}
+    path = write(tmp_path, {"OrdersFunction": FUNCTION, "Orders": machine(s3)})
+    code, out, err = cli("check", path)
+    assert code == FINDINGS
+    assert out.startswith("Orders: definition not read: it is in S3 (DefinitionS3Location)")
+    assert "local DefinitionUri file" in out and "none left unpinned" not in out
+    assert "1 state machine definition(s) not read." in err
+    code, out, _ = cli("check", "--json", path)
+    report = json.loads(out)
+    assert report["DefinitionsNotRead"] == ["Orders"]
+    assert any(w.startswith("Resources/Orders/Properties/DefinitionS3Location") for w in report["Warnings"])
+
+
+def test_check_reads_a_local_definition_file_instead(cli: Cli, tmp_path: Path) -> None:
+    """The same definition kept beside the template: the CLI reads it and reports its literal call."""
+    (tmp_path / "orders.asl.json").write_text(json.dumps(task(OWN_ARN.replace("eu-west-1", "us-east-1"))))
+    path = write(
+        tmp_path, {"OrdersFunction": FUNCTION, "Orders": machine({"DefinitionS3Location": "orders.asl.json"})}
+    )
+    code, out, _ = cli("check", "--json", path)
+    report = json.loads(out)
+    assert report["DefinitionsNotRead"] == []
+    assert [finding["State"] for finding in report["DefinitionFiles"]] == ["States.Call"]
+    assert code == FINDINGS

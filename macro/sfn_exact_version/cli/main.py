@@ -156,6 +156,7 @@ def _json(result: Preview) -> str:
     report: dict[str, Any] = result.result.report.to_dict()
     report["DefinitionFiles"] = [finding.to_dict() for finding in result.file_findings]
     report["Problems"] = list(result.problems)
+    report["DefinitionsNotRead"] = list(result.unread)
     return json.dumps(report, indent=2) + "\n"
 
 
@@ -170,9 +171,11 @@ def _check(args: argparse.Namespace, result: Preview) -> int:
         sys.stdout.write(_json(result))
     elif findings:
         sys.stdout.write(findings)
-    if result.problems or result.unpinned_count:
+    if result.problems or result.unpinned_count or result.unread:
         if result.unpinned_count:
             print(f"{result.unpinned_count} Lambda call(s) would stay unpinned.", file=sys.stderr)
+        if result.unread:
+            print(f"{len(result.unread)} state machine definition(s) not read.", file=sys.stderr)
         return FINDINGS
     if not args.json:
         pinned = len(result.result.report.pinned)

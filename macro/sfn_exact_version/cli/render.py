@@ -168,6 +168,14 @@ def check_text(preview: Preview) -> str:
         detail = _with_fix(item.reason, _detail(item, preview))
         where = f"{item.state_machine} {item.state}: {item.target}"
         lines.append(f"{where} stays unpinned [{item.reason}]: {detail}")
+    for machine in preview.unread:
+        lines.append(
+            f"{machine}: definition not read: it is in S3 (DefinitionS3Location) and no "
+            "DefinitionSubstitutions value names a Lambda function, so neither the macro nor this check "
+            "sees its calls. Name each function through a substitution (the macro pins it), or keep the "
+            "definition in a local DefinitionUri file this check reads; Metadata.SfnExactVersion.Pin: "
+            "false says it needs no pinning"
+        )
     for finding in preview.file_findings:
         message = _with_fix(finding.reason, finding.message)
         verdict = "would break" if finding.breaks else "stays unpinned"

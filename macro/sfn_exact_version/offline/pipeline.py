@@ -21,7 +21,7 @@ from sfn_exact_version.offline.errors import InputError, PackagingError
 from sfn_exact_version.offline.packaging import package_template, read_local_definitions
 from sfn_exact_version.offline.sam import macro_fragment, sam_translate, transform_names
 from sfn_exact_version.offline.template_io import load_template
-from sfn_exact_version.transform import TransformResult, transform
+from sfn_exact_version.transform import TransformResult, transform, unread_definitions
 
 DEFAULT_REGION = "us-east-1"
 DEFAULT_ACCOUNT = "123456789012"
@@ -50,6 +50,9 @@ class Preview:
     # the stack the preview assumed (the macro's AWS::Region and AWS::AccountId)
     region: str = DEFAULT_REGION
     account_id: str = DEFAULT_ACCOUNT
+    # state machines whose definition is in S3 with no substitution naming a function, and not a local
+    # file this preview read: nobody looked at their calls
+    unread: list[str] = field(default_factory=list)
 
     @property
     def unpinned_count(self) -> int:
@@ -203,6 +206,11 @@ def preview_template(
         received.problems,
         region,
         account_id,
+        [
+            name
+            for name in unread_definitions(received.fragment["Resources"], result.report)
+            if name not in received.local_definitions
+        ],
     )
 
 
