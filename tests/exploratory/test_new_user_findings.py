@@ -347,7 +347,6 @@ def test_sam_inline_if_substitution_is_pinned_on_each_side(capsys: pytest.Captur
     assert set(pinned.values()) == {"FastFunction", "SlowFunction"}
 
 
-@pytest.mark.xfail(strict=True, reason="definition-file reader flags a call the macro pins (Fn::If value)")
 def test_definition_file_if_substitution_has_no_false_finding(capsys: pytest.CaptureFixture[str]) -> None:
     """13: the macro pins ``${WorkerArn}`` on each side of its ``Fn::If``, yet the CLI's reading of the
     local file reports the same call as ``unsupported`` (diff shows it both pinned and "not pinnable",
