@@ -112,3 +112,55 @@ def test_check_reads_a_local_definition_file_instead(cli: Cli, tmp_path: Path) -
     assert report["DefinitionsNotRead"] == []
     assert [finding["State"] for finding in report["DefinitionFiles"]] == ["States.Call"]
     assert code == FINDINGS
+
+
+# --- diff: the execution role retained, the IAM entries per function ------------------------------------
+def test_diff_names_the_execution_role_and_each_functions_own_entries(cli: Cli, tmp_path: Path) -> None:
+    """Two functions share one execution role of the template and one statement allows both: diff names
+    the role (retained with them) once, and each IAM line shows only its own function's ``:*`` entry."""
+    worker = {
+        **FUNCTION,
+        "Properties": {**FUNCTION["Properties"], "Role": {"Fn::GetAtt": ["WorkerRole", "Arn"]}},
+    }
+    del worker["Properties"]["FunctionName"]
+    trust = {
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ]
+    }
+    allow = {
+        "Effect": "Allow",
+        "Action": "lambda:InvokeFunction",
+        "Resource": [{"Fn::GetAtt": ["A", "Arn"]}, {"Fn::GetAtt": ["B", "Arn"]}],
+    }
+    role = {
+        "Type": "AWS::IAM::Role",
+        "Properties": {
+            "AssumeRolePolicyDocument": trust,
+            "Policies": [{"PolicyName": "invoke", "PolicyDocument": {"Statement": [allow]}}],
+        },
+    }
+    definition = {
+        "StartAt": "One",
+        "States": {
+            "One": {"Type": "Task", "Resource": {"Fn::GetAtt": ["A", "Arn"]}, "Next": "Two"},
+            "Two": {"Type": "Task", "Resource": {"Fn::GetAtt": ["B", "Arn"]}, "End": True},
+        },
+    }
+    flow = machine({"Definition": definition}, RoleArn={"Fn::GetAtt": ["FlowRole", "Arn"]})
+    resources = {
+        "A": worker,
+        "B": worker,
+        "WorkerRole": {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": trust}},
+        "FlowRole": role,
+        "Flow": flow,
+    }
+    code, out, _ = cli("diff", write(tmp_path, resources))
+    assert code == OK
+    assert (
+        "  ~ WorkerRole: execution role of A, B (kept with them): DeletionPolicy Retain, "
+        "UpdateReplacePolicy Retain\n" in out
+    )
+    statement = "Resources/FlowRole/Properties/Policies/0/PolicyDocument/Statement/0"
+    assert f"  ~ {statement}: + ${{A.Arn}}:* (role FlowRole, A)\n" in out
+    assert f"  ~ {statement}: + ${{B.Arn}}:* (role FlowRole, B)\n" in out

@@ -399,11 +399,10 @@ def test_diff_shows_the_retained_grants(capsys: pytest.CaptureFixture[str]) -> N
             assert grant in out, f"{name}: {grant} missing from diff"
 
 
-@pytest.mark.xfail(strict=True, reason="diff omits the execution role the macro marks Retain")
 def test_diff_shows_the_retained_execution_role(capsys: pytest.CaptureFixture[str]) -> None:
     """04: the functions' execution role ``WorkerRole`` gains ``DeletionPolicy``/``UpdateReplacePolicy:
     Retain`` (README "What is protected") and stays in the account after the stack is deleted; diff
-    does not name it (the report's ``Functions[].ExecutionRole`` does)."""
+    names it, as the report's ``Functions[].ExecutionRole`` does."""
     template = processed("04_jsonata_distributed_map.yaml").result.template
     assert template["Resources"]["WorkerRole"]["DeletionPolicy"] == "Retain"
     code, out, _ = run(capsys, "diff", TEMPLATES / "04_jsonata_distributed_map.yaml")
@@ -411,10 +410,9 @@ def test_diff_shows_the_retained_execution_role(capsys: pytest.CaptureFixture[st
     assert "WorkerRole" in out
 
 
-@pytest.mark.xfail(strict=True, reason="diff's IAM lines repeat all added entries once per function")
 def test_diff_iam_line_names_only_its_function(capsys: pytest.CaptureFixture[str]) -> None:
-    """04: one statement gains three entries; diff prints three identical lists, each labelled with a
-    different function. Each line should show what was added for its function."""
+    """04: one statement gains three entries; each of diff's three lines (one per function) shows what
+    was added for its function, not all three."""
     code, out, _ = run(capsys, "diff", TEMPLATES / "04_jsonata_distributed_map.yaml")
     assert code == OK
     lines = [line for line in out.splitlines() if line.startswith("  ~ Resources/ImagesRole")]

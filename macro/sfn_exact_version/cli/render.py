@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sfn_exact_version.index import VERSION
+from sfn_exact_version.index import VERSION, TemplateIndex
 from sfn_exact_version.intrinsics import render as render_symbolic
 from sfn_exact_version.intrinsics import symbolic
 from sfn_exact_version.offline.pipeline import Preview
-from sfn_exact_version.report import DYNAMIC, LeftAlone
+from sfn_exact_version.report import DYNAMIC, LeftAlone, RetainedFunction
 from sfn_exact_version.targets import ELSEWHERE
 from sfn_exact_version.versions import marker_of
 
@@ -39,13 +39,65 @@ def _entries(statement: Mapping[str, Any] | None, key: str = "Resource") -> list
     return value if isinstance(value, list) else [value]
 
 
-def _added_entries(before: Mapping[str, Any], after: Mapping[str, Any], location: str) -> str:
-    """The entries the statement at ``location`` gained, as text ("" when none)."""
+def _added_entries(
+    before: Mapping[str, Any],
+    after: Mapping[str, Any],
+    location: str,
+    index: TemplateIndex | None = None,
+    function: str | None = None,
+) -> str:
+    """The entries the statement at ``location`` gained, as text ("" when none). With ``index`` and
+    ``function``, only those that allow the versions of ``function`` (``<its ARN>:*``), when the entries
+    can be told apart by function; otherwise all of them."""
     statement = _statement(after, location)
     old = _statement(before, location)
     key = "NotResource" if statement is not None and "NotResource" in statement else "Resource"
     old_entries = _entries(old, key)
-    return ", ".join(_entry_text(entry) for entry in _entries(statement, key) if entry not in old_entries)
+    added = [entry for entry in _entries(statement, key) if entry not in old_entries]
+    if index is not None and function is not None:
+        owners = [_versions_of(entry, index) for entry in added]
+        if None not in owners:
+            added = [entry for entry, owner in zip(added, owners, strict=True) if owner == function]
+    return ", ".join(_entry_text(entry) for entry in added)
+
+
+def _versions_of(entry: Any, index: TemplateIndex) -> str | None:
+    """The function of the template whose versions an added ``<function ARN>:*`` entry allows."""
+    text = symbolic(entry)
+    if not text or not isinstance(text[-1], str) or not text[-1].endswith(":*"):
+        return None
+    head = text[-1][: -len(":*")]
+    unqualified = (*text[:-1], head) if head else text[:-1]
+    return index.function_of_reference(_as_value(unqualified))
+
+
+def _as_value(text: tuple[Any, ...]) -> Any:
+    """A symbolic string as a template value again (``Fn::Sub``), for the index's readers."""
+    return {"Fn::Sub": render_symbolic(text)} if len(text) != 1 or not isinstance(text[0], str) else text[0]
+
+
+def _execution_roles(
+    before: Mapping[str, Any], after: Mapping[str, Any], functions: list[RetainedFunction]
+) -> list[str]:
+    """The execution roles the macro retains with their functions (Lambda cannot run a function whose
+    role is gone), one line per role."""
+    roles: dict[str, list[str]] = {}
+    for retained in functions:
+        if retained.execution_role is not None:
+            roles.setdefault(retained.execution_role, []).append(retained.function)
+    lines = []
+    for role, users in roles.items():
+        old = before["Resources"].get(role, {})
+        new = after["Resources"].get(role, {})
+        changes = [
+            f"{policy} {new.get(policy)}"
+            for policy in ("DeletionPolicy", "UpdateReplacePolicy")
+            if old.get(policy) != new.get(policy)
+        ]
+        summary = ", ".join(changes) if changes else "unchanged"
+        kept = "kept with it" if len(users) == 1 else "kept with them"
+        lines.append(f"  ~ {role}: execution role of {', '.join(users)} ({kept}): {summary}")
+    return lines
 
 
 def diff_text(preview: Preview) -> str:
@@ -105,11 +157,15 @@ def diff_text(preview: Preview) -> str:
             if retained.opted_out:
                 changes.append("not retained (RetainFunction: false)")
             lines.append(f"  ~ {retained.function}: {', '.join(changes) if changes else 'unchanged'}")
+        lines.extend(_execution_roles(before, after, report.functions))
     if report.widened or report.denying or report.grants:
         lines.append("IAM")
+        index = TemplateIndex.build(
+            after["Resources"], after.get("Parameters") or {}, preview.region, preview.account_id
+        )
         for widened in report.widened:
             where = widened.location
-            added = _added_entries(before, after, where)
+            added = _added_entries(before, after, where, index, widened.function)
             if added:
                 lines.append(f"  ~ {where}: + {added} (role {widened.role}, {widened.function})")
             else:
