@@ -422,7 +422,6 @@ def test_diff_iam_line_names_only_its_function(capsys: pytest.CaptureFixture[str
         assert line.count(".Arn}:*") == 1 and f"${{{function}.Arn}}:*" in line
 
 
-@pytest.mark.xfail(strict=True, reason="cycle error shows one path; the fix reveals the next one")
 def test_cycle_error_names_every_path_back(capsys: pytest.CaptureFixture[str]) -> None:
     """14: PollFunction reaches PollLoop twice (``NEXT_RUN: !Ref PollLoop`` and, through its role,
     ``StepFunctionsExecutionPolicy`` on ``!GetAtt PollLoop.Name``). The error names only the first;
@@ -431,6 +430,7 @@ def test_cycle_error_names_every_path_back(capsys: pytest.CaptureFixture[str]) -
     assert code == ERROR
     assert "PollFunction -> PollLoop" in err
     assert "PollFunctionRole -> PollLoop" in err
+    assert "give PollLoop a Name (SAM's" in err
 
 
 @pytest.mark.xfail(strict=True, reason="false 'no statement allows' warning with AWSLambdaRole attached")
