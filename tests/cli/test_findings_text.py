@@ -44,6 +44,9 @@ def write(tmp_path: Path, resources: dict[str, Any], name: str = "template.json"
     return path
 
 
+FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:orders-fn"
+
+
 # --- a literal ARN in another Region or account than the preview's -------------------------------------
 OWN_ARN = "arn:aws:lambda:eu-west-1:111122223333:function:orders-fn"
 
@@ -164,3 +167,71 @@ def test_diff_names_the_execution_role_and_each_functions_own_entries(cli: Cli, 
     statement = "Resources/FlowRole/Properties/Policies/0/PolicyDocument/Statement/0"
     assert f"  ~ {statement}: + ${{A.Arn}}:* (role FlowRole, A)\n" in out
     assert f"  ~ {statement}: + ${{B.Arn}}:* (role FlowRole, B)\n" in out
+
+
+# --- nested stacks whose template is a local file ----------------------------------------------------
+def _parent_and_child(tmp_path: Path, child_resources: dict[str, Any]) -> Path:
+    child = {
+        "Transform": "SfnExactVersion",
+        "Parameters": {"Stage": {"Type": "String"}},
+        "Resources": child_resources,
+    }
+    (tmp_path / "nested").mkdir()
+    (tmp_path / "nested" / "child.json").write_text(json.dumps(child))
+    stack = {
+        "Type": "AWS::CloudFormation::Stack",
+        "Properties": {
+            "TemplateURL": "nested/child.json",
+            "Parameters": {"Stage": "prod", "Table": {"Ref": "T"}},
+        },
+    }
+    return write(tmp_path, {"OrdersFunction": FUNCTION, "Child": stack})
+
+
+def test_check_follows_a_local_nested_template(cli: Cli, tmp_path: Path) -> None:
+    """The child is deployed with the parent: its calls are checked too, with the literal parameter values
+    the parent passes (an intrinsic one is left to the child's default)."""
+    flow = machine({"Definition": task(FUNCTION_ARN)})
+    path = _parent_and_child(tmp_path, {"Fn": FUNCTION, "Flow": flow})
+    code, out, err = cli("check", path)
+    assert (code, out) == (
+        OK,
+        "ok: 1 Lambda call(s) pinned (with 1 nested template(s)), none left unpinned.\n",
+    )
+    code, out, _ = cli("check", "--json", path)
+    (nested,) = json.loads(out)["NestedStacks"]
+    assert nested["Template"] == str(tmp_path / "nested" / "child.json")
+    assert [p["Function"] for p in nested["Pinned"]] == ["Fn"]
+    code, _, err = cli("diff", path)
+    assert "Resources/Child/Properties/TemplateURL: the nested stack's template" in err
+    assert f"sfn-exact-version diff {tmp_path / 'nested' / 'child.json'}" in err
+
+
+def test_a_nested_template_with_unpinned_calls_fails_check_naming_it(cli: Cli, tmp_path: Path) -> None:
+    dynamic = {
+        "StartAt": "A",
+        "States": {
+            "A": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::lambda:invoke",
+                "Parameters": {"FunctionName.$": "$.fn"},
+                "End": True,
+            }
+        },
+    }
+    path = _parent_and_child(tmp_path, {"Flow": machine({"Definition": dynamic})})
+    code, out, err = cli("check", path)
+    assert code == FINDINGS
+    assert out.startswith(
+        f"{tmp_path / 'nested' / 'child.json'}: Flow States.A: $.fn stays unpinned [dynamic]"
+    )
+    assert "1 Lambda call(s) would stay unpinned." in err
+
+
+def test_a_nested_template_that_cannot_be_checked_is_exit_3(cli: Cli, tmp_path: Path) -> None:
+    flow = {**machine({"Definition": task(FUNCTION_ARN)}), "Metadata": {"SfnExactVersion": {"pin": False}}}
+    path = _parent_and_child(tmp_path, {"Fn": FUNCTION, "Flow": flow})
+    code, _, err = cli("check", path)
+    assert code == ERROR
+    assert "error: Resources/Child/Properties/TemplateURL: nested template" in err
+    assert "could not be checked: " in err and "unknown key pin" in err
