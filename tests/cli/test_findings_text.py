@@ -235,3 +235,8 @@ def test_a_nested_template_that_cannot_be_checked_is_exit_3(cli: Cli, tmp_path: 
     assert code == ERROR
     assert "error: Resources/Child/Properties/TemplateURL: nested template" in err
     assert "could not be checked: " in err and "unknown key pin" in err
+    child = tmp_path / "nested" / "child.json"
+    assert (
+        f"Check it on its own, with the parameter values the parent passes: sfn-exact-version check {child}"
+        in err
+    )

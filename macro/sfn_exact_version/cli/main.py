@@ -233,7 +233,8 @@ def _follow(
         except (InputError, TransformError) as error:
             print(
                 f"sfn-exact-version: error: {child.location}: nested template {child.path} could not be "
-                f"checked: {error.message}",
+                f"checked: {error.message.rstrip('.')}. Check it on its own, with the parameter values the "
+                f"parent passes: sfn-exact-version check {child.path} --parameter-overrides KEY=VALUE ...",
                 file=sys.stderr,
             )
             failed = True
