@@ -21,6 +21,7 @@ class ProblemReason(StrEnum):
     DEPENDENCY_CYCLE = "dependency-cycle"  # pinning a call would close a dependency cycle
     RESOURCE_LIMIT = "resource-limit"  # the output would pass CloudFormation's 500 resources
     SIZE_LIMIT = "size-limit"  # the output would pass CloudFormation's 1 MB processed template
+    OPTIONS = "options"  # a resource's Metadata.SfnExactVersion the macro cannot read
     OTHER = "other"  # a TransformError raised with a message only
 
 

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from sfn_exact_version.errors import Problem, ProblemReason
 from sfn_exact_version.intrinsics import GET_ATT, REF, Atom, Symbolic, symbolic
 
 FUNCTION = "AWS::Lambda::Function"
@@ -35,13 +36,88 @@ def partition_of(region: str) -> str:
     return "aws"
 
 
-def opted_out(resource: Mapping[str, Any]) -> bool:
-    """True when the resource's ``Metadata.SfnExactVersion.Pin`` is ``false``."""
+# A resource's options (``Metadata.SfnExactVersion``): each a boolean, written as YAML's ``false`` or as
+# the string CloudFormation users often write (``"false"``). ``Pin`` on a state machine or a function,
+# ``RetainFunction`` on a function.
+PIN_OPTION = "Pin"
+RETAIN_FUNCTION_OPTION = "RetainFunction"
+OPTIONS = {
+    PIN_OPTION: (STATE_MACHINE, FUNCTION),
+    RETAIN_FUNCTION_OPTION: (FUNCTION,),
+}
+OPTION_VALUES = {True: True, False: False, "true": True, "false": False}
+ACCEPTED_VALUES = 'true or false (a boolean, or the string "true" or "false")'
+
+
+def option(resource: Mapping[str, Any], name: str) -> bool | None:
+    """The boolean value of the resource's ``Metadata.SfnExactVersion.<name>``, or None when it is not
+    set or cannot be read (:func:`option_problems` reports those).
+
+    >>> option({"Metadata": {"SfnExactVersion": {"Pin": "false"}}}, "Pin")
+    False
+    """
     metadata = resource.get("Metadata")
-    if not isinstance(metadata, dict):
-        return False
-    options = metadata.get(METADATA_KEY)
-    return isinstance(options, dict) and options.get("Pin") is False
+    options = metadata.get(METADATA_KEY) if isinstance(metadata, dict) else None
+    if not isinstance(options, dict):
+        return None
+    value = options.get(name)
+    if isinstance(value, str):
+        value = value.strip().lower()
+    return OPTION_VALUES.get(value) if isinstance(value, bool | str) else None
+
+
+def opted_out(resource: Mapping[str, Any]) -> bool:
+    """True when the resource's ``Metadata.SfnExactVersion.Pin`` is ``false`` (or ``"false"``)."""
+    return option(resource, PIN_OPTION) is False
+
+
+def option_problems(logical_id: str, resource: Mapping[str, Any]) -> list[Problem]:
+    """Why the resource's ``Metadata.SfnExactVersion`` cannot be read: not an object, a key the macro does
+    not know (``pin``, ``Pinned``) or that does not apply to the resource's type, a value that is not
+    true or false. An option the macro ignored would pin what the user asked it to leave alone.
+
+    Only functions and state machines are read: SAM copies a resource's ``Metadata`` to the resources it
+    generates from it (a state machine's role, a function's version), where the options mean nothing.
+
+    >>> resource = {"Type": STATE_MACHINE, "Metadata": {"SfnExactVersion": {"pin": False}}}
+    >>> print(option_problems("Sm", resource)[0].message)
+    Resources/Sm/Metadata/SfnExactVersion: unknown key pin (did you mean Pin?). The options of a \
+AWS::StepFunctions::StateMachine: Pin: false.
+    """
+    metadata = resource.get("Metadata")
+    kind = resource.get("Type")
+    if (
+        kind not in (FUNCTION, STATE_MACHINE)
+        or not isinstance(metadata, dict)
+        or METADATA_KEY not in metadata
+    ):
+        return []
+    where = f"Resources/{logical_id}/Metadata/{METADATA_KEY}"
+    options = metadata[METADATA_KEY]
+    known = [name for name, types in OPTIONS.items() if kind in types]
+    accepted = ", ".join(f"{name}: false" for name in known)
+    if not isinstance(options, dict):
+        fix = f"Write an object with the options of a {kind}: {accepted}."
+        return [Problem(ProblemReason.OPTIONS, where, f"{where}: must be an object. {fix}", fix)]
+    problems = []
+    for name, value in options.items():
+        if name not in known:
+            close = [k for k in OPTIONS if k.lower() == str(name).lower()]
+            hint = f" (did you mean {close[0]}?)" if close and close[0] in known else ""
+            why = f"{name} does not apply to a {kind}" if name in OPTIONS else f"unknown key {name}{hint}"
+            fix = f"The options of a {kind}: {accepted}."
+            problems.append(Problem(ProblemReason.OPTIONS, where, f"{where}: {why}. {fix}", fix))
+        elif option(resource, name) is None:
+            fix = f"Write {name}: false (or {name}: true)."
+            problems.append(
+                Problem(
+                    ProblemReason.OPTIONS,
+                    f"{where}/{name}",
+                    f"{where}/{name}: {value!r} is not {ACCEPTED_VALUES}. {fix}",
+                    fix,
+                )
+            )
+    return problems
 
 
 @dataclass

@@ -214,6 +214,19 @@ class StateMachineVersioning:
         }
 
 
+def definition_not_read(state_machine: str) -> str:
+    """The warning for a state machine whose definition is in S3 and whose substitutions name no Lambda
+    function: the macro could not see a single call of it."""
+    return (
+        f"Resources/{state_machine}/Properties/DefinitionS3Location: the definition is in S3, which the "
+        "macro does not read, and no DefinitionSubstitutions value names a Lambda function, so any Lambda "
+        'call written in it stays unpinned. Name each function through a substitution ("${HelloArn}" in '
+        "the definition, HelloArn: GetAtt Hello.Arn in DefinitionSubstitutions), which the macro pins; keep "
+        "the definition in a local DefinitionUri file, which sfn-exact-version check reads; or, if it calls "
+        "no Lambda function, say so with Metadata.SfnExactVersion.Pin: false."
+    )
+
+
 @dataclass
 class Report:
     """Everything a user needs to see: pinned calls, versions, the functions kept for them, IAM

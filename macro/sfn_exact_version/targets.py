@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from sfn_exact_version import report
 from sfn_exact_version.index import (
@@ -23,6 +26,60 @@ AMBIGUOUS = "ambiguous"  # a name several functions of the template set: a probl
 # Contexts: a legacy Task "Resource" must be an ARN; a "FunctionName" may be a name or an ARN.
 RESOURCE = "resource"
 FUNCTION_NAME = "function-name"
+
+
+# What a call's Qualifier says (``Call.qualified``): a fixed Qualifier names a version or an alias the user
+# chose; ``Qualifier.$`` or a JSONata Qualifier chooses one at run time, ``$LATEST`` included.
+FIXED_QUALIFIER = "the call sets Qualifier"
+RUNTIME_QUALIFIER = "Qualifier.$ chooses the version at run time"
+JSONATA_QUALIFIER = "a JSONata Qualifier chooses the version at run time"
+
+
+def qualifier_note(arguments: Mapping[str, Any]) -> str:
+    """Why a ``lambda:invoke`` call's ``Parameters``/``Arguments`` leave the version to the call, or "".
+
+    >>> qualifier_note({"FunctionName": "f", "Qualifier.$": "$.version"}) == RUNTIME_QUALIFIER
+    True
+    >>> qualifier_note({"FunctionName": "f", "Qualifier": "3"})
+    'the call sets Qualifier'
+    """
+    if "Qualifier.$" in arguments:
+        return RUNTIME_QUALIFIER
+    qualifier = arguments.get("Qualifier")
+    if isinstance(qualifier, str) and qualifier.lstrip().startswith("{%"):
+        return JSONATA_QUALIFIER
+    return FIXED_QUALIFIER if "Qualifier" in arguments else ""
+
+
+def chosen_at_run_time(note: str) -> bool:
+    """True when a call's qualifier note (:func:`qualifier_note`) means the version is chosen at run time:
+    the call is ``dynamic``, not ``qualified``."""
+    return note in (RUNTIME_QUALIFIER, JSONATA_QUALIFIER)
+
+
+# Lambda API actions that run the function. Through an ``aws-sdk:lambda:<action>`` Task any other action
+# (putFunctionConcurrency, getFunctionConfiguration, ...) names the function to manage, not code to run.
+INVOKING_ACTIONS = frozenset({"invoke", "invokeasync", "invokewithresponsestream"})
+SDK_LAMBDA = re.compile(r"^arn:[^:]+:states:::aws-sdk:lambda:([A-Za-z0-9]+)(?:\.[A-Za-z]+)?$")
+
+
+def lambda_management_action(resource: Symbolic | str) -> str | None:
+    """The action of a Task ``Resource`` that calls a Lambda API action other than an invocation through
+    the AWS SDK integration, else None. Its ``FunctionName`` is neither a call to pin nor data that a call
+    reads: a function-level setting (reserved concurrency, configuration) applies to the function itself.
+
+    >>> lambda_management_action("arn:aws:states:::aws-sdk:lambda:putFunctionConcurrency")
+    'putFunctionConcurrency'
+    >>> lambda_management_action("arn:aws:states:::aws-sdk:lambda:invoke") is None
+    True
+    """
+    text = (
+        resource if isinstance(resource, str) else "".join(p if isinstance(p, str) else "x" for p in resource)
+    )
+    match = SDK_LAMBDA.match(text)
+    if match is None or match.group(1).lower() in INVOKING_ACTIONS:
+        return None
+    return match.group(1)
 
 
 @dataclass(frozen=True)
@@ -74,12 +131,71 @@ def _external_detail(value: Symbolic, index: TemplateIndex) -> str:
     return "the function is not defined in this template; pass a version ARN (name:N) to pin it"
 
 
+# The start of an ``external`` detail for an ARN that names a function of the template by its name, in
+# another Region, account or partition than the stack's (adapters that choose the Region and account, such
+# as the CLI's preview, add how to choose them).
+ELSEWHERE = "the ARN names the FunctionName of"
+
+
+def _elsewhere_detail(value: Symbolic, function: str, index: TemplateIndex) -> str:
+    written = parse_arn_place(value)
+    places = (("partition", "AWS::Partition"), ("Region", "AWS::Region"), ("account", "AWS::AccountId"))
+    differing = [
+        (what, written[what], index.pseudo[pseudo])
+        for what, pseudo in places
+        if pseudo in index.pseudo and what in written and written[what] != index.pseudo[pseudo]
+    ]
+    there = ", ".join(f"{what} {literal}" for what, literal, _ in differing)
+    stack = ", ".join(f"{what} {own}" for what, _, own in differing)
+    return (
+        f"{ELSEWHERE} {function}, but in {there}, not the stack's ({stack}): a function of that name there "
+        "is another function. To call this template's function, write ${AWS::Region} and "
+        f"${{AWS::AccountId}} in the ARN (or GetAtt {function}.Arn) and the macro pins it"
+    )
+
+
+def parse_arn_place(value: Symbolic) -> dict[str, str]:
+    """The literal partition, Region and account of a function ARN (full or partial), by name.
+
+    >>> parse_arn_place(("arn:aws:lambda:eu-west-1:111122223333:function:f",))
+    {'partition': 'aws', 'Region': 'eu-west-1', 'account': '111122223333'}
+    """
+    text = "".join(piece if isinstance(piece, str) else "\0" for piece in value)
+    fields = text.split(":")
+    if len(fields) >= 7 and fields[0] == "arn":
+        named = {"partition": fields[1], "Region": fields[3], "account": fields[4]}
+    elif len(fields) >= 3 and fields[1] == "function":
+        named = {"account": fields[0]}
+    else:
+        return {}
+    return {what: literal for what, literal in named.items() if literal and "\0" not in literal}
+
+
 def _from_other_stack(value: Symbolic, index: TemplateIndex) -> bool:
     return any(_other_stack(atom, index) is not None for atom in _atoms(value))
 
 
+def _by_name(atom: Atom, text: str, index: TemplateIndex) -> Target | None:
+    """A ``FunctionName`` that is exactly the value a function of the template takes its own
+    ``FunctionName`` from (``!Ref WorkerName`` on both): that function, or AMBIGUOUS when several set it.
+    The same match ``index.by_name`` makes for the ``${WorkerName}`` in an ARN."""
+    named = index.by_name.get((atom,))
+    if named is not None:
+        return Target(PIN, text, function=named)
+    sharing = index.shared_names.get((atom,))
+    if sharing:
+        return Target(AMBIGUOUS, text, detail=f"{' and '.join(sharing)} all set FunctionName {text}")
+    return None
+
+
 def _single_atom(atom: Atom, text: str, context: str, index: TemplateIndex) -> Target:
     kind = index.type_of(atom.name)
+    if context == FUNCTION_NAME and kind not in (FUNCTION, VERSION, ALIAS):
+        # Before the parameter-means-external rule: the parameter may be the function's own name.
+        # (A legacy Resource must be an ARN, which a function's name is not.)
+        found = _by_name(atom, text, index)
+        if found is not None:
+            return found
     if atom.kind == REF:
         if kind == FUNCTION:
             return Target(PIN, text, function=atom.name)
@@ -176,6 +292,10 @@ def _classify(value: Symbolic | None, context: str, index: TemplateIndex) -> Tar
     sharing = [] if parsed.foreign else index.shared_names.get(parsed.name, [])
     function = None if parsed.foreign else index.function_named(parsed.name)
     if function is None and not sharing:
+        if parsed.foreign:
+            same_name = index.by_name.get(parsed.name) or index.shared_names.get(parsed.name, [None])[0]
+            if same_name is not None:
+                return Target(report.EXTERNAL, text, detail=_elsewhere_detail(value, same_name, index))
         return Target(report.EXTERNAL, text, detail=_external_detail(value, index))
     if parsed.qualifier is None:
         if sharing:

@@ -22,8 +22,9 @@ from sfn_exact_version.index import (
     VERSION,
     TemplateIndex,
     opted_out,
+    option_problems,
 )
-from sfn_exact_version.intrinsics import SUB_PLACEHOLDER, NestingTooDeepError, references, render
+from sfn_exact_version.intrinsics import SUB_PLACEHOLDER, NestingTooDeepError, references, render, symbolic
 from sfn_exact_version.policies import (
     GRANT_ID_PREFIX,
     MAX_RESOURCES,
@@ -52,7 +53,15 @@ from sfn_exact_version.report import (
     literal,
 )
 from sfn_exact_version.state_machine_versions import report_state_machine_versions
-from sfn_exact_version.targets import AMBIGUOUS, NOT_LAMBDA, PIN, PINNED, Target, classify
+from sfn_exact_version.targets import (
+    AMBIGUOUS,
+    NOT_LAMBDA,
+    PIN,
+    PINNED,
+    Target,
+    chosen_at_run_time,
+    classify,
+)
 from sfn_exact_version.versions import (
     DESCRIPTION_LIMIT,
     MARKER_LENGTH,
@@ -183,6 +192,7 @@ def _validate(fragment: Any) -> Mapping[str, Any]:
             )
         elif "Properties" in resource and not isinstance(resource["Properties"], dict):
             problems.append(Problem.at(ProblemReason.TEMPLATE, f"{where}/Properties", "must be an object."))
+        problems.extend(option_problems(logical_id, resource))
     if problems:
         raise TransformError(problems=problems)
     parameters = fragment.get("Parameters", {})
@@ -229,6 +239,9 @@ def transform(
                 except TransformError as error:  # reported with every other problem found
                     work.errors.extend(error.problems)
         current = "Resources"
+        work.report.warnings.extend(
+            reasons.definition_not_read(name) for name in unread_definitions(resources, work.report)
+        )
         _drop_unused(work)
         _versions(work)
         _retain_functions(work)
@@ -246,6 +259,31 @@ def transform(
         raise TransformError(problems=work.errors)
     _check_limits(template, size, len(work.added))
     return TransformResult(template, work.report)
+
+
+def unread_definitions(resources: Mapping[str, Any], report: Report) -> list[str]:
+    """State machines (not opted out) whose definition is in S3 and in which the macro found no Lambda call:
+    no substitution names a function (of the template, or by an ARN of another), so calls written in the
+    definition were not seen at all."""
+    seen = {item.state_machine for item in report.pinned} | {item.state_machine for item in report.left_alone}
+    found = []
+    for logical_id, resource in resources.items():
+        properties = resource.get("Properties")
+        if (
+            resource["Type"] != STATE_MACHINE
+            or logical_id in seen
+            or not isinstance(properties, dict)
+            or "DefinitionS3Location" not in properties
+            or "Definition" in properties
+            or "DefinitionString" in properties
+            or opted_out(resource)
+        ):
+            continue
+        substitutions = properties.get("DefinitionSubstitutions")
+        values = substitutions.values() if isinstance(substitutions, dict) else ()
+        if not any(":function:" in render(symbolic(value) or ()) for value in values):
+            found.append(logical_id)
+    return found
 
 
 def _check_limits(template: dict[str, Any], size: int | None, added: int) -> None:
@@ -545,6 +583,8 @@ def _target(call: Call, index: TemplateIndex) -> Target:
     if call.dynamic:
         return Target(reasons.DYNAMIC, str(call.value), detail=call.dynamic)
     target = classify(call.target, call.context, index)
+    if chosen_at_run_time(call.qualified) and target.kind in (PIN, PINNED):
+        return Target(reasons.DYNAMIC, target.text, detail=call.qualified)
     if call.qualified and target.kind in (PIN, PINNED):
         return Target(
             reasons.QUALIFIED,
@@ -930,42 +970,61 @@ def _cycles(work: _Work) -> None:
     for (state_machine, version), states in new_edges.items():
         # (A state machine that already depended on the version and is reached from it was a cycle in
         # the input too; CloudFormation names that one itself.)
-        path = _path_to(version, state_machine, edges)
-        if path is None:
+        paths = _paths_back(version, state_machine, edges)
+        if not paths:
             continue
-        cycle = " -> ".join([state_machine, *path])
-        function = path[1] if len(path) > 1 else version
+        cycles = "; ".join(" -> ".join([state_machine, *path]) for path in paths)
+        function = paths[0][1] if len(paths[0]) > 2 else version
+        reaching = ", ".join(dict.fromkeys(path[-2] for path in paths))
+        sam = _created_by_sam(output(state_machine))
+        name = "a Name (SAM's AWS::Serverless::StateMachine property)" if sam else "a StateMachineName"
+        several = len(paths) > 1
         work.errors.append(
             Problem.at(
                 ProblemReason.DEPENDENCY_CYCLE,
                 f"Resources/{state_machine}",
-                f"pinning {', '.join(states)} to {version} makes a dependency cycle, which CloudFormation "
-                f"refuses: {cycle}.",
-                f"Break it where {function}'s side reaches {state_machine}: give {state_machine} a "
-                "StateMachineName and build its ARN with Fn::Sub "
-                "(arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:<name>) instead "
-                f"of Ref/GetAtt/DependsOn, or set Metadata.SfnExactVersion.Pin: false on {function} to leave "
-                "its calls unpinned.",
+                f"pinning {', '.join(states)} to {version} makes "
+                f"{f'{len(paths)} dependency cycles' if several else 'a dependency cycle'}, which "
+                f"CloudFormation refuses: {cycles}.",
+                f"Break {'each' if several else 'it'} where it reaches {state_machine} (from {reaching}): "
+                f"give {state_machine} {name} and build its ARN with Fn::Sub "
+                "(arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:<name>), or "
+                "use the name itself, instead of Ref/GetAtt/DependsOn, or set Metadata.SfnExactVersion.Pin: "
+                f"false on {function} to leave its calls unpinned.",
             )
         )
 
 
-def _path_to(start: str, goal: str, edges: Any) -> list[str] | None:
-    """The first dependency path from ``start`` to ``goal`` (depth first, in template order), or None."""
+def _created_by_sam(resource: Any) -> bool:
+    """Whether SAM generated the state machine (it tags each one ``stateMachine:createdBy: SAM``)."""
+    tags = resource.get("Properties", {}).get("Tags") if isinstance(resource, dict) else None
+    return isinstance(tags, list) and {"Key": "stateMachine:createdBy", "Value": "SAM"} in tags
+
+
+def _paths_back(start: str, goal: str, edges: Any) -> list[list[str]]:
+    """Every way back to ``goal`` from ``start``: for each resource reachable from ``start`` (without
+    passing through ``goal``) that depends on ``goal`` directly, the shortest path ``start -> ... -> it
+    -> goal``, in the order found (breadth first, template order). Every cycle through ``start`` ends
+    with one of these last steps, so breaking them all breaks every cycle.
+
+    >>> graph = {"V": ["F"], "F": ["SM", "Role"], "Role": ["SM"], "SM": ["V"]}
+    >>> _paths_back("V", "SM", lambda name: graph.get(name, []))
+    [['V', 'F', 'SM'], ['V', 'F', 'Role', 'SM']]
+    """
     parents: dict[str, str | None] = {start: None}
-    stack = [start]
-    while stack:
-        node = stack.pop()
-        if node == goal:
-            path = [node]
-            while parents[path[-1]] is not None:
-                path.append(parents[path[-1]])  # type: ignore[arg-type]
-            return path[::-1]
-        for child in reversed(edges(node)):
-            if child not in parents:
+    queue = [start]
+    found = []
+    for node in queue:  # the queue grows while it is read: breadth first
+        for child in edges(node):
+            if child == goal:
+                path = [node]
+                while parents[path[-1]] is not None:
+                    path.append(parents[path[-1]])  # type: ignore[arg-type]
+                found.append([*path[::-1], goal])
+            elif child not in parents:
                 parents[child] = node
-                stack.append(child)
-    return None
+                queue.append(child)
+    return found
 
 
 def _measure(template: dict[str, Any]) -> int | None:

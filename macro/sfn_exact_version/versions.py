@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sfn_exact_version.index import LAYER_VERSION, METADATA_KEY, VERSION, TemplateIndex
+from sfn_exact_version.index import LAYER_VERSION, RETAIN_FUNCTION_OPTION, VERSION, TemplateIndex, option
 from sfn_exact_version.intrinsics import (
     REF,
     canonical,
@@ -407,10 +407,9 @@ def protect(version_id: str, resource: dict[str, Any]) -> list[str]:
 
 
 def keeps_function(resource: Mapping[str, Any]) -> bool:
-    """False when the function's ``Metadata.SfnExactVersion.RetainFunction`` is ``false``."""
-    metadata = resource.get("Metadata")
-    options = metadata.get(METADATA_KEY) if isinstance(metadata, dict) else None
-    return not (isinstance(options, dict) and options.get("RetainFunction") is False)
+    """False when the function's ``Metadata.SfnExactVersion.RetainFunction`` is ``false`` (or
+    ``"false"``; :func:`index.option_problems` refuses any other value)."""
+    return option(resource, RETAIN_FUNCTION_OPTION) is not False
 
 
 def protect_function(function: str, resource: dict[str, Any]) -> list[str]:

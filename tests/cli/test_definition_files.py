@@ -105,3 +105,50 @@ def test_a_pinned_substitution_inside_a_longer_string_is_a_finding(
     out = capsys.readouterr().out
     assert "would break [embedded-substitution]" in out
     assert "${HelloName}" in out
+
+
+# --- a whole-value placeholder whose substitution is Fn::If ----------------------------------------------
+def _if_findings(value: object) -> list[tuple[str, str]]:
+    from sfn_exact_version.offline.definition_files import file_findings
+
+    function = {"Type": "AWS::Lambda::Function", "Properties": {"Code": {"ZipFile": "x"}}}
+    machine = {
+        "Type": "AWS::StepFunctions::StateMachine",
+        "Properties": {
+            "DefinitionS3Location": "router.asl.json",
+            "DefinitionSubstitutions": {"WorkerArn": value},
+        },
+    }
+    fragment = {"Resources": {"Fast": function, "Slow": function, "Router": machine}}
+    definition = {
+        "StartAt": "Work",
+        "States": {"Work": {"Type": "Task", "Resource": "${WorkerArn}", "End": True}},
+    }
+    found = file_findings(fragment, {"Router": definition}, fragment, "us-east-1", "123456789012")
+    return [(finding.state, finding.reason) for finding in found]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"Fn::If": ["IsFast", {"Fn::GetAtt": ["Fast", "Arn"]}, {"Fn::GetAtt": ["Slow", "Arn"]}]},
+        {
+            "Fn::If": [
+                "IsFast",
+                {"Fn::GetAtt": ["Fast", "Arn"]},
+                {"Fn::If": ["B", {"Ref": "Slow"}, {"Ref": "AWS::NoValue"}]},
+            ]
+        },
+    ],
+)
+def test_an_fn_if_substitution_the_macro_pins_on_each_side_is_not_a_finding(value: object) -> None:
+    """The macro pins each side of the substitution (DESIGN "Fn::If in a Definition object"); the file
+    reader must agree rather than call the call unsupported."""
+    assert _if_findings(value) == []
+
+
+def test_an_fn_if_side_the_macro_passes_over_is_a_finding() -> None:
+    other = "arn:aws:lambda:us-east-1:999999999999:function:elsewhere"
+    assert _if_findings({"Fn::If": ["IsFast", {"Fn::GetAtt": ["Fast", "Arn"]}, other]}) == [
+        ("States.Work", "external")
+    ]

@@ -177,7 +177,11 @@ def test_diff_json_is_the_report(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "diff", "--json", FINDINGS_TEMPLATE)
     assert code == OK
     report = json.loads(out)
-    assert (report.pop("DefinitionFiles"), report.pop("Problems")) == ([], [])
+    assert (report.pop("DefinitionFiles"), report.pop("Problems"), report.pop("DefinitionsNotRead")) == (
+        [],
+        [],
+        [],
+    )
     assert report == transformed(capsys, FINDINGS_TEMPLATE)["Metadata"]["SfnExactVersion"]
 
 

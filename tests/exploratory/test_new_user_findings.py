@@ -297,10 +297,10 @@ def test_canary_state_machine_and_connector(capsys: pytest.CaptureFixture[str]) 
 
 def test_function_name_parameter_sub_arn_is_pinned(capsys: pytest.CaptureFixture[str]) -> None:
     """A full ARN built with ``${WorkerName}``, the parameter the function takes its name from, is
-    pinned (the ``!Ref WorkerName`` form of the same call is a finding below)."""
+    pinned (the ``!Ref WorkerName`` form of the same call too: see below)."""
     _, report = check_json(capsys, "16_function_name_is_parameter.yaml")
     calls = {p["State"]: p["Function"] for p in report["Pinned"]}
-    assert calls == {"States.BillAgain": "WorkerFunction"}
+    assert calls["States.BillAgain"] == "WorkerFunction"
 
 
 # --- Defects: each fails today; the reason says what should happen -----------------------------------
@@ -350,7 +350,6 @@ def test_sam_inline_if_substitution_is_pinned_on_each_side(capsys: pytest.Captur
     assert set(pinned.values()) == {"FastFunction", "SlowFunction"}
 
 
-@pytest.mark.xfail(strict=True, reason="definition-file reader flags a call the macro pins (Fn::If value)")
 def test_definition_file_if_substitution_has_no_false_finding(capsys: pytest.CaptureFixture[str]) -> None:
     """13: the macro pins ``${WorkerArn}`` on each side of its ``Fn::If``, yet the CLI's reading of the
     local file reports the same call as ``unsupported`` (diff shows it both pinned and "not pinnable",
@@ -378,7 +377,6 @@ def test_placeholder_without_substitution_is_reported(capsys: pytest.CaptureFixt
     assert "${Target}" in out + err
 
 
-@pytest.mark.xfail(strict=True, reason="FunctionName: !Ref Param equal to the function's name: 'external'")
 def test_call_through_the_name_parameter_is_pinned(capsys: pytest.CaptureFixture[str]) -> None:
     """16: the function's ``FunctionName`` is ``!Ref WorkerName`` and the call's is too. The macro pins
     the ``${WorkerName}`` ARN form, but reports ``!Ref WorkerName`` as ``external`` ("outside this
@@ -402,11 +400,10 @@ def test_diff_shows_the_retained_grants(capsys: pytest.CaptureFixture[str]) -> N
             assert grant in out, f"{name}: {grant} missing from diff"
 
 
-@pytest.mark.xfail(strict=True, reason="diff omits the execution role the macro marks Retain")
 def test_diff_shows_the_retained_execution_role(capsys: pytest.CaptureFixture[str]) -> None:
     """04: the functions' execution role ``WorkerRole`` gains ``DeletionPolicy``/``UpdateReplacePolicy:
     Retain`` (README "What is protected") and stays in the account after the stack is deleted; diff
-    does not name it (the report's ``Functions[].ExecutionRole`` does)."""
+    names it, as the report's ``Functions[].ExecutionRole`` does."""
     template = processed("04_jsonata_distributed_map.yaml").result.template
     assert template["Resources"]["WorkerRole"]["DeletionPolicy"] == "Retain"
     code, out, _ = run(capsys, "diff", TEMPLATES / "04_jsonata_distributed_map.yaml")
@@ -414,10 +411,9 @@ def test_diff_shows_the_retained_execution_role(capsys: pytest.CaptureFixture[st
     assert "WorkerRole" in out
 
 
-@pytest.mark.xfail(strict=True, reason="diff's IAM lines repeat all added entries once per function")
 def test_diff_iam_line_names_only_its_function(capsys: pytest.CaptureFixture[str]) -> None:
-    """04: one statement gains three entries; diff prints three identical lists, each labelled with a
-    different function. Each line should show what was added for its function."""
+    """04: one statement gains three entries; each of diff's three lines (one per function) shows what
+    was added for its function, not all three."""
     code, out, _ = run(capsys, "diff", TEMPLATES / "04_jsonata_distributed_map.yaml")
     assert code == OK
     lines = [line for line in out.splitlines() if line.startswith("  ~ Resources/ImagesRole")]
@@ -427,7 +423,6 @@ def test_diff_iam_line_names_only_its_function(capsys: pytest.CaptureFixture[str
         assert line.count(".Arn}:*") == 1 and f"${{{function}.Arn}}:*" in line
 
 
-@pytest.mark.xfail(strict=True, reason="cycle error shows one path; the fix reveals the next one")
 def test_cycle_error_names_every_path_back(capsys: pytest.CaptureFixture[str]) -> None:
     """14: PollFunction reaches PollLoop twice (``NEXT_RUN: !Ref PollLoop`` and, through its role,
     ``StepFunctionsExecutionPolicy`` on ``!GetAtt PollLoop.Name``). The error names only the first;
@@ -436,6 +431,7 @@ def test_cycle_error_names_every_path_back(capsys: pytest.CaptureFixture[str]) -
     assert code == ERROR
     assert "PollFunction -> PollLoop" in err
     assert "PollFunctionRole -> PollLoop" in err
+    assert "give PollLoop a Name (SAM's" in err
 
 
 @pytest.mark.xfail(strict=True, reason="false 'no statement allows' warning with AWSLambdaRole attached")
@@ -485,7 +481,6 @@ def test_sdk_lambda_management_calls_are_not_calls(capsys: pytest.CaptureFixture
     assert code == OK
 
 
-@pytest.mark.xfail(strict=True, reason="preview defaults make an own-account literal ARN 'not in template'")
 def test_literal_arn_with_other_region_says_why(capsys: pytest.CaptureFixture[str]) -> None:
     """22: the ARN names ``orders-fn``, a function of this template, in eu-west-1 / 111122223333; the
     preview assumes us-east-1 / 123456789012 and reports "the function is not defined in this
@@ -568,7 +563,6 @@ def test_nested_stack_output_is_external(capsys: pytest.CaptureFixture[str]) -> 
     assert "nested stack Child" in report["LeftAlone"][0]["Detail"]
 
 
-@pytest.mark.xfail(strict=True, reason="check on a parent is silent about a local nested template's calls")
 def test_check_does_not_ignore_a_local_nested_template(capsys: pytest.CaptureFixture[str]) -> None:
     """24: ``Location: child/template.yaml`` is packaged and deployed with the parent (``sam deploy``
     does both), and the child's state machine has a ``FunctionName.$`` call that ``check`` on the child
@@ -577,29 +571,28 @@ def test_check_does_not_ignore_a_local_nested_template(capsys: pytest.CaptureFix
     code, out, err = run(capsys, "check", TEMPLATES / "24_nested_application/template.yaml")
     assert code == FINDINGS
     assert "child/template.yaml" in out + err
+    assert "child/template.yaml: Sm States.A: $.fn stays unpinned [dynamic]" in out
+    assert "2 Lambda call(s) would stay unpinned." in err
 
 
-@pytest.mark.xfail(strict=True, reason="misspelt or string-typed opt-out silently ignored: calls pinned")
 def test_opt_out_the_macro_cannot_read_is_not_ignored(capsys: pytest.CaptureFixture[str]) -> None:
-    """25: ``Pin: "false"`` and ``pin: false`` both ask to leave the state machine alone; the macro reads
-    neither, pins both calls, and says nothing. Honour them, or fail naming
-    ``Metadata.SfnExactVersion`` of the resource and the accepted form (``Pin: false``)."""
+    """25: ``Pin: "false"`` and ``pin: false`` both ask to leave the state machine alone. The string form
+    is read as the boolean (CloudFormation users write it so); the misspelt key fails the transform
+    naming ``Metadata.SfnExactVersion`` of the resource and the accepted form (``Pin: false``), rather
+    than pinning the calls against the user's wish."""
     code, out, err = run(capsys, "check", "--json", TEMPLATES / "25_opt_out_misspelt.yaml")
-    if code == ERROR:
-        assert "QuotedOptOut" in err and "LowerCaseOptOut" in err and "Pin: false" in err
-    else:
-        report = json.loads(out)
-        assert report["Pinned"] == []
-        assert {item["Reason"] for item in report["LeftAlone"]} == {"opted-out"}
+    assert code == ERROR and out == ""
+    assert "LowerCaseOptOut/Metadata/SfnExactVersion: unknown key pin" in err and "Pin: false" in err
+    assert "QuotedOptOut" not in err
 
 
-@pytest.mark.xfail(strict=True, reason="check passes a definition kept in S3 it cannot read, without a word")
 def test_unreadable_s3_definition_is_not_called_ok(capsys: pytest.CaptureFixture[str]) -> None:
     """26: ``DefinitionUri: {Bucket, Key}`` and no substitutions. The macro can see none of the calls
     (DESIGN: only ``DefinitionSubstitutions`` can be pinned there), yet ``check`` prints "ok: 0 Lambda
     call(s) pinned, none left unpinned" and the report has no warning. Say that the definition was not
     read and that calls written in it stay unpinned unless they go through substitutions."""
-    _, out, err = run(capsys, "check", TEMPLATES / "26_definition_in_s3_bucket.yaml")
+    code, out, err = run(capsys, "check", TEMPLATES / "26_definition_in_s3_bucket.yaml")
+    assert code == FINDINGS
     assert "none left unpinned" not in out
     assert "Orders" in out + err and "S3" in out + err
     _, report = check_json(capsys, "26_definition_in_s3_bucket.yaml")
@@ -635,7 +628,6 @@ def test_conditional_role_policy_allows_the_versions() -> None:
     assert "<GetAtt HelloFunction.Arn>:*" in allowed
 
 
-@pytest.mark.xfail(strict=True, raises=OSError, reason="transform -o into a missing directory: traceback")
 def test_transform_output_path_that_cannot_be_written(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:

@@ -241,6 +241,30 @@ def test_a_cycle_through_depends_on_and_a_third_resource_fails() -> None:
     assert "-> Fn -> Queue -> Sm." in error(resources)
 
 
+def test_every_way_back_to_the_state_machine_is_named_at_once() -> None:
+    """The function reads the state machine's name, and so does a queue it depends on: both cycles in one
+    error, so that fixing the first does not reveal the second on the next deploy."""
+    queue = {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": {"Fn::GetAtt": ["Sm", "Name"]}}}
+    fn = function(FunctionName="starter", Environment={"Variables": {"NEXT": {"Ref": "Sm"}}})
+    resources = {
+        "Queue": queue,
+        "Fn": {**fn, "DependsOn": "Queue"},
+        "Sm": machine(states(A=invoke("starter"))),
+    }
+    message = error(resources)
+    assert "makes 2 dependency cycles, which CloudFormation refuses: Sm -> FnVersion" in message
+    assert "-> Fn -> Sm; Sm -> FnVersion" in message and "-> Fn -> Queue -> Sm." in message
+    assert "Break each where it reaches Sm (from Fn, Queue): give Sm a StateMachineName" in message
+
+
+def test_a_sam_state_machine_is_told_to_set_name() -> None:
+    fn = function(FunctionName="starter", Environment={"Variables": {"NEXT": {"Ref": "Sm"}}})
+    sm = machine(states(A=invoke("starter")), Tags=[{"Key": "stateMachine:createdBy", "Value": "SAM"}])
+    message = error({"Fn": fn, "Sm": sm})
+    assert "give Sm a Name (SAM's AWS::Serverless::StateMachine property)" in message
+    assert "StateMachineName" not in message
+
+
 def test_no_cycle_when_the_function_reaches_the_state_machine_by_name() -> None:
     arn = {"Fn::Sub": "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:flow"}
     resources = {

@@ -11,6 +11,8 @@ from sfn_exact_version.index import (
     LambdaReference,
     TemplateIndex,
     opted_out,
+    option,
+    option_problems,
     parse_lambda_reference,
     partition_of,
 )
@@ -54,8 +56,12 @@ def test_partition_of_a_region(region: str, partition: str) -> None:
     ("resource", "expected"),
     [
         ({"Metadata": {"SfnExactVersion": {"Pin": False}}}, True),
-        ({"Metadata": {"SfnExactVersion": {"Pin": "false"}}}, False),  # only the boolean opts out
+        ({"Metadata": {"SfnExactVersion": {"Pin": "false"}}}, True),  # as CloudFormation users write it
+        ({"Metadata": {"SfnExactVersion": {"Pin": "False"}}}, True),
         ({"Metadata": {"SfnExactVersion": {"Pin": True}}}, False),
+        ({"Metadata": {"SfnExactVersion": {"Pin": "true"}}}, False),
+        ({"Metadata": {"SfnExactVersion": {"Pin": "no"}}}, False),  # refused by option_problems
+        ({"Metadata": {"SfnExactVersion": {"Pin": 0}}}, False),
         ({"Metadata": {"Other": {"Pin": False}}}, False),
         ({"Metadata": "text"}, False),
         ({}, False),
@@ -65,6 +71,72 @@ def test_opting_out_takes_pin_false_in_the_resources_metadata(
     resource: dict[str, Any], expected: bool
 ) -> None:
     assert opted_out(resource) is expected
+
+
+@pytest.mark.parametrize(
+    ("kind", "options"),
+    [
+        ("AWS::StepFunctions::StateMachine", {"Pin": False}),
+        ("AWS::StepFunctions::StateMachine", {"Pin": "true"}),
+        ("AWS::Lambda::Function", {"Pin": "false", "RetainFunction": "false"}),
+        ("AWS::Lambda::Function", {"RetainFunction": True}),
+        ("AWS::Lambda::Function", {}),
+        # SAM copies a state machine's or function's Metadata to the role and version it generates
+        ("AWS::IAM::Role", {"pin": "no"}),
+        ("AWS::Lambda::Version", "anything"),
+    ],
+)
+def test_options_that_can_be_read_are_no_problem(kind: str, options: Any) -> None:
+    assert option_problems("R", {"Type": kind, "Metadata": {"SfnExactVersion": options}}) == []
+
+
+@pytest.mark.parametrize(
+    ("kind", "options", "path", "said"),
+    [
+        ("AWS::StepFunctions::StateMachine", {"pin": False}, "", "unknown key pin (did you mean Pin?)"),
+        ("AWS::StepFunctions::StateMachine", {"Pinned": False}, "", "unknown key Pinned. "),
+        (
+            "AWS::StepFunctions::StateMachine",
+            {"RetainFunction": False},
+            "",
+            "RetainFunction does not apply to a AWS::StepFunctions::StateMachine",
+        ),
+        ("AWS::Lambda::Function", {"RetainFunction": "no"}, "/RetainFunction", "'no' is not true or false"),
+        ("AWS::Lambda::Function", {"Pin": 0}, "/Pin", "0 is not true or false"),
+        ("AWS::Lambda::Function", {"Pin": None}, "/Pin", "None is not true or false"),
+        ("AWS::Lambda::Function", "false", "", "must be an object"),
+    ],
+)
+def test_options_the_macro_cannot_read_are_problems_naming_resource_key_and_values(
+    kind: str, options: Any, path: str, said: str
+) -> None:
+    """An option ignored would pin what the user asked the macro to leave alone: each is a problem at
+    ``Resources/<id>/Metadata/SfnExactVersion[/<key>]`` with the accepted keys or values."""
+    (problem,) = option_problems("R", {"Type": kind, "Metadata": {"SfnExactVersion": options}})
+    assert problem.path == f"Resources/R/Metadata/SfnExactVersion{path}"
+    assert problem.resource == "R"
+    assert said in problem.message
+    accepted = "Pin: false, RetainFunction: false" if kind == "AWS::Lambda::Function" else "Pin: false"
+    assert problem.fix in problem.message
+    if path:
+        assert problem.fix.startswith(f"Write {path[1:]}: false")
+    else:
+        assert accepted in problem.fix
+
+
+def test_option_reads_booleans_and_their_strings() -> None:
+    def options(value: Any) -> dict[str, Any]:
+        return {"Metadata": {"SfnExactVersion": {"RetainFunction": value}}}
+
+    assert [option(options(v), "RetainFunction") for v in (False, "false", " FALSE ", True, "true")] == [
+        False,
+        False,
+        False,
+        True,
+        True,
+    ]
+    assert option(options("nope"), "RetainFunction") is None
+    assert option({}, "RetainFunction") is None
 
 
 def test_the_stacks_pseudo_parameters_come_from_region_and_account() -> None:
@@ -255,3 +327,41 @@ def test_pseudo_parameters_in_an_arn_are_the_stacks_own() -> None:
 def test_without_a_known_region_no_literal_region_is_foreign() -> None:
     parsed = parse_lambda_reference(("arn:aws:lambda:us-east-1:1:function:hello",), {}, False)
     assert parsed == LambdaReference(("hello",), None, False)
+
+
+def test_the_transform_honours_string_opt_outs_and_refuses_unreadable_ones() -> None:
+    """``Pin: "false"`` leaves the state machine alone, ``RetainFunction: "false"`` gives up the
+    function's Retain; ``RetainFunction: "no"`` fails the transform before anything is pinned."""
+    from sfn_exact_version.errors import ProblemReason, TransformError
+    from sfn_exact_version.transform import transform
+
+    def fragment(machine_options: Any, function_options: Any) -> dict[str, Any]:
+        return {
+            "Resources": {
+                "Fn": {**function(), "Metadata": {"SfnExactVersion": function_options}},
+                "Sm": {
+                    "Type": "AWS::StepFunctions::StateMachine",
+                    "Metadata": {"SfnExactVersion": machine_options},
+                    "Properties": {
+                        "RoleArn": "arn:aws:iam::123456789012:role/machine",
+                        "Definition": {
+                            "StartAt": "A",
+                            "States": {"A": {"Type": "Task", "Resource": getatt("Fn"), "End": True}},
+                        },
+                    },
+                },
+            }
+        }
+
+    report = transform(fragment({"Pin": "false"}, {}), region=REGION, account_id=ACCOUNT).report.to_dict()
+    assert report["Pinned"] == [] and [i["Reason"] for i in report["LeftAlone"]] == ["opted-out"]
+    result = transform(
+        fragment({"Pin": True}, {"RetainFunction": "false"}), region=REGION, account_id=ACCOUNT
+    )
+    assert [p["Function"] for p in result.report.to_dict()["Pinned"]] == ["Fn"]
+    assert "DeletionPolicy" not in result.template["Resources"]["Fn"]
+    with pytest.raises(TransformError) as raised:
+        transform(fragment({}, {"RetainFunction": "no"}), region=REGION, account_id=ACCOUNT)
+    (problem,) = raised.value.problems
+    assert problem.reason == ProblemReason.OPTIONS
+    assert problem.path == "Resources/Fn/Metadata/SfnExactVersion/RetainFunction"

@@ -12,13 +12,21 @@ from sfn_exact_version.index import TemplateIndex
 from sfn_exact_version.intrinsics import symbolic
 from sfn_exact_version.targets import (
     AMBIGUOUS,
+    ELSEWHERE,
+    FIXED_QUALIFIER,
     FUNCTION_NAME,
+    JSONATA_QUALIFIER,
     NOT_LAMBDA,
     PIN,
     PINNED,
     RESOURCE,
+    RUNTIME_QUALIFIER,
     Target,
+    chosen_at_run_time,
     classify,
+    lambda_management_action,
+    parse_arn_place,
+    qualifier_note,
 )
 from support import ACCOUNT, REGION, function
 
@@ -151,18 +159,47 @@ def test_a_function_from_outside_the_template_is_external_and_says_where(
     assert source in target.detail
 
 
-@pytest.mark.parametrize(
-    "value",
-    [
-        f"{ARN}:somebody-else",
-        f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:hello",  # hello's name, another Region
-        f"arn:aws:lambda:{REGION}:999999999999:function:hello",  # another account
-    ],
-)
-def test_a_literal_arn_of_another_function_is_external(value: str, index: TemplateIndex) -> None:
-    target = _classify(value, RESOURCE, index)
+def test_a_literal_arn_of_another_function_is_external(index: TemplateIndex) -> None:
+    target = _classify(f"{ARN}:somebody-else", RESOURCE, index)
     assert target.kind == report.EXTERNAL
     assert target.detail.startswith("the function is not defined in this template")
+
+
+@pytest.mark.parametrize("context", CONTEXTS)
+@pytest.mark.parametrize(
+    ("value", "there", "stack"),
+    [
+        (f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:hello", "Region us-east-1", f"Region {REGION}"),
+        (
+            f"arn:aws:lambda:{REGION}:999999999999:function:hello",
+            "account 999999999999",
+            f"account {ACCOUNT}",
+        ),
+        ("999999999999:function:hello", "account 999999999999", f"account {ACCOUNT}"),
+        (
+            "arn:aws-cn:lambda:cn-north-1:999999999999:function:hello",
+            "partition aws-cn, Region cn-north-1, account 999999999999",
+            f"partition aws, Region {REGION}, account {ACCOUNT}",
+        ),
+    ],
+)
+def test_a_literal_arn_with_a_functions_name_elsewhere_says_where_and_how(
+    value: str, there: str, stack: str, context: str, index: TemplateIndex
+) -> None:
+    """The name is Hello's, the Region or account is not the stack's: another function, and the detail
+    says exactly that (not "not defined in this template"), with the way to call Hello instead."""
+    target = _classify(value, context, index)
+    assert target.kind == report.EXTERNAL
+    assert target.detail.startswith(f"{ELSEWHERE} Hello, but in {there}, not the stack's ({stack}):")
+    assert "${AWS::Region} and ${AWS::AccountId}" in target.detail and "GetAtt Hello.Arn" in target.detail
+
+
+def test_arn_place_reads_only_literal_fields() -> None:
+    assert parse_arn_place(symbolic({"Fn::Sub": "arn:aws:lambda:${AWS::Region}:1234:function:f"})) == {
+        "partition": "aws",
+        "account": "1234",
+    }
+    assert parse_arn_place(("hello",)) == {}
 
 
 # ------------------------------------------------------------------------------ unsupported, not Lambda
@@ -232,3 +269,115 @@ def test_a_shared_name_with_a_qualifier_is_still_not_pinned(index: TemplateIndex
 def test_the_text_is_the_target_as_written_with_placeholders(index: TemplateIndex) -> None:
     target = _classify({"Fn::Join": ["", [{"Fn::GetAtt": ["Hello", "Arn"]}, ":live"]]}, RESOURCE, index)
     assert target.text == "${Hello.Arn}:live"
+
+
+# ------------------------------------------------------------------------------ a name from a parameter
+def _named_by_parameter(*functions: tuple[str, str | None]) -> TemplateIndex:
+    resources = {
+        logical_id: {**function(FunctionName={"Ref": "WorkerName"}), **({"Condition": c} if c else {})}
+        for logical_id, c in functions
+    }
+    return TemplateIndex.build(resources, {"WorkerName": {"Type": "String"}}, REGION, ACCOUNT)
+
+
+def test_a_function_name_that_is_the_parameter_the_function_is_named_by_is_pinned() -> None:
+    """``FunctionName: !Ref WorkerName`` on the function and on the call: the same function, as the
+    ``${WorkerName}`` ARN form is, not a function "outside this template"."""
+    index = _named_by_parameter(("Worker", None))
+    for value in ({"Ref": "WorkerName"}, {"Fn::Sub": "${WorkerName}"}, f"{ARN}:${{WorkerName}}"):
+        value = value if not isinstance(value, str) else {"Fn::Sub": value}
+        target = _classify(value, FUNCTION_NAME, index)
+        assert (target.kind, target.function) == (PIN, "Worker"), value
+
+
+def test_a_parameter_two_functions_take_their_name_from_is_ambiguous() -> None:
+    index = _named_by_parameter(("Blue", "IsBlue"), ("Green", "IsGreen"))
+    target = _classify({"Ref": "WorkerName"}, FUNCTION_NAME, index)
+    assert (target.kind, target.detail) == (AMBIGUOUS, "Blue and Green all set FunctionName ${WorkerName}")
+
+
+def test_a_parameter_no_function_is_named_by_stays_external() -> None:
+    index = _named_by_parameter(("Worker", None))
+    index = TemplateIndex.build(
+        dict(index.resources),
+        {"WorkerName": {"Type": "String"}, "Other": {"Type": "String"}},
+        REGION,
+        ACCOUNT,
+    )
+    target = _classify({"Ref": "Other"}, FUNCTION_NAME, index)
+    assert target.kind == report.EXTERNAL
+    assert "parameter Other" in target.detail
+
+
+def test_a_legacy_resource_that_is_the_name_parameter_is_not_pinned() -> None:
+    """A ``Resource`` must be an ARN; the function's name is not one."""
+    index = _named_by_parameter(("Worker", None))
+    assert _classify({"Ref": "WorkerName"}, RESOURCE, index).kind == report.EXTERNAL
+
+
+# ------------------------------------------------------------------------------ qualifiers
+@pytest.mark.parametrize(
+    ("arguments", "note", "at_run_time"),
+    [
+        ({"FunctionName": "f"}, "", False),
+        ({"FunctionName": "f", "Qualifier": "3"}, FIXED_QUALIFIER, False),
+        ({"FunctionName": "f", "Qualifier": "live"}, FIXED_QUALIFIER, False),
+        ({"FunctionName": "f", "Qualifier.$": "$.version"}, RUNTIME_QUALIFIER, True),
+        ({"FunctionName": "f", "Qualifier": "{% $states.input.version %}"}, JSONATA_QUALIFIER, True),
+    ],
+)
+def test_a_qualifier_chosen_at_run_time_is_told_from_a_fixed_one(
+    arguments: dict[str, Any], note: str, at_run_time: bool
+) -> None:
+    assert qualifier_note(arguments) == note
+    assert chosen_at_run_time(note) is at_run_time
+
+
+@pytest.mark.parametrize(
+    ("note", "reason"), [(RUNTIME_QUALIFIER, report.DYNAMIC), (FIXED_QUALIFIER, report.QUALIFIED)]
+)
+def test_a_call_to_a_function_of_the_template_with_a_qualifier(
+    note: str, reason: str, index: TemplateIndex
+) -> None:
+    """``Qualifier.$`` may pick any version, ``$LATEST`` included: ``dynamic``; a written one is
+    ``qualified``."""
+    from sfn_exact_version.definitions import Call
+    from sfn_exact_version.transform import _target
+
+    value = {"Fn::GetAtt": ["Hello", "Arn"]}
+    call = Call("States.Call", FUNCTION_NAME, value, ("States",), symbolic(value), qualified=note)
+    target = _target(call, index)
+    assert (target.kind, target.detail) == (reason, note)
+
+
+# ------------------------------------------------------------------------------ Lambda API actions
+@pytest.mark.parametrize(
+    ("resource", "action"),
+    [
+        ("arn:aws:states:::aws-sdk:lambda:putFunctionConcurrency", "putFunctionConcurrency"),
+        ("arn:aws:states:::aws-sdk:lambda:getFunctionConfiguration", "getFunctionConfiguration"),
+        (
+            "arn:aws-cn:states:::aws-sdk:lambda:deleteProvisionedConcurrencyConfig",
+            "deleteProvisionedConcurrencyConfig",
+        ),
+        (
+            "arn:aws:states:::aws-sdk:lambda:updateFunctionConfiguration.waitForTaskToken",
+            "updateFunctionConfiguration",
+        ),
+        ("arn:aws:states:::aws-sdk:lambda:invoke", None),
+        ("arn:aws:states:::aws-sdk:lambda:invokeAsync", None),  # runs the function: not management
+        ("arn:aws:states:::aws-sdk:lambda:invokeWithResponseStream", None),
+        ("arn:aws:states:::lambda:invoke", None),
+        ("arn:aws:states:::lambda:invoke.waitForTaskToken", None),
+        ("arn:aws:states:::aws-sdk:sqs:sendMessage", None),
+        (f"{ARN}:hello", None),
+    ],
+)
+def test_lambda_management_actions_are_told_from_invocations(resource: str, action: str | None) -> None:
+    assert lambda_management_action(resource) == action
+    assert (
+        lambda_management_action(
+            tuple(symbolic({"Fn::Sub": resource.replace(":aws:", ":${AWS::Partition}:")}))
+        )
+        == action
+    )

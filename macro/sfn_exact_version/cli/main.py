@@ -42,7 +42,7 @@ from sfn_exact_version.offline.pipeline import (
     Preview,
     preview,
 )
-from sfn_exact_version.offline.template_io import dump_template
+from sfn_exact_version.offline.template_io import dump_template, load_template
 
 __all__ = ["ERROR", "FINDINGS", "OK", "USAGE", "UsageError", "build_parser", "main", "parse_overrides"]
 
@@ -132,7 +132,18 @@ def _previewing(show: Callable[[argparse.Namespace, Preview], int]) -> Callable[
     return run
 
 
+def _not_followed(result: Preview) -> None:
+    """``diff`` and ``transform`` show one template: say which nested templates they leave out."""
+    for child in result.children:
+        print(
+            f"sfn-exact-version: note: {child.location}: the nested stack's template {child.path} is "
+            f"deployed with this one and not shown here; see it with: sfn-exact-version diff {child.path}",
+            file=sys.stderr,
+        )
+
+
 def _transform(args: argparse.Namespace, result: Preview) -> int:
+    _not_followed(result)
     for problem in result.problems:
         print(
             f"sfn-exact-version: warning: {problem}. This shows what the macro does once it is.",
@@ -140,8 +151,13 @@ def _transform(args: argparse.Namespace, result: Preview) -> int:
         )
     text = dump_template(result.result.template, args.format)
     if args.output:
-        with open(args.output, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        try:
+            with open(args.output, "w", encoding="utf-8") as handle:
+                handle.write(text)
+        except OSError as error:  # a missing directory, a directory, no permission: one line, exit 3
+            why = error.strerror or type(error).__name__
+            print(f"sfn-exact-version: error: cannot write {args.output}: {why}", file=sys.stderr)
+            return ERROR
     else:
         sys.stdout.write(text)
     return OK
@@ -151,28 +167,83 @@ def _json(result: Preview) -> str:
     report: dict[str, Any] = result.result.report.to_dict()
     report["DefinitionFiles"] = [finding.to_dict() for finding in result.file_findings]
     report["Problems"] = list(result.problems)
+    report["DefinitionsNotRead"] = list(result.unread)
     return json.dumps(report, indent=2) + "\n"
 
 
 def _diff(args: argparse.Namespace, result: Preview) -> int:
+    _not_followed(result)
     sys.stdout.write(_json(result) if args.json else diff_text(result))
     return OK
 
 
 def _check(args: argparse.Namespace, result: Preview) -> int:
-    findings = check_text(result)
+    """Check the template and, since they are deployed with it, the local templates of its nested stacks
+    (each with the literal parameter values the parent passes it)."""
+    checked: list[tuple[str, Preview]] = [("", result)]
+    failed = _follow(args, result, checked, set())
     if args.json:
-        sys.stdout.write(_json(result))
-    elif findings:
-        sys.stdout.write(findings)
-    if result.problems or result.unpinned_count:
-        if result.unpinned_count:
-            print(f"{result.unpinned_count} Lambda call(s) would stay unpinned.", file=sys.stderr)
-        return FINDINGS
+        report = json.loads(_json(result))
+        report["NestedStacks"] = [
+            {"Template": where.rstrip(": "), **json.loads(_json(child))} for where, child in checked[1:]
+        ]
+        sys.stdout.write(json.dumps(report, indent=2) + "\n")
+    else:
+        for where, preview_ in checked:
+            findings = check_text(preview_)
+            sys.stdout.write("".join(f"{where}{line}\n" for line in findings.splitlines()))
+    unpinned = sum(preview_.unpinned_count for _, preview_ in checked)
+    unread = sum(len(preview_.unread) for _, preview_ in checked)
+    if any(preview_.problems for _, preview_ in checked) or unpinned or unread:
+        if unpinned:
+            print(f"{unpinned} Lambda call(s) would stay unpinned.", file=sys.stderr)
+        if unread:
+            print(f"{unread} state machine definition(s) not read.", file=sys.stderr)
+        return ERROR if failed else FINDINGS
+    if failed:
+        return ERROR
     if not args.json:
-        pinned = len(result.result.report.pinned)
-        print(f"ok: {pinned} Lambda call(s) pinned, none left unpinned.")
+        pinned = sum(len(preview_.result.report.pinned) for _, preview_ in checked)
+        nested = f" (with {len(checked) - 1} nested template(s))" if len(checked) > 1 else ""
+        print(f"ok: {pinned} Lambda call(s) pinned{nested}, none left unpinned.")
     return OK
+
+
+def _follow(
+    args: argparse.Namespace, result: Preview, checked: list[tuple[str, Preview]], seen: set[str]
+) -> bool:
+    """Preview each local nested template of ``result`` (depth first) into ``checked``; True when one
+    could not be previewed (said on stderr, naming it)."""
+    failed = False
+    for child in result.children:
+        key = str(child.path.resolve())
+        if key in seen:
+            continue
+        seen.add(key)
+        try:
+            declared = load_template(child.path).get("Parameters")
+            names = declared if isinstance(declared, dict) else {}
+            preview_ = preview(
+                child.path,
+                overrides={k: v for k, v in child.parameters.items() if k in names},
+                region=args.region,
+                account_id=args.account_id,
+                macro_name=args.macro_name,
+            )
+        except (InputError, TransformError) as error:
+            print(
+                f"sfn-exact-version: error: {child.location}: nested template {child.path} could not be "
+                f"checked: {error.message.rstrip('.')}. Check it on its own, with the parameter values the "
+                f"parent passes: sfn-exact-version check {child.path} --parameter-overrides KEY=VALUE ...",
+                file=sys.stderr,
+            )
+            failed = True
+            continue
+        for note in preview_.notes:
+            print(f"sfn-exact-version: note: {child.path}: {note}", file=sys.stderr)
+        checked.append((f"{child.path}: ", preview_))
+        failed = _follow(args, preview_, checked, seen) or failed
+    return failed
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sfn_exact_version.index import VERSION
+from sfn_exact_version.index import VERSION, TemplateIndex
 from sfn_exact_version.intrinsics import render as render_symbolic
 from sfn_exact_version.intrinsics import symbolic
 from sfn_exact_version.offline.pipeline import Preview
-from sfn_exact_version.report import DYNAMIC
+from sfn_exact_version.report import DYNAMIC, LeftAlone, RetainedFunction
+from sfn_exact_version.targets import ELSEWHERE
 from sfn_exact_version.versions import marker_of
 
 
@@ -38,13 +39,65 @@ def _entries(statement: Mapping[str, Any] | None, key: str = "Resource") -> list
     return value if isinstance(value, list) else [value]
 
 
-def _added_entries(before: Mapping[str, Any], after: Mapping[str, Any], location: str) -> str:
-    """The entries the statement at ``location`` gained, as text ("" when none)."""
+def _added_entries(
+    before: Mapping[str, Any],
+    after: Mapping[str, Any],
+    location: str,
+    index: TemplateIndex | None = None,
+    function: str | None = None,
+) -> str:
+    """The entries the statement at ``location`` gained, as text ("" when none). With ``index`` and
+    ``function``, only those that allow the versions of ``function`` (``<its ARN>:*``), when the entries
+    can be told apart by function; otherwise all of them."""
     statement = _statement(after, location)
     old = _statement(before, location)
     key = "NotResource" if statement is not None and "NotResource" in statement else "Resource"
     old_entries = _entries(old, key)
-    return ", ".join(_entry_text(entry) for entry in _entries(statement, key) if entry not in old_entries)
+    added = [entry for entry in _entries(statement, key) if entry not in old_entries]
+    if index is not None and function is not None:
+        owners = [_versions_of(entry, index) for entry in added]
+        if None not in owners:
+            added = [entry for entry, owner in zip(added, owners, strict=True) if owner == function]
+    return ", ".join(_entry_text(entry) for entry in added)
+
+
+def _versions_of(entry: Any, index: TemplateIndex) -> str | None:
+    """The function of the template whose versions an added ``<function ARN>:*`` entry allows."""
+    text = symbolic(entry)
+    if not text or not isinstance(text[-1], str) or not text[-1].endswith(":*"):
+        return None
+    head = text[-1][: -len(":*")]
+    unqualified = (*text[:-1], head) if head else text[:-1]
+    return index.function_of_reference(_as_value(unqualified))
+
+
+def _as_value(text: tuple[Any, ...]) -> Any:
+    """A symbolic string as a template value again (``Fn::Sub``), for the index's readers."""
+    return {"Fn::Sub": render_symbolic(text)} if len(text) != 1 or not isinstance(text[0], str) else text[0]
+
+
+def _execution_roles(
+    before: Mapping[str, Any], after: Mapping[str, Any], functions: list[RetainedFunction]
+) -> list[str]:
+    """The execution roles the macro retains with their functions (Lambda cannot run a function whose
+    role is gone), one line per role."""
+    roles: dict[str, list[str]] = {}
+    for retained in functions:
+        if retained.execution_role is not None:
+            roles.setdefault(retained.execution_role, []).append(retained.function)
+    lines = []
+    for role, users in roles.items():
+        old = before["Resources"].get(role, {})
+        new = after["Resources"].get(role, {})
+        changes = [
+            f"{policy} {new.get(policy)}"
+            for policy in ("DeletionPolicy", "UpdateReplacePolicy")
+            if old.get(policy) != new.get(policy)
+        ]
+        summary = ", ".join(changes) if changes else "unchanged"
+        kept = "kept with it" if len(users) == 1 else "kept with them"
+        lines.append(f"  ~ {role}: execution role of {', '.join(users)} ({kept}): {summary}")
+    return lines
 
 
 def diff_text(preview: Preview) -> str:
@@ -61,7 +114,9 @@ def diff_text(preview: Preview) -> str:
             tag = " (new version)" if call.version in created else ""
             lines.append(f"  {how:<14} {call.state}: {call.function} -> {call.version}{tag}")
         for item in (a for a in report.left_alone if a.state_machine == machine):
-            lines.append(f"  left alone     {item.state}: {item.target} [{item.reason}] {item.detail}")
+            lines.append(
+                f"  left alone     {item.state}: {item.target} [{item.reason}] {_detail(item, preview)}"
+            )
     heading = None
     for finding in preview.file_findings:
         if (finding.state_machine, finding.file) != heading:
@@ -102,11 +157,15 @@ def diff_text(preview: Preview) -> str:
             if retained.opted_out:
                 changes.append("not retained (RetainFunction: false)")
             lines.append(f"  ~ {retained.function}: {', '.join(changes) if changes else 'unchanged'}")
+        lines.extend(_execution_roles(before, after, report.functions))
     if report.widened or report.denying or report.grants:
         lines.append("IAM")
+        index = TemplateIndex.build(
+            after["Resources"], after.get("Parameters") or {}, preview.region, preview.account_id
+        )
         for widened in report.widened:
             where = widened.location
-            added = _added_entries(before, after, where)
+            added = _added_entries(before, after, where, index, widened.function)
             if added:
                 lines.append(f"  ~ {where}: + {added} (role {widened.role}, {widened.function})")
             else:
@@ -162,9 +221,17 @@ def check_text(preview: Preview) -> str:
     would stay unpinned, each with its reason and fix; empty when there is nothing to say."""
     lines = [f"problem: {problem}" for problem in preview.problems]
     for item in preview.result.report.unpinned:
-        detail = _with_fix(item.reason, item.detail)
+        detail = _with_fix(item.reason, _detail(item, preview))
         where = f"{item.state_machine} {item.state}: {item.target}"
         lines.append(f"{where} stays unpinned [{item.reason}]: {detail}")
+    for machine in preview.unread:
+        lines.append(
+            f"{machine}: definition not read: it is in S3 (DefinitionS3Location) and no "
+            "DefinitionSubstitutions value names a Lambda function, so neither the macro nor this check "
+            "sees its calls. Name each function through a substitution (the macro pins it), or keep the "
+            "definition in a local DefinitionUri file this check reads; Metadata.SfnExactVersion.Pin: "
+            "false says it needs no pinning"
+        )
     for finding in preview.file_findings:
         message = _with_fix(finding.reason, finding.message)
         verdict = "would break" if finding.breaks else "stays unpinned"
@@ -181,3 +248,14 @@ DYNAMIC_FIX = (
 
 def _with_fix(reason: str, detail: str) -> str:
     return f"{detail.rstrip('.')}. {DYNAMIC_FIX}" if reason == DYNAMIC else detail
+
+
+def _detail(item: LeftAlone, preview: Preview) -> str:
+    """The report's detail, and for an ARN that names a function of the template in another Region or
+    account than the preview's, which ones the preview assumed and how to choose the stack's."""
+    if not item.detail.startswith(ELSEWHERE):
+        return item.detail
+    return (
+        f"{item.detail.rstrip('.')}. This preview assumed Region {preview.region} and account "
+        f"{preview.account_id}: if the stack deploys where the ARN says, rerun with --region and --account-id"
+    )

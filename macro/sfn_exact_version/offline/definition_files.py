@@ -17,7 +17,7 @@ from sfn_exact_version.definitions import find_calls
 from sfn_exact_version.index import STATE_MACHINE, TemplateIndex, opted_out
 from sfn_exact_version.intrinsics import symbolic
 from sfn_exact_version.report import ALIAS, DYNAMIC, LATEST, UNPINNED_REASONS
-from sfn_exact_version.targets import FUNCTION_NAME, PIN, PINNED, classify
+from sfn_exact_version.targets import FUNCTION_NAME, PIN, PINNED, Target, classify
 
 # Reasons of a FileFinding besides the report's (UNPINNED_REASONS).
 LITERAL_IN_FILE = "literal-in-file"
@@ -111,7 +111,18 @@ def _calls(
             findings.append(FileFinding(logical_id, file, call.state, str(call.value), UNFILLED, message))
             continue
         target = classify(call.target, call.context, index)
-        if keys and target.kind in (PIN, PINNED, ALIAS, LATEST):
+        sides = _sides(substitutions[keys[0]]) if keys and call.value == "${" + keys[0] + "}" else []
+        if len(sides) > 1:
+            # A whole-value placeholder whose substitution is an Fn::If: the macro reads each side of the
+            # substitution (and pins or reports it), as it does any other; only a side it passes over
+            # silently is a finding here.
+            unseen = [
+                t for t in (classify(symbolic(side), call.context, index) for side in sides) if not _seen(t)
+            ]
+            if not unseen:
+                continue
+            target = unseen[0]
+        if keys and _seen(target):
             continue  # through DefinitionSubstitutions, which the macro pins (or reports)
         if target.function is not None and opted_out(index.resources[target.function]):
             continue
@@ -130,6 +141,26 @@ def _calls(
             reason = target.kind
         findings.append(FileFinding(logical_id, file, call.state, target.text, reason, message))
     return findings
+
+
+def _seen(target: Target) -> bool:
+    """Whether the macro pins or reports a substitution with this target."""
+    return target.kind in (PIN, PINNED, ALIAS, LATEST)
+
+
+def _sides(value: Any) -> list[Any]:
+    """The values an ``Fn::If`` (nested ones too) may take, ``AWS::NoValue`` left out; else ``[value]``.
+
+    >>> _sides({"Fn::If": ["C", "a", {"Fn::If": ["D", "b", {"Ref": "AWS::NoValue"}]}]})
+    ['a', 'b']
+    """
+    if isinstance(value, dict) and len(value) == 1 and "Fn::If" in value:
+        branches = value["Fn::If"]
+        if isinstance(branches, list) and len(branches) == 3:
+            return [side for branch in branches[1:] for side in _sides(branch)]
+    if value == {"Ref": "AWS::NoValue"}:
+        return []
+    return [value]
 
 
 def _embedded_substitutions(

@@ -18,10 +18,10 @@ from sfn_exact_version import MACRO_NAME, SAM_TRANSFORM
 from sfn_exact_version.index import STATE_MACHINE
 from sfn_exact_version.offline.definition_files import FileFinding, file_findings
 from sfn_exact_version.offline.errors import InputError, PackagingError
-from sfn_exact_version.offline.packaging import package_template, read_local_definitions
+from sfn_exact_version.offline.packaging import Artifact, package_template, read_local_definitions
 from sfn_exact_version.offline.sam import macro_fragment, sam_translate, transform_names
 from sfn_exact_version.offline.template_io import load_template
-from sfn_exact_version.transform import TransformResult, transform
+from sfn_exact_version.transform import TransformResult, transform, unread_definitions
 
 DEFAULT_REGION = "us-east-1"
 DEFAULT_ACCOUNT = "123456789012"
@@ -47,6 +47,14 @@ class Preview:
     notes: list[str] = field(default_factory=list)
     file_findings: list[FileFinding] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    # the stack the preview assumed (the macro's AWS::Region and AWS::AccountId)
+    region: str = DEFAULT_REGION
+    account_id: str = DEFAULT_ACCOUNT
+    # state machines whose definition is in S3 with no substitution naming a function, and not a local
+    # file this preview read: nobody looked at their calls
+    unread: list[str] = field(default_factory=list)
+    # nested stacks whose template is a local file: deployed with this one, previewed on their own
+    children: list[NestedTemplate] = field(default_factory=list)
 
     @property
     def unpinned_count(self) -> int:
@@ -158,6 +166,7 @@ class MacroInput:
     local_definitions: dict[str, dict[str, Any]]
     notes: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    children: list[NestedTemplate] = field(default_factory=list)
 
     def file_findings(self) -> list[FileFinding]:
         """The findings of the local definition files (see ``definition_files``)."""
@@ -198,6 +207,14 @@ def preview_template(
         received.notes,
         received.file_findings(),
         received.problems,
+        region,
+        account_id,
+        [
+            name
+            for name in unread_definitions(received.fragment["Resources"], result.report)
+            if name not in received.local_definitions
+        ],
+        received.children,
     )
 
 
@@ -243,6 +260,10 @@ def macro_input(
             "version identities here ignore its content (build first, or preview the template that "
             "sam build writes: .aws-sam/build/template.yaml)"
         )
+    children = [
+        NestedTemplate(child.location, base / child.path, _literal_parameters(source, child.location))
+        for child in nested_templates(packaged.artifacts)
+    ]
     template = packaged.template
     names = transform_names(template)
     problem = macro_placement_problem(names, macro_name)
@@ -265,7 +286,40 @@ def macro_input(
     fragment = macro_fragment(template)
     if macro_name not in names and not _has_state_machines(fragment):
         problems = []  # nothing to pin: the template needs no macro
-    return MacroInput(source, fragment, values, sam, region, account_id, local_definitions, notes, problems)
+    return MacroInput(
+        source, fragment, values, sam, region, account_id, local_definitions, notes, problems, children
+    )
+
+
+@dataclass(frozen=True)
+class NestedTemplate:
+    """A nested stack whose template is a local file, deployed with the template that names it."""
+
+    location: str  # Resources/Child/Properties/Location (or TemplateURL)
+    path: Path  # the child template file
+    parameters: dict[str, str]  # the literal parameter values the parent passes (intrinsics left out)
+
+
+def _literal_parameters(source: Mapping[str, Any], location: str) -> dict[str, str]:
+    resource = source["Resources"][location.split("/")[1]]
+    given = resource.get("Properties", {}).get("Parameters")
+    if not isinstance(given, dict):
+        return {}
+    return {
+        str(name): str(value).lower() if isinstance(value, bool) else str(value)
+        for name, value in given.items()
+        if isinstance(value, str | int | float | bool)
+    }
+
+
+def nested_templates(artifacts: Sequence[Artifact]) -> list[Artifact]:
+    """The local templates of nested stacks (``AWS::Serverless::Application`` ``Location``,
+    ``AWS::CloudFormation::Stack`` ``TemplateURL``) among the packaged paths."""
+    return [
+        artifact
+        for artifact in artifacts
+        if not artifact.missing and artifact.location.rsplit("/", 1)[-1] in ("Location", "TemplateURL")
+    ]
 
 
 def _has_state_machines(fragment: Mapping[str, Any]) -> bool:
