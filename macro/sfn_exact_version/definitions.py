@@ -130,6 +130,7 @@ class Call:
     target: Symbolic | None  # what the value resolves to
     dynamic: str = ""  # non-empty: why the target is chosen at run time
     qualified: str = ""  # non-empty: the call already sets a Qualifier
+    credentials: Any = None  # the state's Credentials (parsed), when it sets one: the role that calls
 
 
 class _Located(str):
@@ -250,6 +251,7 @@ def find_calls(
         # The Type may itself be a placeholder ("Type": "${task_type}" with task_type: Task).
         if "Resource" not in state or resolve(state.get("Type")) != ("Task",):
             continue
+        first = len(calls)
         for written, resource_path, resource_label in _alternatives(
             state["Resource"], (*json_path, "Resource"), "", branches
         ):
@@ -271,6 +273,9 @@ def find_calls(
                         break
                 continue
             calls.append(Call(where, RESOURCE, written, resource_path, resource))
+        if "Credentials" in state:
+            for call in calls[first:]:
+                call.credentials = state["Credentials"]
     return calls
 
 
