@@ -40,7 +40,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from sfn_exact_version.intrinsics import references, symbolic
+from sfn_exact_version.intrinsics import condition_names, references, symbolic
 from sfn_exact_version.intrinsics import render as render_symbolic
 from sfn_exact_version.transform import transform
 from sfn_exact_version.versions import own_description
@@ -343,6 +343,8 @@ def _check_new_grant(
             before[role].get("Condition"),
         ) or any(
             candidate.get("Condition") == resource["Condition"]
+            # or an Fn::If that chooses an allowing statement (or part of one)
+            or resource["Condition"] in condition_names(candidate.get("Properties"))
             for candidate in before.values()
             if candidate.get("Type") in IAM_TYPES
         ), f"{logical_id}: Condition from nowhere"

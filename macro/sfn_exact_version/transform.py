@@ -886,7 +886,7 @@ def _policies(work: _Work) -> None:
             location = statement_ref.location
             skip: set[str] = set()
             plan_allowing = plan.allowing
-            if statement.get("Effect") == "Allow" and denied:
+            if statement.get("Effect") != "Deny" and denied:  # an Allow, or one chosen by Fn::If
                 # The role denies these functions outright: widening an Allow for their versions could
                 # only matter where a Deny spares the versions, i.e. let a denied call through.
                 skip = {f for f in plan.added_for if f in denied}
