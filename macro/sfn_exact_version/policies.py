@@ -675,6 +675,8 @@ class StatementPlan:
     denying: list[str] = field(default_factory=list)  # denies (or leaves out) the function's versions
     allows: list[str] = field(default_factory=list)  # allows the function or a version of it (input)
     denies: list[str] = field(default_factory=list)  # denies the function, unconditionally (input)
+    allows_arn: list[str] = field(default_factory=list)  # allows the unqualified function (input)
+    denies_versions: list[str] = field(default_factory=list)  # denies its versions, unconditionally (input)
     warnings: list[str] = field(default_factory=list)
     _texts: set[str] = field(default_factory=set)
     added_for: list[str] = field(default_factory=list)  # the function each addition is for
@@ -852,7 +854,8 @@ def plan_statement(
     total = 2 ** len(conditions)
     readings: dict[str, list[int]] = {}  # addition text -> readings that need it
     allowed: dict[str, set[int]] = {}
-    denied_in: dict[str, int] = {}
+    denied_in: dict[str, set[int]] = {}
+    versions_denied_in: dict[str, set[int]] = {}
     texts: dict[int, str] = {}
     for number in range(total):
         chosen = {**fixed, **{name: bool(number >> i & 1) for i, name in enumerate(conditions)}}
@@ -869,26 +872,38 @@ def plan_statement(
                 plan.added_for.append(function)
                 texts[len(plan.additions) - 1] = text
             readings[text].append(number)
-        for name in ("allowing", "denying", "allows"):
+        for name in ("allowing", "denying", "allows", "allows_arn"):
             target = getattr(plan, name)
             target.extend(f for f in getattr(reading, name) if f not in target)
         for function in reading.allows:
             allowed.setdefault(function, set()).add(number)
         for function in reading.denies:
-            denied_in[function] = denied_in.get(function, 0) + 1
+            denied_in.setdefault(function, set()).add(number)
+        for function in dict.fromkeys([*reading.denies, *reading.denies_versions]):
+            versions_denied_in.setdefault(function, set()).add(number)
         plan.warnings.extend(w for w in reading.warnings if w not in plan.warnings)
     plan.readings = [frozenset(readings[texts[i]]) for i in range(len(plan.additions))]
     # Denied outright only when denied under every reading.
-    plan.denies = [function for function, count in denied_in.items() if count == total]
-    for function, numbers in allowed.items():
+    plan.denies = [function for function, numbers in denied_in.items() if len(numbers) == total]
+    plan.guards = _guards(allowed, conditions)
+    plan.denies_versions = [f for f, numbers in versions_denied_in.items() if len(numbers) == total]
+    return plan
+
+
+def _guards(readings: Mapping[str, set[int]], conditions: list[str]) -> dict[str, Branch | None]:
+    """For each function that holds under some readings but not all: the one condition value that
+    chooses exactly those readings, or None."""
+    total = 2 ** len(conditions)
+    guards: dict[str, Branch | None] = {}
+    for function, numbers in readings.items():
         if len(numbers) == total:
             continue
-        plan.guards[function] = None
+        guards[function] = None
         for i, name in enumerate(conditions):
             for truth in (True, False):
                 if numbers == {n for n in range(total) if bool(n >> i & 1) == truth}:
-                    plan.guards[function] = ((name, truth),)
-    return plan
+                    guards[function] = ((name, truth),)
+    return guards
 
 
 def _view(statement: Mapping[str, Any], chosen: Mapping[str, bool]) -> dict[str, Any]:
@@ -950,6 +965,10 @@ def _plan_plain(
         hit_version = version_arn in literal or any(match(version_arn) for _, match in candidates)
         names_arn = bool(hit_arn) == positive  # the statement applies to the unqualified ARN
         names_version = hit_version == positive  # ... and to the versions
+        if effect == ALLOW and names_arn:
+            plan.allows_arn.append(function)
+        if effect == DENY and names_version and unconditional:
+            plan.denies_versions.append(function)
         if effect == ALLOW and positive:
             if names_version:
                 plan.allows.append(function)

@@ -873,6 +873,8 @@ def _policies(work: _Work) -> None:
         room.quota = ROLE_INLINE_QUOTA - inline_policy_size(role, work.index, attached)
         allowing: set[str] = set()
         denied: set[str] = set()
+        allowed_arn: set[str] = set()  # functions some statement allows by their unqualified ARN
+        versions_denied: set[str] = set()  # functions whose versions a Deny names outright (input)
         # function -> the statements that allow it (or a version of it) in the input, each with the
         # template conditions under which it does (None: under none a Condition can express)
         allows: dict[str, list[tuple[StatementRef, Mapping[str, Any], Branch | None]]] = {}
@@ -880,8 +882,13 @@ def _policies(work: _Work) -> None:
         for statement_ref, statement in list(statements_of(role, work.index, attached)):
             plan = plan_statement(statement, functions, space, statement_ref.location, statement_ref.branch)
             plans.append((statement_ref, statement, plan))
+            allowed_arn.update(plan.allows_arn)
             if not statement_ref.branch:  # a Deny chosen by Fn::If does not deny outright
                 denied.update(plan.denies)
+                versions_denied.update(plan.denies_versions)
+        # A role that allows a function by its ARN allowed the call before pinning; one that allows only
+        # its versions did so only where no Deny names them.
+        versions_denied -= allowed_arn
         for statement_ref, statement, plan in plans:
             location = statement_ref.location
             skip: set[str] = set()
@@ -891,6 +898,13 @@ def _policies(work: _Work) -> None:
                 # only matter where a Deny spares the versions, i.e. let a denied call through.
                 skip = {f for f in plan.added_for if f in denied}
                 plan_allowing = [f for f in plan.allowing if f not in denied or f not in plan.added_for]
+            if statement.get("Effect") == "Deny" and plan.key == "NotResource":
+                # Exempting the versions from a Deny as it exempts the function only keeps the call's
+                # answer when some Allow let the role call the function: otherwise it was denied, and
+                # an Allow of the versions alone must not start to apply.
+                spared = {f for f in plan.added_for if f not in allowed_arn}
+                skip |= spared
+                plan_allowing = [f for f in plan_allowing if f not in spared]
             allowing.update(plan_allowing)
             for function in plan.allows:
                 guard = plan.guards.get(function, ())
@@ -912,7 +926,7 @@ def _policies(work: _Work) -> None:
         known, unreadable = managed_policies_outside(role, work.index)
         for function in functions:
             granted = False
-            if function in allows and function not in denied:
+            if function in allows and function not in denied and function not in versions_denied:
                 granted = _grant(work, role, function, allows[function], room)
             if function not in allowing and function not in denied and not granted and not known:
                 outside = (
@@ -1085,9 +1099,11 @@ class _Room:
 
 def _grant_guard(guards: list[set[tuple[str, bool]] | None]) -> set[str] | None:
     """The template Conditions a retained grant needs so that it holds exactly where one of the
-    allowing statements does (each holds where all of its ``guard`` is: ``(condition, value)`` pairs;
-    None where no Condition can say it): none when together they hold under every value of their
-    conditions, ``{C}`` when exactly where ``C`` is true; None when no Condition can express it."""
+    allowing statements does (each holds where all of its guard is: ``(condition, value)`` pairs; None
+    where no Condition can say it): none when together they hold under every value of their
+    conditions, ``{C}`` when exactly where ``C`` is true; None when no Condition can express it.
+    (Where a Deny chosen by ``Fn::If`` applies, the Deny covers the versions too and wins over the
+    grant.)"""
     if set() in guards:
         return set()
     if None in guards:
