@@ -117,3 +117,19 @@ def test_managed_policy_the_macro_cannot_read_is_named_in_the_warning() -> None:
     result = transformed(_template(ManagedPolicyArns=[arn]))
     (warning,) = result.report.warnings
     assert "no statement of this role allows" in warning and "cannot read (" + arn + ")" in warning
+
+
+def test_deny_exempting_the_function_spares_no_version_the_role_could_not_call() -> None:
+    """Deny everything but Hello, Allow only Hello's versions: the unpinned call was denied (no Allow
+    covers Hello itself), so the pinned call must stay denied: no ``:*`` exemption, no grant."""
+    deny = {"Effect": "Deny", "Action": "lambda:InvokeFunction", "NotResource": [getatt("Hello")]}
+    result = transformed(_template(deny, statement(HELLO_VERSIONS)))
+    assert _statement(result.template)["NotResource"] == [getatt("Hello")]
+    assert _grants(result.template) == []
+
+
+def test_deny_exempting_the_function_spares_its_versions_when_an_allow_covers_it() -> None:
+    deny = {"Effect": "Deny", "Action": "lambda:InvokeFunction", "NotResource": [getatt("Hello")]}
+    result = transformed(_template(deny, statement("*")))
+    assert _statement(result.template)["NotResource"] == [getatt("Hello"), HELLO_VERSIONS]
+    assert len(_grants(result.template)) == 1
