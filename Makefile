@@ -74,13 +74,20 @@ fuzz: install
 		tests/hardening/test_fuzz.py tests/hardening/test_security.py
 
 # Called by `sam build` (template.yaml: Metadata.BuildMethod makefile) with
-# ARTIFACTS_DIR set. The Lambda package gets the core modules only: not the
+# ARTIFACTS_DIR set. The Lambda package gets the core modules only (the
+# top-level modules and the core's own subpackages, CORE_SUBPACKAGES): not the
 # cli/, offline/ and lint_rules/ subpackages, which need PyYAML,
 # aws-sam-translator and cfn-lint.
+CORE_SUBPACKAGES := definitions
+
 build-MacroFunction:
 	test -n "$(ARTIFACTS_DIR)"
 	mkdir -p "$(ARTIFACTS_DIR)/sfn_exact_version"
 	cp $(PACKAGE_DIR)/*.py "$(ARTIFACTS_DIR)/sfn_exact_version/"
+	for sub in $(CORE_SUBPACKAGES); do \
+		mkdir -p "$(ARTIFACTS_DIR)/sfn_exact_version/$$sub" && \
+		cp $(PACKAGE_DIR)/$$sub/*.py "$(ARTIFACTS_DIR)/sfn_exact_version/$$sub/" || exit 1; \
+	done
 	$(PIP) install --quiet --disable-pip-version-check --no-compile \
 		--target "$(ARTIFACTS_DIR)" \
 		--platform $(LAMBDA_PLATFORM) --python-version $(LAMBDA_PYTHON) \

@@ -373,6 +373,9 @@ def installed_package_size() -> tuple[int, int, int]:
         core.mkdir()
         for module in (MACRO / "sfn_exact_version").glob("*.py"):
             shutil.copyfile(module, core / module.name)
+        (core / "definitions").mkdir()
+        for module in (MACRO / "sfn_exact_version" / "definitions").glob("*.py"):
+            shutil.copyfile(module, core / "definitions" / module.name)
         return directory_size(target)
 
 

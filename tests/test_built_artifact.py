@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 EVENTS = Path(__file__).resolve().parent / "events"
 FUNCTION_ID = "MacroFunction"
 SOURCE_PACKAGE = ROOT / "macro" / "sfn_exact_version"
+CORE_SUBPACKAGES = ["definitions"]  # the core's own subpackages (the Makefile's CORE_SUBPACKAGES)
 
 # Top-level names that must never be in the Lambda package: the CLI's dependencies, our CLI and
 # lint rules, and the AWS SDK (the macro makes no AWS calls).
@@ -97,9 +98,10 @@ def artifact_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_artifact_holds_the_core_package_and_powertools(artifact_dir: Path) -> None:
     assert (artifact_dir / "sfn_exact_version" / "handler.py").is_file()
     assert (artifact_dir / "aws_lambda_powertools").is_dir()
-    built = {path.name for path in (artifact_dir / "sfn_exact_version").glob("*.py")}
-    source = {path.name for path in SOURCE_PACKAGE.glob("*.py")}
-    assert built == source
+    for folder in ["", *CORE_SUBPACKAGES]:
+        built = {path.name for path in (artifact_dir / "sfn_exact_version" / folder).glob("*.py")}
+        source = {path.name for path in (SOURCE_PACKAGE / folder).glob("*.py")}
+        assert built == source, folder
 
 
 def test_artifact_carries_nothing_of_the_cli(artifact_dir: Path) -> None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sfn_exact_version import report as reasons
-from sfn_exact_version.definitions import S3_STATE, Call, Definition
+from sfn_exact_version.definitions import Call, Definition, read_definition
 from sfn_exact_version.errors import Problem, ProblemReason, TransformError, fail, json_type
 from sfn_exact_version.index import (
     FUNCTION,
@@ -56,7 +56,7 @@ from sfn_exact_version.report import (
     literal,
 )
 from sfn_exact_version.state_machine_versions import report_state_machine_versions
-from sfn_exact_version.targets import AMBIGUOUS, FUNCTION_NAME, NOT_LAMBDA, PIN, PINNED, Target, classify
+from sfn_exact_version.targets import AMBIGUOUS, NOT_LAMBDA, PIN, PINNED, Target, classify
 from sfn_exact_version.versions import (
     DESCRIPTION_LIMIT,
     MARKER_LENGTH,
@@ -100,6 +100,9 @@ class _Work:
     # versions that calls name directly but that are not a function's chosen version (its function has
     # several versions, or is not in the template): still called, so still retained
     called: list[str] = field(default_factory=list)  # in first-seen order; see retain()
+    # functions that calls name with a version number of their own ("name:3", Qualifier "3"): that version
+    # lives as long as the function does, so the function is retained as for a pinned call
+    qualified: list[str] = field(default_factory=list)
     prints: dict[str, Fingerprint] = field(default_factory=dict)
     # role -> functions whose versions it must allow; state machine -> role
     role_needs: dict[str, list[str]] = field(default_factory=dict)
@@ -329,7 +332,6 @@ def _assemble(work: _Work) -> dict[str, Any]:
 
 def _state_machine(work: _Work, logical_id: str, resource: Mapping[str, Any]) -> None:
     properties = resource.get("Properties", {})
-    definition = Definition(logical_id, properties)
     skip = opted_out(resource)
     if not skip:
         # A version the definition names anywhere may be called (state data feeding FunctionName.$, an
@@ -341,7 +343,7 @@ def _state_machine(work: _Work, logical_id: str, resource: Mapping[str, Any]) ->
         # Kept for the cycle check, which would otherwise walk the (often large) definition again.
         work.depends[logical_id] = names + _depends_on(resource)
     try:
-        definition.read()
+        definition = read_definition(logical_id, properties)
     except TransformError:
         if skip:
             work.report.left_alone.append(
@@ -349,16 +351,39 @@ def _state_machine(work: _Work, logical_id: str, resource: Mapping[str, Any]) ->
             )
             return
         raise
-    location = definition.location(definition.form or "Definition")
     needs: list[str] = []
-    if definition.form == "DefinitionS3Location":
-        _s3_substitutions(work, definition, skip, needs)
     calls = definition.calls()
     for call in calls:
-        target = _target(call, work.index)
-        if target.kind == NOT_LAMBDA:
-            continue
-        if skip:
+        _call_site(work, definition, call, skip, needs)
+    if not skip:
+        _data_references(work, definition)
+    new_properties = definition.apply()
+    if new_properties is not None:
+        work.replace_properties(logical_id, new_properties)
+    if needs:
+        _remember_role(work, logical_id, properties, needs, definition, calls)
+
+
+# What a substitution of a definition kept in S3 (a call site that is not ``sure``) must name to count as
+# a call; anything else there (a table name, another service's ARN) is data.
+_NAMES_A_FUNCTION = (PIN, PINNED, AMBIGUOUS, reasons.ALIAS, reasons.LATEST, reasons.OPTED_OUT)
+
+
+def _call_site(work: _Work, definition: Definition, call: Call, skip: bool, needs: list[str]) -> None:
+    """Decide one call site: pin it, adopt the version it already names, or report why it is left
+    alone; ``needs`` gains the functions the state machine's role must allow."""
+    logical_id = definition.logical_id
+    location = definition.location
+    target = _target(call, work.index)
+    if target.kind == NOT_LAMBDA or (not call.sure and target.kind not in _NAMES_A_FUNCTION):
+        if target.version is not None:
+            work.retain(target.version)  # a version of a function we cannot see: still retained
+        return
+    if skip:
+        # Every call of a state machine that opts out is reported opted-out; a version it names is not
+        # adopted (no fingerprint, no Retain). (An S3 substitution shared by several functions is not
+        # a call the macro could tell apart: nothing to report.)
+        if call.sure or target.kind != AMBIGUOUS:
             work.report.left_alone.append(
                 LeftAlone(
                     logical_id,
@@ -369,58 +394,54 @@ def _state_machine(work: _Work, logical_id: str, resource: Mapping[str, Any]) ->
                     location,
                 )
             )
-            continue
-        if target.kind == AMBIGUOUS:
-            work.errors.append(_ambiguous(logical_id, call.state, target))
-            continue
-        if target.kind == PIN:
-            version = _version_for(work, target, logical_id, call.state)
-            if version is None:
-                continue
-            assert target.function is not None
-            if not definition.pin(call, version):
-                work.report.left_alone.append(
-                    LeftAlone(
-                        logical_id,
-                        call.state,
-                        target.text,
-                        reasons.UNSUPPORTED,
-                        "the target is assembled from several pieces the macro cannot rewrite "
-                        "together; write it as one reference (GetAtt, Ref or ${Fn.Arn})",
-                        location,
-                    )
-                )
-                continue
-            work.report.pinned.append(PinnedCall(logical_id, call.state, target.function, version, location))
-            needs.append(target.function)
-        elif target.kind == PINNED:
-            assert target.function is not None and target.version is not None
-            _adopt(work, target.function, target.version)
-            work.report.pinned.append(
-                PinnedCall(logical_id, call.state, target.function, target.version, location, already=True)
-            )
-            needs.append(target.function)
-        else:
+        return
+    if target.kind == AMBIGUOUS:
+        work.errors.append(_ambiguous(logical_id, call.state, target))
+        return
+    if target.kind == PIN:
+        assert target.function is not None
+        version = _version_for(work, target, logical_id, call.state)
+        if version is None:
+            return
+        if not definition.pin(call, version):
             work.report.left_alone.append(
-                LeftAlone(logical_id, call.state, target.text, target.kind, target.detail, location)
-            )
-            if target.version is not None:
-                work.retain(target.version)
-            if target.kind == reasons.ALIAS:
-                work.report.warnings.append(
-                    f"{location}: {call.state} calls alias {target.text}, which moves; running executions "
-                    "may call new code."
+                LeftAlone(
+                    logical_id,
+                    call.state,
+                    target.text,
+                    reasons.UNSUPPORTED,
+                    "the target is assembled from several pieces the macro cannot rewrite "
+                    "together; write it as one reference (GetAtt, Ref or ${Fn.Arn})",
+                    location,
                 )
-    if not skip:
-        _data_references(work, definition, calls, location)
-    new_properties = definition.apply()
-    if new_properties is not None:
-        work.replace_properties(logical_id, new_properties)
-    if needs:
-        _remember_role(work, logical_id, properties, needs, definition, calls)
+            )
+            return
+        work.report.pinned.append(PinnedCall(logical_id, call.state, target.function, version, location))
+        needs.append(target.function)
+    elif target.kind == PINNED:
+        assert target.function is not None and target.version is not None
+        _adopt(work, target.function, target.version)
+        work.report.pinned.append(
+            PinnedCall(logical_id, call.state, target.function, target.version, location, already=True)
+        )
+        needs.append(target.function)
+    else:
+        work.report.left_alone.append(
+            LeftAlone(logical_id, call.state, target.text, target.kind, target.detail, location)
+        )
+        if target.version is not None:
+            work.retain(target.version)
+        elif target.kind == reasons.QUALIFIED and target.function and target.function not in work.qualified:
+            work.qualified.append(target.function)
+        if target.kind == reasons.ALIAS:
+            verb = "calls" if call.sure else "is"
+            work.report.warnings.append(
+                f"{location}: {call.state} {verb} alias {target.text}, which moves; running executions "
+                "may call new code."
+            )
 
 
-def _data_references(work: _Work, definition: Definition, calls: list[Call], location: str) -> None:
+def _data_references(work: _Work, definition: Definition) -> None:
     """Report the functions a definition names as data rather than as a call's target (a Pass state's
     Result feeding a FunctionName.$ call, the arguments of a function that invokes it, as CDK's
     CallAwsServiceCrossRegion does): whatever calls them from there runs their newest code."""
@@ -433,7 +454,7 @@ def _data_references(work: _Work, definition: Definition, calls: list[Call], loc
     if not named:  # the usual case: nothing to look for, no second walk
         return
     seen: set[tuple[str, str]] = set()
-    for place, atom in definition.named_in_data({call.json_path for call in calls}):
+    for place, atom in definition.named_in_data(named):
         if atom.name not in named or (place, atom.name) in seen:
             continue
         seen.add((place, atom.name))
@@ -447,69 +468,9 @@ def _data_references(work: _Work, definition: Definition, calls: list[Call], loc
                 "whatever invokes it from there (a FunctionName.$ call, a function that calls it) runs its "
                 "newest code. Pass a version instead (Ref of an AWS::Lambda::Version), or opt the function "
                 "out if nothing calls it",
-                location,
+                definition.location,
             )
         )
-
-
-def _s3_substitutions(work: _Work, definition: Definition, skip: bool, needs: list[str]) -> None:
-    logical_id = definition.logical_id
-    location = definition.location("DefinitionSubstitutions")
-    for name, path, value in definition.s3_targets():
-        target = classify(value, FUNCTION_NAME, work.index)
-        state = f"{S3_STATE} {name}"
-        if target.kind == AMBIGUOUS and not skip:
-            work.errors.append(_ambiguous(logical_id, state, target))
-            continue
-        if skip and target.kind in (PIN, PINNED, reasons.ALIAS, reasons.LATEST):
-            # The same rule as for a definition in the template: every call of a state machine that opts
-            # out is reported opted-out, a version it names is not adopted (no fingerprint, no Retain).
-            work.report.left_alone.append(
-                LeftAlone(
-                    logical_id,
-                    state,
-                    target.text,
-                    reasons.OPTED_OUT,
-                    f"{logical_id} sets Metadata.SfnExactVersion.Pin: false",
-                    location,
-                )
-            )
-            continue
-        if target.kind == PIN and target.function is not None:
-            if opted_out(work.index.resources[target.function]):
-                work.report.left_alone.append(
-                    LeftAlone(
-                        logical_id,
-                        state,
-                        target.text,
-                        reasons.OPTED_OUT,
-                        f"{target.function} sets Metadata.SfnExactVersion.Pin: false",
-                        location,
-                    )
-                )
-                continue
-            version = _version_for(work, target, logical_id, state)
-            if version is not None:
-                definition.pin_substitution(path, version)
-                work.report.pinned.append(PinnedCall(logical_id, state, target.function, version, location))
-                needs.append(target.function)
-        elif target.kind == PINNED and target.function is not None and target.version is not None:
-            _adopt(work, target.function, target.version)
-            work.report.pinned.append(
-                PinnedCall(logical_id, state, target.function, target.version, location, already=True)
-            )
-            needs.append(target.function)
-        elif target.kind in (reasons.ALIAS, reasons.LATEST):
-            work.report.left_alone.append(
-                LeftAlone(logical_id, state, target.text, target.kind, target.detail, location)
-            )
-            if target.kind == reasons.ALIAS:
-                work.report.warnings.append(
-                    f"{location}: {state} is alias {target.text}, which moves; running executions "
-                    "may call new code."
-                )
-        elif target.version is not None:
-            work.retain(target.version)  # a version of a function we cannot see: still retained
 
 
 def _ambiguous(state_machine: str, state: str, target: Target) -> Problem:
@@ -553,7 +514,13 @@ def _target(call: Call, index: TemplateIndex) -> Target:
         return Target(reasons.DYNAMIC, str(call.value), detail=call.dynamic)
     target = classify(call.target, call.context, index)
     if call.qualified and target.kind in (PIN, PINNED):
-        return Target(reasons.QUALIFIED, target.text, version=target.version, detail=call.qualified)
+        return Target(
+            reasons.QUALIFIED,
+            target.text,
+            function=target.function,
+            version=target.version,
+            detail=call.qualified,
+        )
     if target.kind == PIN and target.function is not None and opted_out(index.resources[target.function]):
         return Target(
             reasons.OPTED_OUT,
@@ -708,9 +675,9 @@ def _versions(work: _Work) -> None:
 
 def _retain_functions(work: _Work) -> None:
     """Retain every function a pinned call targets, and the function of every other version a state
-    machine may call: removing or replacing a function deletes all its versions (their own Retain does
-    not help). Pin: false on a function does not change this (its versions may still be called by
-    name); RetainFunction: false does."""
+    machine may call (a version of the template, or one a call names by number): removing or replacing
+    a function deletes all its versions (their own Retain does not help). Pin: false on a function does
+    not change this (its versions may still be called by name); RetainFunction: false does."""
     functions: list[str] = []
     for call in work.report.pinned:
         if call.function not in functions:
@@ -719,6 +686,7 @@ def _retain_functions(work: _Work) -> None:
         function = work.index.function_of.get(version)
         if function is not None and function not in functions and work.index.type_of(function) == FUNCTION:
             functions.append(function)
+    functions.extend(function for function in work.qualified if function not in functions)
     for function in functions:
         original = work.fragment["Resources"][function]
         keep = keeps_function(original)
@@ -842,7 +810,9 @@ def _remember_credentials(
     cannot be resolved to a role of the template, a warning names the state."""
     credentials = call.credentials
     value = credentials.get("RoleArn") if isinstance(credentials, dict) else None
-    text = definition.resolve(value) if definition is not None and value is not None else None
+    # (the object and string forms resolve a parsed value; only they hold states with Credentials)
+    resolve = getattr(definition, "resolve", None)
+    text = resolve(value) if resolve is not None and value is not None else None
     role = role_in(text, work.index) if text else None
     if role is not None:
         bucket = work.role_needs.setdefault(role, [])

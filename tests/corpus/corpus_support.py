@@ -7,9 +7,9 @@ when the template lists it → the macro. SAM's own translator test inputs decla
 added, as CloudFormation needs it too.
 
 The independent check walks every state machine definition of a template with
-``definitions.Definition`` and ``targets.classify`` (and, for a definition kept in a local file, that file
-with the template's ``DefinitionSubstitutions`` applied), so that what a call *resolves to* is read from
-the template itself, not from the report.
+``definitions.read_definition`` and ``targets.classify`` (and, for a definition kept in a local file,
+that file with the template's ``DefinitionSubstitutions`` applied), so that what a call *resolves to*
+is read from the template itself, not from the report.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from invariants import cfn_lint_errors
-from sfn_exact_version.definitions import S3_STATE, Definition
+from sfn_exact_version.definitions import S3_STATE, S3Definition, read_definition
 from sfn_exact_version.errors import TransformError
 from sfn_exact_version.index import FUNCTION, STATE_MACHINE, TemplateIndex, opted_out
 from sfn_exact_version.intrinsics import references
@@ -127,18 +127,16 @@ def walk(template: Mapping[str, Any], local_definitions: Mapping[str, Any]) -> l
         if resource.get("Type") != STATE_MACHINE:
             continue
         properties = resource.get("Properties", {})
-        definition = Definition(logical_id, properties)
-        definition.read()
+        definition = read_definition(logical_id, properties)
         skip = opted_out(resource)
         if definition.form == "DefinitionS3Location" and logical_id in local_definitions:
             substitutions = properties.get("DefinitionSubstitutions")
             from_file = {"Definition": local_definitions[logical_id]}
             if substitutions is not None:
                 from_file["DefinitionSubstitutions"] = substitutions
-            definition = Definition(logical_id, from_file)
-            definition.read()
-        if definition.form == "DefinitionS3Location":
-            for key, value in definition.s3_substitutions():
+            definition = read_definition(logical_id, from_file)
+        if isinstance(definition, S3Definition):
+            for key, value in definition.substitution_values():
                 target = classify(value, FUNCTION_NAME, index)
                 if target.kind not in (PIN, PINNED, ALIAS, LATEST):
                     continue  # table names, ARNs of other services...: without the file, not a call
