@@ -40,7 +40,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from sfn_exact_version.intrinsics import references, symbolic
+from sfn_exact_version.intrinsics import condition_names, references, symbolic
 from sfn_exact_version.intrinsics import render as render_symbolic
 from sfn_exact_version.transform import transform
 from sfn_exact_version.versions import own_description
@@ -343,6 +343,8 @@ def _check_new_grant(
             before[role].get("Condition"),
         ) or any(
             candidate.get("Condition") == resource["Condition"]
+            # or an Fn::If that chooses an allowing statement (or part of one)
+            or resource["Condition"] in condition_names(candidate.get("Properties"))
             for candidate in before.values()
             if candidate.get("Type") in IAM_TYPES
         ), f"{logical_id}: Condition from nowhere"
@@ -400,23 +402,48 @@ def _check_iam(logical_id: str, old: Any, new: Any, path: str = "") -> None:
 
 
 def _check_gained_entries(where: str, old: Any, new: Any) -> None:
+    if _is_if(old) and _is_if(new):  # Resource: !If [C, [...], [...]]: each side gains on its own
+        assert new["Fn::If"][0] == old["Fn::If"][0], f"{where}: condition changed"
+        for side in (1, 2):
+            a, b = old["Fn::If"][side], new["Fn::If"][side]
+            if a != b:
+                _check_gained_entries(f"{where}/Fn::If/{side}", a, b)
+        return
     originals = old if isinstance(old, list) else [old]
     assert isinstance(new, list), f"{where}: not a list after widening"
     assert _dump(new[: len(originals)]) == _dump(originals), f"{where}: original entries not kept in order"
     gained = new[len(originals) :]
     assert gained, f"{where}: changed without gaining entries"
+    # An entry chosen by Fn::If (``!If [C, !GetAtt F.Arn, !Ref AWS::NoValue]``) counts by its sides.
+    leaves = [leaf for original in originals for leaf in _if_leaves(original)]
     seen = {_key(entry) for entry in originals}
     for entry in gained:
-        text = symbolic(entry)
-        assert text and isinstance(text[-1], str) and text[-1].endswith(":*"), f"{where}: {entry} lacks ':*'"
-        base = _strip_star(text)
-        derived = any(symbolic(original) == base for original in originals)
-        assert derived or _names_a_version_of(base, originals), (
-            f"{where}: {_dump(entry)} is not derived from an entry already there"
-        )
+        for leaf in _if_leaves(entry):
+            text = symbolic(leaf)
+            assert text and isinstance(text[-1], str) and text[-1].endswith(":*"), (
+                f"{where}: {leaf} lacks ':*'"
+            )
+            base = _strip_star(text)
+            derived = any(symbolic(original) == base for original in leaves)
+            assert derived or _names_a_version_of(base, leaves), (
+                f"{where}: {_dump(leaf)} is not derived from an entry already there"
+            )
+            assert symbolic(leaf) != ("*",), f"{where}: '*' granted"
         assert _key(entry) not in seen, f"{where}: duplicate entry {_dump(entry)}"
         seen.add(_key(entry))
-        assert symbolic(entry) != ("*",), f"{where}: '*' granted"
+
+
+def _is_if(value: Any) -> bool:
+    return isinstance(value, dict) and list(value) == ["Fn::If"]
+
+
+def _if_leaves(value: Any) -> list[Any]:
+    """The values an entry may take under ``Fn::If`` (``AWS::NoValue`` left out)."""
+    if _is_if(value):
+        return [leaf for side in value["Fn::If"][1:] for leaf in _if_leaves(side)]
+    if isinstance(value, list):
+        return [leaf for item in value for leaf in _if_leaves(item)]
+    return [] if value == {"Ref": "AWS::NoValue"} else [value]
 
 
 def _names_a_version_of(base: tuple[Any, ...], originals: list[Any]) -> bool:

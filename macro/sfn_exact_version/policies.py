@@ -32,6 +32,7 @@ from sfn_exact_version.index import (
 )
 from sfn_exact_version.intrinsics import (
     GET_ATT,
+    MAX_DEPTH,
     OTHER,
     REF,
     Atom,
@@ -39,6 +40,7 @@ from sfn_exact_version.intrinsics import (
     Symbolic,
     canonical,
     concat,
+    condition_names,
     get_att_target,
     intrinsic,
     join_parts,
@@ -77,6 +79,12 @@ GRANT_PREFIX = "SfnExactVersion-"
 GRANT_ID_PREFIX = "SfnExactVersionGrant"
 
 Path = tuple[str | int, ...]
+Branch = tuple[tuple[str, bool], ...]
+FN_IF = "Fn::If"
+NO_VALUE = "AWS::NoValue"
+# A statement whose Effect, Action or resources choose by more template conditions than this is not
+# planned (2**n readings of it); a warning says so.
+MAX_STATEMENT_CONDITIONS = 4
 
 
 @dataclass(frozen=True)
@@ -85,6 +93,9 @@ class StatementRef:
 
     resource: str
     path: Path
+    # The template conditions chosen by the Fn::If objects on the way to the statement (the policy, its
+    # document, its Statement list), as (condition, value): the statement exists only under them.
+    branch: Branch = ()
 
     @cached_property
     def location(self) -> str:
@@ -131,6 +142,54 @@ def role_of(properties: Mapping[str, Any], index: TemplateIndex) -> RoleRef:
             "SfnExactVersion cannot resolve to one role, so it changed none of their policies",
         )
     return RoleRef(None)
+
+
+def role_in(text: Symbolic, index: TemplateIndex) -> str | None:
+    """The in-template role an ARN (a symbolic string) names, in the forms :func:`role_of` reads."""
+    return _role_in(resolve_pseudo(text, index.pseudo), index)
+
+
+# AWS managed policies (path after "arn:<partition>:iam::aws:policy/") that allow lambda:InvokeFunction
+# on every resource, versions included: a role with one of them needs no statement of the template.
+AWS_MANAGED_INVOKE_ALL = {
+    "service-role/AWSLambdaRole": "lambda:InvokeFunction on *",
+    "AWSLambda_FullAccess": "lambda:* on *",
+    "AdministratorAccess": "* on *",
+    "PowerUserAccess": "everything but iam, organizations and account on *",
+}
+
+
+def managed_policies_outside(role: str, index: TemplateIndex) -> tuple[list[str], list[str]]:
+    """The role's ``ManagedPolicyArns`` that are not policies of this template: the AWS managed ones
+    known to allow invoking every function (:data:`AWS_MANAGED_INVOKE_ALL`), and the others, which
+    the macro cannot read (both as readable text, in order)."""
+    properties = index.resources[role].get("Properties")
+    known: list[str] = []
+    other: list[str] = []
+    if not isinstance(properties, dict):
+        return known, other
+    for value, _, _ in _items(properties.get("ManagedPolicyArns"), (), ()):
+        names = _names(value, attribute="PolicyArn")
+        if names and index.type_of(names[0]) == MANAGED_POLICY:
+            continue
+        try:
+            text = symbolic(value)
+        except NestingTooDeepError:
+            text = None
+        fields = _split(resolve_pseudo(text, index.pseudo), ":") if text else []
+        path = fields[5] if len(fields) == 6 else ()
+        if (
+            fields[:4] == [("arn",), fields[1], ("iam",), ()]
+            and fields[4] == ("aws",)
+            and len(path) == 1
+            and isinstance(path[0], str)
+            and path[0].startswith("policy/")
+            and path[0][len("policy/") :] in AWS_MANAGED_INVOKE_ALL
+        ):
+            known.append(path[0][len("policy/") :])
+        else:
+            other.append(render_value(value))
+    return known, other
 
 
 def _shape(value: Any) -> str:
@@ -230,61 +289,136 @@ def _names(value: Any, attribute: str = "") -> list[str]:
     return names
 
 
-def attached_policies(index: TemplateIndex) -> dict[str, list[str]]:
+def alternatives(
+    value: Any, path: Path, branch: Branch = (), depth: int = 0
+) -> Iterator[tuple[Any, Path, Branch]]:
+    """The values ``value`` may take under ``Fn::If``, each with its path and the conditions that choose
+    it (``branch`` extended); a side that is ``AWS::NoValue`` gives nothing, and a condition already in
+    ``branch`` keeps its value. A value without ``Fn::If`` is its only alternative.
+
+    >>> [(v, p, b) for v, p, b in alternatives({"Fn::If": ["C", "a", {"Ref": "AWS::NoValue"}]}, ())]
+    [('a', ('Fn::If', 1), (('C', True),))]
+    """
+    found = intrinsic(value)
+    if found is None or found[0] != FN_IF:
+        if not (found is not None and found[0] == REF and found[1] == NO_VALUE):
+            yield value, path, branch
+        return
+    args = found[1]
+    if not (isinstance(args, list) and len(args) == 3 and isinstance(args[0], str)) or depth >= MAX_DEPTH:
+        yield value, path, branch  # malformed or too deep: left to CloudFormation, read as it is
+        return
+    condition = args[0]
+    chosen = dict(branch)
+    for position, truth in ((1, True), (2, False)):
+        if chosen.get(condition, truth) != truth:
+            continue
+        taken = branch if condition in chosen else (*branch, (condition, truth))
+        yield from alternatives(args[position], (*path, FN_IF, position), taken, depth + 1)
+
+
+def _items(value: Any, path: Path, branch: Branch) -> Iterator[tuple[Any, Path, Branch]]:
+    """The items of a list that may be chosen by ``Fn::If`` as a whole or item by item."""
+    for listed, list_path, list_branch in alternatives(value, path, branch):
+        if isinstance(listed, list):
+            for position, item in enumerate(listed):
+                yield from alternatives(item, (*list_path, position), list_branch)
+
+
+def _attached_role(value: Any, index: TemplateIndex, names: Mapping[Symbolic, str]) -> str | None:
+    """The role a policy's ``Roles`` item or ``RoleName`` names: ``Ref``, ``${Role}`` in ``Fn::Sub``, or
+    the role's explicit ``RoleName`` (literal or built alike)."""
+    name = ref_target(value)
+    if name is not None:
+        return name
+    try:
+        text = symbolic(value)
+    except NestingTooDeepError:
+        return None
+    if not text:
+        return None
+    text = resolve_pseudo(text, index.pseudo)
+    if len(text) == 1 and isinstance(text[0], Atom) and text[0].kind == REF:
+        return text[0].name if index.type_of(text[0].name) == ROLE else None
+    return names.get(text)
+
+
+def attached_policies(index: TemplateIndex) -> dict[str, list[tuple[str, Branch]]]:
     """Role -> the ``AWS::IAM::Policy``, ``RolePolicy`` and ``ManagedPolicy`` resources that name it in
-    ``Roles`` or ``RoleName``, in template order: one pass over the resources for all roles."""
-    attached: dict[str, list[str]] = {}
+    ``Roles`` or ``RoleName`` (by ``Ref``, ``Fn::Sub``, or the role's own ``RoleName``), each with the
+    conditions under which it is attached (an ``Fn::If`` item), in template order: one pass for all roles."""
+    attached: dict[str, list[tuple[str, Branch]]] = {}
+    names: dict[Symbolic, str] | None = None
     for logical_id, resource in index.resources.items():
         properties = resource.get("Properties")
         if resource["Type"] not in (POLICY, ROLE_POLICY, MANAGED_POLICY) or not isinstance(properties, dict):
             continue
         if is_grant(resource):  # the macro's own output: planned again from the role's own statements
             continue
-        roles = _names(properties.get("Roles")) + _names(properties.get("RoleName"))
-        for role in dict.fromkeys(roles):  # each role once, in order
-            attached.setdefault(role, []).append(logical_id)
+        if names is None:
+            names = _role_names(index)
+        found: dict[str, Branch] = {}
+        places = [
+            *_items(properties.get("Roles"), (), ()),
+            *alternatives(properties.get("RoleName"), (), ()),
+        ]
+        for value, _, branch in places:
+            role = _attached_role(value, index, names)
+            if role is not None and (role not in found or len(branch) < len(found[role])):
+                found[role] = branch  # each role once, in order; attached without condition wins
+        for role, branch in found.items():
+            attached.setdefault(role, []).append((logical_id, branch))
     return attached
 
 
 def statements_of(
-    role: str, index: TemplateIndex, attached: Mapping[str, list[str]] | None = None
+    role: str, index: TemplateIndex, attached: Mapping[str, list[tuple[str, Branch]]] | None = None
 ) -> Iterator[tuple[StatementRef, dict[str, Any]]]:
     """Every policy statement attached to ``role`` in the template (``attached``: the result of
-    :func:`attached_policies`, when the caller asks for several roles)."""
+    :func:`attached_policies`, when the caller asks for several roles). A statement chosen by
+    ``Fn::If`` (a whole policy, document, ``Statement`` list or item) is yielded for each side, its
+    :attr:`StatementRef.branch` naming the conditions that choose it."""
     if attached is None:
         attached = attached_policies(index)
-    documents: list[tuple[str, Path]] = []
+    documents: list[tuple[str, Path, Branch]] = []
     role_properties = index.resources[role].get("Properties")
     if isinstance(role_properties, dict):
-        policies = role_properties.get("Policies")
-        if isinstance(policies, list):
-            for position, policy in enumerate(policies):
-                if isinstance(policy, dict):
-                    documents.append((role, ("Properties", "Policies", position, "PolicyDocument")))
-        for name in _names(role_properties.get("ManagedPolicyArns"), attribute="PolicyArn"):
-            if index.type_of(name) == MANAGED_POLICY:
-                documents.append((name, ("Properties", "PolicyDocument")))
-    for logical_id in attached.get(role, ()):
-        if (logical_id, ("Properties", "PolicyDocument")) not in documents:
-            documents.append((logical_id, ("Properties", "PolicyDocument")))
-    for resource_id, path in documents:
-        document: Any = index.resources[resource_id]
+        for policy, path, branch in _items(role_properties.get("Policies"), ("Properties", "Policies"), ()):
+            if isinstance(policy, dict):
+                documents.append((role, (*path, "PolicyDocument"), branch))
+        for arn, _, branch in _items(role_properties.get("ManagedPolicyArns"), (), ()):
+            for name in _names(arn, attribute="PolicyArn"):
+                if index.type_of(name) == MANAGED_POLICY:
+                    documents.append((name, ("Properties", "PolicyDocument"), branch))
+    for logical_id, branch in attached.get(role, ()):
+        documents.append((logical_id, ("Properties", "PolicyDocument"), branch))
+    seen: set[tuple[str, Path]] = set()
+    for resource_id, path, branch in documents:
+        if (resource_id, path) in seen:
+            continue
+        seen.add((resource_id, path))
+        value: Any = index.resources[resource_id]
         for key in path:
             if isinstance(key, int):
-                document = document[key] if isinstance(document, list) and key < len(document) else None
+                value = value[key] if isinstance(value, list) and key < len(value) else None
             else:
-                document = document.get(key) if isinstance(document, dict) else None
-            if document is None:
+                value = value.get(key) if isinstance(value, dict) else None
+            if value is None:
                 break
-        if not isinstance(document, dict):
-            continue
-        statements = document.get("Statement")
-        if isinstance(statements, dict):
-            yield StatementRef(resource_id, (*path, "Statement")), statements
-        elif isinstance(statements, list):
-            for position, statement in enumerate(statements):
-                if isinstance(statement, dict):
-                    yield StatementRef(resource_id, (*path, "Statement", position)), statement
+        for document, document_path, document_branch in alternatives(value, path, branch):
+            if not isinstance(document, dict):
+                continue
+            statement_path = (*document_path, "Statement")
+            for statements, at, chosen in alternatives(
+                document.get("Statement"), statement_path, document_branch
+            ):
+                if isinstance(statements, dict):
+                    yield StatementRef(resource_id, at, chosen), statements
+                elif isinstance(statements, list):
+                    for position, item in enumerate(statements):
+                        for statement, item_path, item_branch in alternatives(item, (*at, position), chosen):
+                            if isinstance(statement, dict):
+                                yield StatementRef(resource_id, item_path, item_branch), statement
 
 
 # IAM wildcards: "*" any run of characters, "?" one character; nothing else is special.
@@ -541,9 +675,20 @@ class StatementPlan:
     denying: list[str] = field(default_factory=list)  # denies (or leaves out) the function's versions
     allows: list[str] = field(default_factory=list)  # allows the function or a version of it (input)
     denies: list[str] = field(default_factory=list)  # denies the function, unconditionally (input)
+    allows_arn: list[str] = field(default_factory=list)  # allows the unqualified function (input)
+    denies_versions: list[str] = field(default_factory=list)  # denies its versions, unconditionally (input)
     warnings: list[str] = field(default_factory=list)
     _texts: set[str] = field(default_factory=set)
     added_for: list[str] = field(default_factory=list)  # the function each addition is for
+    # A statement that chooses by Fn::If (its Effect, Action or resources): the conditions it reads, the
+    # readings (one per combination of their values) in which each addition is needed, and for each
+    # function it allows, the one condition value under which it does (None: no single one; absent:
+    # under every reading).
+    conditions: list[str] = field(default_factory=list)
+    readings: list[frozenset[int]] = field(default_factory=list)  # per addition
+    guards: dict[str, tuple[tuple[str, bool], ...] | None] = field(default_factory=dict)
+    fixed: dict[str, bool] = field(default_factory=dict)  # conditions chosen on the way to the statement
+    conditional: bool = False  # the statement holds Fn::If: additions are placed by _place
 
     def add(self, entry: Any, text: str, function: str) -> None:
         """Add ``entry``, whose comparable text is ``text``, unless an entry of that text was added
@@ -553,18 +698,230 @@ class StatementPlan:
             self.additions.append(entry)
             self.added_for.append(function)
 
+    def extend(self, current: Any, skip: set[str] | frozenset[str] = frozenset()) -> Any:
+        """``current`` (the statement's ``Resource`` or ``NotResource`` as written so far) with the
+        additions that are not for a function in ``skip``: appended to the list (a single entry becomes
+        a list), each once; in a statement that chooses by ``Fn::If``, placed in the side of the
+        ``Fn::If`` it belongs to, or wrapped in an ``Fn::If`` of its own (``AWS::NoValue`` otherwise)."""
+        wanted = [
+            (position, entry)
+            for position, (entry, function) in enumerate(zip(self.additions, self.added_for, strict=True))
+            if function not in skip
+        ]
+        if not wanted:
+            return current
+        if not self.conditional:
+            return _appended(current, [entry for _, entry in wanted])
+        return self._place(current, dict(self.fixed), wanted, 0)
+
+    def _place(self, value: Any, chosen: dict[str, bool], wanted: list[tuple[int, Any]], depth: int) -> Any:
+        found = intrinsic(value)
+        args = found[1] if found is not None and found[0] == FN_IF else None
+        if isinstance(args, list) and len(args) == 3 and isinstance(args[0], str) and depth < MAX_DEPTH:
+            condition = args[0]
+            sides = list(args)
+            for position, truth in ((1, True), (2, False)):
+                if chosen.get(condition, truth) == truth:
+                    sides[position] = self._place(
+                        args[position], {**chosen, condition: truth}, wanted, depth + 1
+                    )
+            return {FN_IF: sides}
+        entries = []
+        for position, entry in wanted:
+            placed = self._tree(entry, self.readings[position], chosen, 0)
+            if placed != {REF: NO_VALUE}:
+                entries.append(placed)
+        if not entries:
+            return value
+        if found is not None and found[0] == REF and found[1] == NO_VALUE:
+            return entries
+        return _appended(value, entries)
+
+    def _tree(self, entry: Any, readings: frozenset[int], chosen: dict[str, bool], at: int) -> Any:
+        """``entry`` where the readings consistent with ``chosen`` need it, ``AWS::NoValue`` elsewhere,
+        deciding on the conditions from position ``at`` on."""
+        consistent = [
+            number
+            for number in range(2 ** len(self.conditions))
+            if all(
+                bool(number >> i & 1) == chosen[name]
+                for i, name in enumerate(self.conditions)
+                if name in chosen
+            )
+        ]
+        hits = [number in readings for number in consistent]
+        if all(hits):
+            return entry
+        if not any(hits):
+            return {REF: NO_VALUE}
+        name = self.conditions[at]
+        if name in chosen:
+            return self._tree(entry, readings, chosen, at + 1)
+        yes = self._tree(entry, readings, {**chosen, name: True}, at + 1)
+        no = self._tree(entry, readings, {**chosen, name: False}, at + 1)
+        return yes if yes == no else {FN_IF: [name, yes, no]}
+
+
+def _appended(current: Any, additions: list[Any]) -> list[Any]:
+    merged = list(current) if isinstance(current, list) else [current]
+    for entry in additions:
+        if entry not in merged:
+            merged.append(entry)
+    return merged
+
+
+# The keys of a statement whose Fn::If objects decide what it does to a call.
+_CHOOSING_KEYS = ("Effect", "Action", "NotAction", RESOURCE, NOT_RESOURCE)
+
+
+def _choose(value: Any, chosen: Mapping[str, bool], depth: int = 0) -> Any:
+    """``value`` with each ``Fn::If`` on a condition of ``chosen`` replaced by its side, and
+    ``AWS::NoValue`` dropped from lists (``_NONE`` when the value itself is ``AWS::NoValue``)."""
+    if depth > MAX_DEPTH:
+        raise NestingTooDeepError
+    found = intrinsic(value)
+    if found is not None:
+        args = found[1]
+        if (
+            found[0] == FN_IF
+            and isinstance(args, list)
+            and len(args) == 3
+            and isinstance(args[0], str)
+            and args[0] in chosen
+        ):
+            return _choose(args[1] if chosen[args[0]] else args[2], chosen, depth + 1)
+        if found[0] == REF and args == NO_VALUE:
+            return _NONE
+        return value
+    if isinstance(value, list):
+        items = [_choose(item, chosen, depth + 1) for item in value]
+        return [item for item in items if item is not _NONE]
+    return value
+
+
+_NONE = object()
+
 
 def plan_statement(
-    statement: Mapping[str, Any], functions: list[str], space: ArnSpace, location: str = ""
+    statement: Mapping[str, Any],
+    functions: list[str],
+    space: ArnSpace,
+    location: str = "",
+    branch: Branch = (),
 ) -> StatementPlan:
     """For one statement of a role whose state machines call ``functions`` pinned: make it treat each
     function's versions (``<ARN>:<n>``) as it treats the function (``<ARN>``), which is what the call
-    named before it was pinned.
+    named before it was pinned (``branch``: the conditions that chose the statement, see
+    :attr:`StatementRef.branch`).
 
-    An Allow that names the function exactly (or one of its versions) gains ``<ARN>:*``; an Allow that
-    names it only through a wildcard is left to the retained grant. A Deny, and a ``NotResource`` that
-    leaves the function out, gain ``<entry>:*`` for each entry that matches the function and not its
-    versions: they stay at least as strict. Nothing else changes."""
+    A statement that chooses its ``Effect``, actions or resources by ``Fn::If`` is read once for each
+    combination of the conditions it uses; each addition goes where the readings that need it are
+    (into the side of an ``Fn::If`` ``Resource``, or in an ``Fn::If`` of its own).
+
+    >>> from sfn_exact_version.index import TemplateIndex
+    >>> index = TemplateIndex.build({"Fn": {"Type": "AWS::Lambda::Function"}}, {}, None, None)
+    >>> entry = {"Fn::GetAtt": ["Fn", "Arn"]}
+    >>> statement = {"Effect": "Allow", "Action": "lambda:InvokeFunction",
+    ...              "Resource": [{"Fn::If": ["C", entry, {"Ref": "AWS::NoValue"}]}]}
+    >>> plan = plan_statement(statement, ["Fn"], ArnSpace(index))
+    >>> plan.extend(statement["Resource"])[1]
+    {'Fn::If': ['C', {'Fn::Sub': '${Fn.Arn}:*'}, {'Ref': 'AWS::NoValue'}]}
+    """
+    fixed = dict(branch)
+    try:
+        names = list(
+            dict.fromkeys(
+                name for key in _CHOOSING_KEYS if key in statement for name in condition_names(statement[key])
+            )
+        )
+    except NestingTooDeepError:
+        names = []
+    if not names:
+        return _plan_plain(statement, functions, space, location)
+    conditions = [name for name in names if name not in fixed]
+    plan = StatementPlan(
+        key=RESOURCE if RESOURCE in statement else NOT_RESOURCE, fixed=fixed, conditional=True
+    )
+    if len(conditions) > MAX_STATEMENT_CONDITIONS:
+        plan.warnings.append(
+            f"{location}: this statement chooses by {len(conditions)} conditions ({', '.join(conditions)}); "
+            f"SfnExactVersion reads at most {MAX_STATEMENT_CONDITIONS} and changed nothing in it. If it "
+            "allows or denies invoking a pinned function, give it the same entries followed by :* on the "
+            "same side."
+        )
+        return plan
+    plan.conditions = conditions
+    total = 2 ** len(conditions)
+    readings: dict[str, list[int]] = {}  # addition text -> readings that need it
+    allowed: dict[str, set[int]] = {}
+    denied_in: dict[str, set[int]] = {}
+    versions_denied_in: dict[str, set[int]] = {}
+    texts: dict[int, str] = {}
+    for number in range(total):
+        chosen = {**fixed, **{name: bool(number >> i & 1) for i, name in enumerate(conditions)}}
+        try:
+            view = _view(statement, chosen)
+        except NestingTooDeepError:
+            return StatementPlan()
+        reading = _plan_plain(view, functions, space, location)
+        for entry, function in zip(reading.additions, reading.added_for, strict=True):
+            text = canonical(entry)
+            if text not in readings:
+                readings[text] = []
+                plan.additions.append(entry)
+                plan.added_for.append(function)
+                texts[len(plan.additions) - 1] = text
+            readings[text].append(number)
+        for name in ("allowing", "denying", "allows", "allows_arn"):
+            target = getattr(plan, name)
+            target.extend(f for f in getattr(reading, name) if f not in target)
+        for function in reading.allows:
+            allowed.setdefault(function, set()).add(number)
+        for function in reading.denies:
+            denied_in.setdefault(function, set()).add(number)
+        for function in dict.fromkeys([*reading.denies, *reading.denies_versions]):
+            versions_denied_in.setdefault(function, set()).add(number)
+        plan.warnings.extend(w for w in reading.warnings if w not in plan.warnings)
+    plan.readings = [frozenset(readings[texts[i]]) for i in range(len(plan.additions))]
+    # Denied outright only when denied under every reading.
+    plan.denies = [function for function, numbers in denied_in.items() if len(numbers) == total]
+    plan.guards = _guards(allowed, conditions)
+    plan.denies_versions = [f for f, numbers in versions_denied_in.items() if len(numbers) == total]
+    return plan
+
+
+def _guards(readings: Mapping[str, set[int]], conditions: list[str]) -> dict[str, Branch | None]:
+    """For each function that holds under some readings but not all: the one condition value that
+    chooses exactly those readings, or None."""
+    total = 2 ** len(conditions)
+    guards: dict[str, Branch | None] = {}
+    for function, numbers in readings.items():
+        if len(numbers) == total:
+            continue
+        guards[function] = None
+        for i, name in enumerate(conditions):
+            for truth in (True, False):
+                if numbers == {n for n in range(total) if bool(n >> i & 1) == truth}:
+                    guards[function] = ((name, truth),)
+    return guards
+
+
+def _view(statement: Mapping[str, Any], chosen: Mapping[str, bool]) -> dict[str, Any]:
+    """The statement as it reads when the conditions have the values ``chosen``."""
+    view: dict[str, Any] = {}
+    for key, value in statement.items():
+        if key in _CHOOSING_KEYS:
+            value = _choose(value, chosen)
+            if value is _NONE:
+                continue
+        view[key] = value
+    return view
+
+
+def _plan_plain(
+    statement: Mapping[str, Any], functions: list[str], space: ArnSpace, location: str = ""
+) -> StatementPlan:
+    """:func:`plan_statement` for a statement without ``Fn::If``."""
     plan = StatementPlan()
     effect = statement.get("Effect")
     if effect not in (ALLOW, DENY) or not applies_to_invoke(statement):
@@ -608,6 +965,10 @@ def plan_statement(
         hit_version = version_arn in literal or any(match(version_arn) for _, match in candidates)
         names_arn = bool(hit_arn) == positive  # the statement applies to the unqualified ARN
         names_version = hit_version == positive  # ... and to the versions
+        if effect == ALLOW and names_arn:
+            plan.allows_arn.append(function)
+        if effect == DENY and names_version and unconditional:
+            plan.denies_versions.append(function)
         if effect == ALLOW and positive:
             if names_version:
                 plan.allows.append(function)
@@ -731,14 +1092,16 @@ def make_grant(
     return Grant(GRANT_ID_PREFIX + digest, GRANT_PREFIX + digest, role, function, resource)
 
 
-def inline_policy_size(role: str, index: TemplateIndex, attached: Mapping[str, list[str]]) -> int:
+def inline_policy_size(
+    role: str, index: TemplateIndex, attached: Mapping[str, list[tuple[str, Branch]]]
+) -> int:
     """About how many characters of the role's inline-policy quota the template already uses (the role's
     ``Policies``, ``AWS::IAM::Policy`` and ``AWS::IAM::RolePolicy``; intrinsics counted as written)."""
     documents: list[Any] = []
     properties = index.resources[role].get("Properties")
     if isinstance(properties, dict) and isinstance(properties.get("Policies"), list):
         documents.extend(properties["Policies"])
-    for logical_id in attached.get(role, ()):
+    for logical_id, _ in attached.get(role, ()):
         resource = index.resources[logical_id]
         if resource["Type"] in (POLICY, ROLE_POLICY):
             documents.append(resource["Properties"].get("PolicyDocument"))

@@ -31,13 +31,17 @@ from sfn_exact_version.policies import (
     MAX_TEMPLATE_BYTES,
     ROLE_INLINE_QUOTA,
     ArnSpace,
+    Branch,
     StatementRef,
     attached_policies,
     grant_digest,
     grant_size,
     inline_policy_size,
     make_grant,
+    managed_policies_outside,
     plan_statement,
+    render_value,
+    role_in,
     role_of,
     statements_of,
 )
@@ -386,7 +390,8 @@ def _state_machine(work: _Work, logical_id: str, resource: Mapping[str, Any]) ->
             return
         raise
     needs: list[str] = []
-    for call in definition.calls():
+    calls = definition.calls()
+    for call in calls:
         _call_site(work, definition, call, skip, needs)
     if not skip:
         _data_references(work, definition)
@@ -394,7 +399,7 @@ def _state_machine(work: _Work, logical_id: str, resource: Mapping[str, Any]) ->
     if new_properties is not None:
         work.replace_properties(logical_id, new_properties)
     if needs:
-        _remember_role(work, logical_id, properties, needs)
+        _remember_role(work, logical_id, properties, needs, definition, calls)
 
 
 # What a substitution of a definition kept in S3 (a call site that is not ``sure``) must name to count as
@@ -830,9 +835,33 @@ def _warn_provisioned(work: _Work) -> None:
                 )
 
 
-def _remember_role(work: _Work, state_machine: str, properties: Mapping[str, Any], needs: list[str]) -> None:
+def _remember_role(
+    work: _Work,
+    state_machine: str,
+    properties: Mapping[str, Any],
+    needs: list[str],
+    definition: Definition | None = None,
+    calls: list[Call] | tuple[Call, ...] = (),
+) -> None:
+    """Record which role must allow the versions of which pinned functions: the state machine's role,
+    or for a Task with ``Credentials`` the role it names (Step Functions calls Lambda as that role)."""
+    pinned = {item.state: item.function for item in work.report.pinned if item.state_machine == state_machine}
+    plain: set[str] = set()
+    by_credentials: set[str] = set()
+    for call in calls:
+        function = pinned.get(call.state)
+        if function is None:
+            continue
+        if call.credentials is None:
+            plain.add(function)
+            continue
+        by_credentials.add(function)
+        _remember_credentials(work, state_machine, call, function, definition)
+    machine_needs = [f for f in needs if f in plain or f not in by_credentials]
+    if not machine_needs:
+        return
     found = role_of(properties, work.index)
-    unique = sorted(set(needs))
+    unique = sorted(set(machine_needs))
     if found.role is None:
         where = f"Resources/{state_machine}/Properties/RoleArn"
         what = (
@@ -851,6 +880,37 @@ def _remember_role(work: _Work, state_machine: str, properties: Mapping[str, Any
     bucket.extend(function for function in unique if function not in bucket)
 
 
+def _remember_credentials(
+    work: _Work, state_machine: str, call: Call, function: str, definition: Definition | None
+) -> None:
+    """The role a Task's ``Credentials.RoleArn`` names must allow the versions of ``function``; when it
+    cannot be resolved to a role of the template, a warning names the state."""
+    credentials = call.credentials
+    value = credentials.get("RoleArn") if isinstance(credentials, dict) else None
+    # (the object and string forms resolve a parsed value; only they hold states with Credentials)
+    resolve = getattr(definition, "resolve", None)
+    text = resolve(value) if resolve is not None and value is not None else None
+    role = role_in(text, work.index) if text else None
+    if role is not None:
+        bucket = work.role_needs.setdefault(role, [])
+        if function not in bucket:
+            bucket.append(function)
+        return
+    where = f"Resources/{state_machine}: {call.state}"
+    fix = f"make sure that role allows lambda:InvokeFunction on <{function} ARN>:* (its versions)."
+    if isinstance(credentials, dict) and value is None and "RoleArn.$" in credentials:
+        why = "Credentials.RoleArn.$ chooses the role at run time"
+    elif text is None:
+        shown = render_value(value) if value is not None else json_type(credentials)
+        why = f"SfnExactVersion cannot resolve its Credentials.RoleArn ({shown}) to one role"
+    else:
+        why = f"its Credentials.RoleArn ({render(text)}) is not a role defined in this template"
+    work.report.warnings.append(
+        f"{where} calls {function} with the role of its Credentials, and {why}, so no role's policies "
+        f"were changed for this call; {fix}"
+    )
+
+
 def _policies(work: _Work) -> None:
     space = ArnSpace(work.index)
     attached = attached_policies(work.index)
@@ -860,27 +920,43 @@ def _policies(work: _Work) -> None:
         room.quota = ROLE_INLINE_QUOTA - inline_policy_size(role, work.index, attached)
         allowing: set[str] = set()
         denied: set[str] = set()
-        # function -> the statements that allow it (or a version of it) in the input
-        allows: dict[str, list[tuple[StatementRef, Mapping[str, Any]]]] = {}
+        allowed_arn: set[str] = set()  # functions some statement allows by their unqualified ARN
+        versions_denied: set[str] = set()  # functions whose versions a Deny names outright (input)
+        # function -> the statements that allow it (or a version of it) in the input, each with the
+        # template conditions under which it does (None: under none a Condition can express)
+        allows: dict[str, list[tuple[StatementRef, Mapping[str, Any], Branch | None]]] = {}
         plans = []
         for statement_ref, statement in list(statements_of(role, work.index, attached)):
-            plan = plan_statement(statement, functions, space, statement_ref.location)
+            plan = plan_statement(statement, functions, space, statement_ref.location, statement_ref.branch)
             plans.append((statement_ref, statement, plan))
-            denied.update(plan.denies)
+            allowed_arn.update(plan.allows_arn)
+            if not statement_ref.branch:  # a Deny chosen by Fn::If does not deny outright
+                denied.update(plan.denies)
+                versions_denied.update(plan.denies_versions)
+        # A role that allows a function by its ARN allowed the call before pinning; one that allows only
+        # its versions did so only where no Deny names them.
+        versions_denied -= allowed_arn
         for statement_ref, statement, plan in plans:
             location = statement_ref.location
-            additions = plan.additions
+            skip: set[str] = set()
             plan_allowing = plan.allowing
-            if statement.get("Effect") == "Allow" and denied:
+            if statement.get("Effect") != "Deny" and denied:  # an Allow, or one chosen by Fn::If
                 # The role denies these functions outright: widening an Allow for their versions could
                 # only matter where a Deny spares the versions, i.e. let a denied call through.
-                additions = [
-                    e for e, f in zip(plan.additions, plan.added_for, strict=True) if f not in denied
-                ]
+                skip = {f for f in plan.added_for if f in denied}
                 plan_allowing = [f for f in plan.allowing if f not in denied or f not in plan.added_for]
+            if statement.get("Effect") == "Deny" and plan.key == "NotResource":
+                # Exempting the versions from a Deny as it exempts the function only keeps the call's
+                # answer when some Allow let the role call the function: otherwise it was denied, and
+                # an Allow of the versions alone must not start to apply.
+                spared = {f for f in plan.added_for if f not in allowed_arn}
+                skip |= spared
+                plan_allowing = [f for f in plan_allowing if f not in spared]
             allowing.update(plan_allowing)
             for function in plan.allows:
-                allows.setdefault(function, []).append((statement_ref, statement))
+                guard = plan.guards.get(function, ())
+                branch = None if guard is None else (*statement_ref.branch, *guard)
+                allows.setdefault(function, []).append((statement_ref, statement, branch))
             for function in plan_allowing:
                 work.report.widened.append(WidenedStatement(role, location, function))
             for function in plan.denying:
@@ -888,27 +964,28 @@ def _policies(work: _Work) -> None:
             for warning in plan.warnings:
                 if warning not in work.report.warnings:  # a policy attached to several roles
                     work.report.warnings.append(warning)
-            if additions:
+            if any(f not in skip for f in plan.added_for):
                 target = work.writable(statement_ref.resource, statement_ref.path)
-                entries = target[plan.key]
-                entries = entries if isinstance(entries, list) else [entries]
                 # A policy attached to several roles is planned once per role, and two functions may
-                # share one name (under exclusive Conditions): add each entry once.
-                merged = list(entries)
-                for entry in additions:
-                    if entry not in merged:
-                        merged.append(entry)
-                target[plan.key] = merged
+                # share one name (under exclusive Conditions): extend() adds each entry once.
+                target[plan.key] = plan.extend(target[plan.key], skip)
         room.skipped = []
+        known, unreadable = managed_policies_outside(role, work.index)
         for function in functions:
             granted = False
-            if function in allows and function not in denied:
+            if function in allows and function not in denied and function not in versions_denied:
                 granted = _grant(work, role, function, allows[function], room)
-            if function not in allowing and function not in denied and not granted:
+            if function not in allowing and function not in denied and not granted and not known:
+                outside = (
+                    f" It also has managed policies SfnExactVersion cannot read ({', '.join(unreadable)}): "
+                    f"if one of them allows {function}, make sure it allows <{function} ARN>:* too."
+                    if unreadable
+                    else ""
+                )
                 work.report.warnings.append(
                     f"Resources/{role}: no statement of this role allows lambda:InvokeFunction on "
                     f"{function}'s ARN in a form SfnExactVersion can extend; make sure the role allows "
-                    f"<{function} ARN>:* so that executions can call its versions."
+                    f"<{function} ARN>:* so that executions can call its versions.{outside}"
                 )
         if room.skipped:
             work.report.warnings.append(
@@ -1086,11 +1163,39 @@ class _Room:
     skipped: list[str] = field(default_factory=list)
 
 
+def _grant_guard(guards: list[set[tuple[str, bool]] | None]) -> set[str] | None:
+    """The template Conditions a retained grant needs so that it holds exactly where one of the
+    allowing statements does (each holds where all of its guard is: ``(condition, value)`` pairs; None
+    where no Condition can say it): none when together they hold under every value of their
+    conditions, ``{C}`` when exactly where ``C`` is true; None when no Condition can express it.
+    (Where a Deny chosen by ``Fn::If`` applies, the Deny covers the versions too and wins over the
+    grant.)"""
+    if set() in guards:
+        return set()
+    if None in guards:
+        return None
+    known = [guard for guard in guards if guard is not None]
+    names = sorted({name for guard in known for name, _ in guard})
+    if len(names) > 8:
+        return None
+    holds = set()
+    for number in range(2 ** len(names)):
+        values = {name: bool(number >> i & 1) for i, name in enumerate(names)}
+        if any(all(values[name] == truth for name, truth in guard) for guard in known):
+            holds.add(number)
+    if len(holds) == 2 ** len(names):
+        return set()
+    for i, name in enumerate(names):
+        if holds == {number for number in range(2 ** len(names)) if number >> i & 1}:
+            return {name}
+    return None
+
+
 def _grant(
     work: _Work,
     role: str,
     function: str,
-    statements: list[tuple[StatementRef, Mapping[str, Any]]],
+    statements: list[tuple[StatementRef, Mapping[str, Any], Branch | None]],
     room: _Room,
 ) -> bool:
     """Add the retained grant of ``role`` for ``function`` (design decision D3); False when it cannot
@@ -1102,10 +1207,26 @@ def _grant(
         for name in (resources[function].get("Condition"), resources[role].get("Condition"))
         if isinstance(name, str)
     }
-    # The grant exists only where an allowing statement does: a policy resource's Condition counts too.
-    holders = {resources[ref.resource].get("Condition") for ref, _ in statements if ref.resource != role}
-    if None not in holders:  # every allowing statement sits in a policy resource with a Condition
-        conditions.update(str(name) for name in holders)
+    # The grant exists only where an allowing statement does: a policy resource's Condition counts too,
+    # and so do the Fn::If sides that choose the statement (the grant's Condition can only say "C is
+    # true": a statement allowing only when C is false, or under no single condition, gets no grant).
+    guards: list[set[tuple[str, bool]] | None] = []
+    for ref, _, branch in statements:
+        holder = resources[ref.resource].get("Condition") if ref.resource != role else None
+        guard = None if branch is None else set(branch)
+        if guard is not None and isinstance(holder, str):
+            guard.add((holder, True))
+        guards.append(guard)
+    needed = _grant_guard(guards)
+    if needed is None:
+        work.report.warnings.append(
+            f"{where}: no retained grant for {function}: the statements that allow it hold only where "
+            "no single resource Condition can say (a condition of an Fn::If being false, or one of several "
+            f"conditions). Executions still running when a later deploy stops calling {function} may lose "
+            "permission to invoke its versions."
+        )
+        return False
+    conditions.update(needed)
     if len(conditions) > 1:
         work.report.warnings.append(
             f"{where}: no retained grant for {function}: it would need the Conditions "
@@ -1114,10 +1235,10 @@ def _grant(
         )
         return False
     when: Any = None
-    if all("Condition" in statement for _, statement in statements):
+    if all("Condition" in statement for _, statement, _ in statements):
         first = statements[0][1]["Condition"]
         try:
-            same = all(statement["Condition"] == first for _, statement in statements[1:])
+            same = all(statement["Condition"] == first for _, statement, _ in statements[1:])
         except RecursionError:
             same = False
         if not same:

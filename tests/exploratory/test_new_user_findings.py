@@ -306,7 +306,6 @@ def test_function_name_parameter_sub_arn_is_pinned(capsys: pytest.CaptureFixture
 # --- Defects: each fails today; the reason says what should happen -----------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="IAM Resource under Fn::If is not widened: pinned calls denied")
 def test_conditional_statement_resource_allows_the_versions() -> None:
     """05: the role's ``Resource: !If [IsProd, [Checkout, Fraud], [Checkout]]`` is not read, so neither
     function's versions are allowed (only a warning; check says ok) and every pinned call is denied at
@@ -318,7 +317,6 @@ def test_conditional_statement_resource_allows_the_versions() -> None:
     assert "<GetAtt CheckoutFunction.Arn>:*" in invoke_allowed(template, "MachineRole", {"IsProd": False})
 
 
-@pytest.mark.xfail(strict=True, reason="Resource entry !If [C, Fn.Arn, NoValue] is not widened")
 def test_conditional_statement_entry_allows_the_versions(tmp_path: Path) -> None:
     """The idiomatic form for a conditional function, ``- !If [IsProd, !GetAtt Fraud.Arn, !Ref
     AWS::NoValue]`` in a Resource list: Checkout's entry gains ``:*``, Fraud's does not, so the pinned
@@ -434,7 +432,6 @@ def test_cycle_error_names_every_path_back(capsys: pytest.CaptureFixture[str]) -
     assert "give PollLoop a Name (SAM's" in err
 
 
-@pytest.mark.xfail(strict=True, reason="false 'no statement allows' warning with AWSLambdaRole attached")
 def test_aws_managed_invoke_policy_is_not_called_missing(capsys: pytest.CaptureFixture[str]) -> None:
     """11: the EXPRESS machine's role attaches the AWS managed ``AWSLambdaRole`` (``lambda:InvokeFunction``
     on ``*``, versions included). The warning says no statement allows the function and asks the user to
@@ -539,7 +536,6 @@ def test_qualifier_from_the_input_is_dynamic() -> None:
     assert item["Reason"] == "dynamic"
 
 
-@pytest.mark.xfail(strict=True, reason="Task Credentials.RoleArn ignored: the role that calls is not widened")
 def test_task_credentials_role_allows_the_pinned_version(capsys: pytest.CaptureFixture[str]) -> None:
     """23: the Task calls Lambda with ``Credentials: {RoleArn: !GetAtt InvokerRole.Arn}``, so Step
     Functions invokes the function as InvokerRole. The macro pins the call, leaves InvokerRole's exact
@@ -599,7 +595,6 @@ def test_unreadable_s3_definition_is_not_called_ok(capsys: pytest.CaptureFixture
     assert [w for w in report["Warnings"] if "Orders" in w]
 
 
-@pytest.mark.xfail(strict=True, reason="policies attached by Sub or literal RoleName are not widened")
 def test_policies_attached_by_role_name_allow_the_versions(capsys: pytest.CaptureFixture[str]) -> None:
     """27: ``PickPolicy`` is attached with ``Roles: [!Sub "${MachineRole}"]``, ``PackPolicy`` (a
     RolePolicy) with the role's literal ``RoleName``. The macro reads the state machine's ``RoleArn`` in
@@ -615,7 +610,6 @@ def test_policies_attached_by_role_name_allow_the_versions(capsys: pytest.Captur
     assert {"<GetAtt PickFunction.Arn>:*", "<GetAtt PackFunction.Arn>:*"} <= allowed
 
 
-@pytest.mark.xfail(strict=True, reason="a role policy written as Fn::If (SAM Policies: [!If]) is not widened")
 def test_conditional_role_policy_allows_the_versions() -> None:
     """28: SAM turns ``Policies: [!If [IsProd, {Statement: ...}, {Statement: ...}]]`` into an ``Fn::If``
     entry of the role's ``Policies``. The macro does not read it: in prod the only statement allows

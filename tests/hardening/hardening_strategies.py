@@ -181,6 +181,7 @@ class _Builder:
         self.resources: dict[str, Any] = {}
         self.functions: dict[str, FunctionModel] = {}
         self.state_names: set[str] = set()
+        self.conditional = False  # the template has the condition IsProd: statements may choose by it
 
     # ------------------------------------------------------------------ values
     def value_of(self, pieces: Pieces) -> Any:
@@ -643,7 +644,14 @@ class _Builder:
             self.resources[role] = role_resource()  # a role Step Functions may assume, no policies yet
             properties: dict[str, Any] = self.resources[role]["Properties"]
             for number in range(draw(st.integers(0, 3))):
-                statement = self.statement()
+                statement: Any = self.statement()
+                if self.conditional and draw(st.integers(0, 3)) == 0:
+                    # the whole statement chosen by Fn::If (SAM writes Policies: [!If ...] alike)
+                    other = draw(st.sampled_from([{"Ref": "AWS::NoValue"}, None]))
+                    sides = [statement, other if other is not None else self.statement()]
+                    if draw(st.booleans()):
+                        sides.reverse()
+                    statement = {"Fn::If": ["IsProd", *sides]}
                 document = {"Version": "2012-10-17", "Statement": [statement]}
                 place = draw(
                     st.sampled_from(["inline", "policy", "role_policy", "managed_roles", "managed_arns"])
@@ -688,7 +696,7 @@ class _Builder:
     def statement(self) -> dict[str, Any]:
         draw = self.draw
         entries = [self.entry() for _ in range(draw(st.integers(1, 3)))]
-        action = draw(
+        action: Any = draw(
             st.sampled_from(
                 [
                     "lambda:InvokeFunction",
@@ -700,13 +708,27 @@ class _Builder:
                 ]
             )
         )
-        effect = draw(st.sampled_from(["Allow", "Allow", "Allow", "Deny", "Deny"]))
+        effect: Any = draw(st.sampled_from(["Allow", "Allow", "Allow", "Deny", "Deny"]))
         resource: Any = entries if len(entries) > 1 or draw(st.booleans()) else entries[0]
         # NotAction / NotResource: "everything but" (a Deny with NotResource exempts its entries)
         action_key = draw(st.sampled_from(["Action", "Action", "Action", "NotAction"]))
         if action_key == "NotAction":
             action = draw(st.sampled_from(["sns:Publish", "lambda:InvokeFunction", ["iam:*", "sts:*"]]))
         resource_key = draw(st.sampled_from(["Resource", "Resource", "Resource", "NotResource"]))
+        if self.conditional:
+            form = draw(st.sampled_from(["plain", "plain", "resource", "entry", "effect", "action"]))
+            if form == "resource":  # Resource: !If [IsProd, [...], [...]]
+                other = [self.entry() for _ in range(draw(st.integers(1, 2)))]
+                resource = {"Fn::If": ["IsProd", resource, other]}
+            elif form == "entry":  # - !If [IsProd, entry, !Ref AWS::NoValue] (either side)
+                listed = resource if isinstance(resource, list) else [resource]
+                no_value = {"Ref": "AWS::NoValue"}
+                sides = [self.entry(), no_value] if draw(st.booleans()) else [no_value, self.entry()]
+                resource = [*listed, {"Fn::If": ["IsProd", *sides]}]
+            elif form == "effect":
+                effect = {"Fn::If": ["IsProd", effect, "Deny" if effect == "Allow" else "Allow"]}
+            elif form == "action":
+                action = {"Fn::If": ["IsProd", action, "sns:Publish"]}
         return {"Effect": effect, action_key: action, resource_key: resource}
 
     def entry(self) -> Any:
@@ -882,6 +904,7 @@ def valid_cases(draw: Any) -> Case:
     }
     for position in range(draw(st.integers(1, 3))):
         builder.function(position, conditional)
+    builder.conditional = conditional
     roles = builder.roles()
     machines = {}
     for position in range(draw(st.integers(1, 3))):

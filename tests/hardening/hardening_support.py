@@ -198,6 +198,41 @@ def set_path(document: Any, path: tuple[Any, ...], value: Any) -> None:
 IAM_TYPES = ("AWS::IAM::Role", "AWS::IAM::Policy", "AWS::IAM::RolePolicy", "AWS::IAM::ManagedPolicy")
 
 
+def chosen(template: Mapping[str, Any], conditions: Mapping[str, bool]) -> dict[str, Any]:
+    """The template as CloudFormation deploys it when the conditions have these values: every
+    ``Fn::If`` replaced by its side, ``AWS::NoValue`` dropped, IAM resources whose ``Condition`` is false
+    left out (a policy or retained grant that is not created allows nothing)."""
+
+    def choose(value: Any) -> Any:
+        if isinstance(value, list):
+            items = [choose(item) for item in value]
+            return [item for item in items if item is not _NO_VALUE]
+        if isinstance(value, dict):
+            if list(value) == ["Fn::If"] and value["Fn::If"][0] in conditions:
+                name, yes, no = value["Fn::If"]
+                return choose(yes if conditions[name] else no)
+            if value == {"Ref": "AWS::NoValue"}:
+                return _NO_VALUE
+            items = {key: choose(item) for key, item in value.items()}
+            return {key: item for key, item in items.items() if item is not _NO_VALUE}
+        return value
+
+    resources = {
+        logical_id: resource
+        for logical_id, resource in template["Resources"].items()
+        if not (
+            isinstance(resource, dict)
+            and resource.get("Type") in IAM_TYPES
+            and resource.get("Condition") in conditions
+            and not conditions[resource["Condition"]]
+        )
+    }
+    return {**template, "Resources": choose(resources)}
+
+
+_NO_VALUE = object()
+
+
 def statements(template: Mapping[str, Any]) -> Iterator[tuple[str, tuple[Any, ...], dict[str, Any]]]:
     """``(resource, path, statement)`` for every IAM policy statement of the template."""
 

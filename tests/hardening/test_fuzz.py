@@ -10,6 +10,7 @@ prints how many cases each property tried.
 from __future__ import annotations
 
 import copy
+import json
 import re
 from collections import Counter
 from typing import Any
@@ -23,6 +24,7 @@ from hardening_support import (
     cfn_lint_errors,
     check_invariants,
     check_response,
+    chosen,
     entries,
     evaluate,
     function_names,
@@ -97,7 +99,7 @@ def test_valid_templates_are_pinned_exactly_as_expected() -> None:
 
     check()
     _report_tried("valid")
-    for name in ("iam-allowed", "iam-denied"):
+    for name in ("iam-allowed", "iam-denied", "iam-fn-if"):
         _report_tried(name)
 
 
@@ -179,6 +181,10 @@ def _parameters(case: Case) -> dict[str, Any]:
     return {**PARAMETER_DEFAULTS, **case.parameter_values}
 
 
+def _conditions(parameters: dict[str, Any]) -> dict[str, bool]:
+    return {"IsProd": parameters["Stage"] == "prod"}
+
+
 def _check_definitions(case: Case, output: dict[str, Any], chosen: dict[str, str]) -> None:
     parameters = _parameters(case)
     report = {
@@ -247,9 +253,11 @@ def _grants(output: dict[str, Any], before: dict[str, Any]) -> dict[str, dict[st
 def _check_iam_minimal(case: Case, after: dict[str, Any], report: dict[str, Any]) -> None:
     """Existing statements only gain ``:*`` forms: an Allow for the versions of a function it names and
     a state machine of its role pins, a Deny or NotResource for an entry that names such a function.
-    New policies are only retained grants, each for a function its role already allowed."""
-    before = case.template
+    New policies are only retained grants, each for a function its role already allowed. Statements
+    that choose by ``Fn::If`` are read as deployed under the case's value of the condition."""
     parameters = _parameters(case)
+    before = chosen(case.template, _conditions(parameters))
+    after = chosen(after, _conditions(parameters))
     names = function_names(before, parameters)
     arn_of = {function: ACCOUNT_ARN + name for function, name in names.items()}
     by_role = _pinned_by_role(case, report)
@@ -264,7 +272,11 @@ def _check_iam_minimal(case: Case, after: dict[str, Any], report: dict[str, Any]
         }
         gained = entries(statement)[len(entries(original)) :]
         if not gained:
-            assert statement == original
+            # (an entry gained only under the other value of a condition leaves a list of one here)
+            assert entries(statement) == entries(original)
+            assert {k: v for k, v in statement.items() if k not in ("Resource", "NotResource")} == {
+                k: v for k, v in original.items() if k not in ("Resource", "NotResource")
+            }
             continue
         roles = roles_of_statement(after, resource, path)
         pinned = set().union(*(by_role.get(role, set()) for role in roles))
@@ -294,9 +306,14 @@ def _check_iam_minimal(case: Case, after: dict[str, Any], report: dict[str, Any]
             f"{logical_id}: no state machine of {role} pins {function}"
         )
         documents = role_documents(before, role, parameters, names)
-        assert policy_allows(documents, INVOKE, arn_of[function]) or policy_allows(
+        allowed_before = policy_allows(documents, INVOKE, arn_of[function]) or policy_allows(
             documents, INVOKE, arn_of[function] + ":1"
-        ), f"{logical_id}: {role} did not allow {function} before"
+        )
+        # A grant under a Deny that covers the versions too (a Deny chosen by Fn::If, say) allows nothing.
+        harmless = not policy_allows(
+            role_documents(after, role, parameters, names), INVOKE, arn_of[function] + ":1"
+        )
+        assert allowed_before or harmless, f"{logical_id}: {role} did not allow {function} before"
         assert grant["DeletionPolicy"] == grant["UpdateReplacePolicy"] == "Retain"
 
 
@@ -307,11 +324,18 @@ def _check_iam_covers(case: Case, output: dict[str, Any], report: dict[str, Any]
     versions (``${Fn.Arn}:*``) allows them still; the macro itself never allows what was denied."""
     parameters = _parameters(case)
     names = function_names(case.template, parameters)
+    template_before = chosen(case.template, _conditions(parameters))
+    template_after = chosen(output, _conditions(parameters))
+    conditional_iam = any(
+        "Fn::If" in json.dumps(resource)
+        for resource in case.template["Resources"].values()
+        if resource["Type"].startswith("AWS::IAM::")
+    )
     for machine in case.state_machines.values():
         if machine.role is None:
             continue
-        before = role_documents(case.template, machine.role, parameters, names)
-        after = role_documents(output, machine.role, parameters, names)
+        before = role_documents(template_before, machine.role, parameters, names)
+        after = role_documents(template_after, machine.role, parameters, names)
         for call in machine.calls:
             if call.expect.outcome != PIN:
                 continue
@@ -321,6 +345,8 @@ def _check_iam_covers(case: Case, output: dict[str, Any], report: dict[str, Any]
             was = policy_allows(before, INVOKE, arn)
             now = policy_allows(after, INVOKE, arn + ":1")
             TRIED["iam-" + ("allowed" if was else "denied")] += 1
+            if conditional_iam:
+                TRIED["iam-fn-if"] += 1
             if was and not now:
                 assert any(
                     machine.role in warning and function in warning for warning in report["Warnings"]

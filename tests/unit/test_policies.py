@@ -22,6 +22,7 @@ from sfn_exact_version.policies import (
     grant_size,
     is_grant,
     make_grant,
+    managed_policies_outside,
     plan_statement,
     role_of,
     statements_of,
@@ -387,3 +388,182 @@ def test_grant_size_is_at_least_what_iam_counts_for_the_resolved_grant() -> None
     assert grant_size("Hello", index) >= resolved
     # A generated name can be up to 64 characters: counted at its longest.
     assert grant_size("Anonymous", index) - grant_size("Hello", index) == 64 - len("hello")
+
+
+# ------------------------------------------------------------------------------ Fn::If (issue 10)
+NO_VALUE = {"Ref": "AWS::NoValue"}
+HELLO = getatt("Hello")
+WORLD = getatt("World")
+WORLD_VERSIONS = {"Fn::Sub": "${World.Arn}:*"}
+
+
+def _if(condition: str, yes: Any, no: Any) -> dict[str, Any]:
+    return {"Fn::If": [condition, yes, no]}
+
+
+def _extended(stmt: dict[str, Any], functions: tuple[str, ...] = ("Hello",), **kwargs: Any) -> Any:
+    plan = plan_statement(stmt, list(functions), ArnSpace(_index()), "here", **kwargs)
+    return plan.extend(stmt["Resource" if "Resource" in stmt else "NotResource"])
+
+
+def test_resource_under_fn_if_gains_versions_on_each_side() -> None:
+    """``Resource: !If [C, [Hello, World], [Hello]]``: each side gains what it needs, in place."""
+    stmt = statement(_if("IsProd", [HELLO, WORLD], [HELLO]))
+    assert _extended(stmt, ("Hello", "World")) == _if(
+        "IsProd", [HELLO, WORLD, HELLO_VERSIONS, WORLD_VERSIONS], [HELLO, HELLO_VERSIONS]
+    )
+
+
+def test_resource_fn_if_with_a_single_entry_and_no_value_side() -> None:
+    stmt = statement(_if("IsProd", HELLO, NO_VALUE))
+    assert _extended(stmt) == _if("IsProd", [HELLO, HELLO_VERSIONS], NO_VALUE)
+
+
+def test_conditional_entry_gains_a_conditional_versions_entry() -> None:
+    """The usual form for a conditional function: ``!If [C, !GetAtt Fn.Arn, !Ref AWS::NoValue]``."""
+    stmt = statement([WORLD, _if("IsProd", HELLO, NO_VALUE)])
+    assert _extended(stmt, ("Hello", "World")) == [
+        WORLD,
+        _if("IsProd", HELLO, NO_VALUE),
+        WORLD_VERSIONS,
+        _if("IsProd", HELLO_VERSIONS, NO_VALUE),
+    ]
+
+
+def test_conditional_entry_on_the_false_side() -> None:
+    stmt = statement([_if("IsProd", NO_VALUE, HELLO)])
+    assert _extended(stmt) == [_if("IsProd", NO_VALUE, HELLO), _if("IsProd", NO_VALUE, HELLO_VERSIONS)]
+
+
+def test_entry_chosen_by_two_conditions_gains_a_nested_fn_if() -> None:
+    stmt = statement([_if("A", _if("B", HELLO, NO_VALUE), NO_VALUE)])
+    assert _extended(stmt)[1] == _if("A", _if("B", HELLO_VERSIONS, NO_VALUE), NO_VALUE)
+
+
+def test_conditional_entry_is_not_extended_twice() -> None:
+    """Transforming the output again changes nothing."""
+    stmt = statement([_if("IsProd", HELLO, NO_VALUE), _if("IsProd", HELLO_VERSIONS, NO_VALUE)])
+    plan = plan_statement(stmt, ["Hello"], ArnSpace(_index()), "here")
+    assert plan.additions == []
+    assert plan.allowing == ["Hello"]
+
+
+def test_conditional_deny_covers_the_versions_on_its_side() -> None:
+    """A Deny that applies only when IsProd is true denies the versions exactly then."""
+    stmt = statement(HELLO, effect=_if("IsProd", "Deny", "Allow"))
+    assert _extended(stmt) == [HELLO, HELLO_VERSIONS]  # Deny on one side, Allow on the other: both
+    deny_only = statement([_if("IsProd", HELLO, NO_VALUE)], effect="Deny")
+    plan = plan_statement(deny_only, ["Hello"], ArnSpace(_index()), "here")
+    assert plan.extend(deny_only["Resource"])[1] == _if("IsProd", HELLO_VERSIONS, NO_VALUE)
+    assert plan.denying == ["Hello"]
+    assert plan.denies == []  # not outright: the Deny holds only when IsProd is true
+
+
+def test_deny_on_every_side_denies_outright() -> None:
+    stmt = statement(_if("IsProd", [HELLO], [HELLO, WORLD]), effect="Deny")
+    plan = plan_statement(stmt, ["Hello"], ArnSpace(_index()), "here")
+    assert plan.denies == ["Hello"]
+
+
+def test_action_under_fn_if_widens_only_where_it_allows_invoking() -> None:
+    stmt = statement([HELLO], action=_if("IsProd", "lambda:InvokeFunction", "sns:Publish"))
+    assert _extended(stmt) == [HELLO, _if("IsProd", HELLO_VERSIONS, NO_VALUE)]
+
+
+def test_not_resource_under_fn_if() -> None:
+    """An Allow on everything but Hello (on one side) must leave Hello's versions out too."""
+    stmt = {"Effect": "Allow", "Action": "lambda:*", "NotResource": _if("IsProd", [HELLO], ["x"])}
+    assert _extended(stmt) == _if("IsProd", [HELLO, HELLO_VERSIONS], ["x"])
+
+
+def test_allow_guards_name_the_one_condition_value() -> None:
+    stmt = statement([_if("IsProd", HELLO, NO_VALUE), _if("Other", NO_VALUE, WORLD)])
+    plan = plan_statement(stmt, ["Hello", "World"], ArnSpace(_index()), "here")
+    assert plan.guards == {"Hello": (("IsProd", True),), "World": (("Other", False),)}
+
+
+def test_branch_of_the_statement_fixes_its_condition() -> None:
+    """A statement reached through ``!If [IsProd, ...]`` reads an inner ``!If`` on IsProd on that side."""
+    stmt = statement(_if("IsProd", [HELLO], [WORLD]))
+    plan = plan_statement(stmt, ["Hello", "World"], ArnSpace(_index()), "here", (("IsProd", True),))
+    assert plan.allows == ["Hello"]
+    assert plan.extend(stmt["Resource"]) == _if("IsProd", [HELLO, HELLO_VERSIONS], [WORLD])
+
+
+def test_too_many_conditions_is_a_warning_and_no_change() -> None:
+    entries = [_if(f"C{number}", HELLO, NO_VALUE) for number in range(5)]
+    plan = plan_statement(statement(entries), ["Hello"], ArnSpace(_index()), "here")
+    assert plan.additions == []
+    assert "chooses by 5 conditions" in plan.warnings[0]
+
+
+def test_statements_of_reads_every_fn_if_container() -> None:
+    """``Policies`` item, ``PolicyDocument``, ``Statement`` list and item, ``ManagedPolicyArns`` item:
+    each side is read, with the conditions that choose it; ``AWS::NoValue`` gives nothing."""
+    inline = {"PolicyName": "p", "PolicyDocument": {"Statement": [statement("a")]}}
+    document = _if("B", {"Statement": statement("b1")}, {"Statement": [statement("b2")]})
+    managed = {"Type": "AWS::IAM::ManagedPolicy", "Properties": {"PolicyDocument": {"Statement": []}}}
+    managed["Properties"]["PolicyDocument"]["Statement"] = [_if("D", statement("d"), NO_VALUE)]
+    runner = role(
+        Policies=[_if("A", inline, NO_VALUE), {"PolicyName": "q", "PolicyDocument": document}],
+        ManagedPolicyArns=[_if("M", {"Ref": "Managed"}, NO_VALUE)],
+    )
+    index = _index({"Runner": runner, "Managed": managed})
+    found = [(ref.location, ref.branch, stmt["Resource"]) for ref, stmt in statements_of("Runner", index)]
+    assert found == [
+        (
+            "Resources/Runner/Properties/Policies/0/Fn::If/1/PolicyDocument/Statement/0",
+            (("A", True),),
+            "a",
+        ),
+        ("Resources/Runner/Properties/Policies/1/PolicyDocument/Fn::If/1/Statement", (("B", True),), "b1"),
+        ("Resources/Runner/Properties/Policies/1/PolicyDocument/Fn::If/2/Statement/0", (("B", False),), "b2"),
+        (
+            "Resources/Managed/Properties/PolicyDocument/Statement/0/Fn::If/1",
+            (("M", True), ("D", True)),
+            "d",
+        ),
+    ]
+
+
+def test_policies_attached_by_sub_and_role_name() -> None:
+    """``Roles: [!Sub "${Runner}"]`` and the role's literal ``RoleName`` attach a policy as ``Ref`` does."""
+    runner = role(RoleName="runner-role")
+    by_sub = {
+        "Type": "AWS::IAM::Policy",
+        "Properties": {"Roles": [{"Fn::Sub": "${Runner}"}], "PolicyDocument": {"Statement": []}},
+    }
+    by_name = {
+        "Type": "AWS::IAM::RolePolicy",
+        "Properties": {"RoleName": "runner-role", "PolicyDocument": {"Statement": []}},
+    }
+    managed = {
+        "Type": "AWS::IAM::ManagedPolicy",
+        "Properties": {"Roles": [_if("C", "runner-role", NO_VALUE)], "PolicyDocument": {"Statement": []}},
+    }
+    other = {
+        "Type": "AWS::IAM::RolePolicy",
+        "Properties": {"RoleName": "someone-else", "PolicyDocument": {"Statement": []}},
+    }
+    index = _index({"Runner": runner, "BySub": by_sub, "ByName": by_name, "Managed": managed, "Other": other})
+    assert attached_policies(index) == {
+        "Runner": [("BySub", ()), ("ByName", ()), ("Managed", (("C", True),))]
+    }
+
+
+@pytest.mark.parametrize(
+    ("arn", "known"),
+    [
+        ("arn:aws:iam::aws:policy/service-role/AWSLambdaRole", True),
+        ({"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/service-role/AWSLambdaRole"}, True),
+        ("arn:aws:iam::aws:policy/AWSLambda_FullAccess", True),
+        ("arn:aws:iam::aws:policy/AWSLambdaRole", False),  # no such policy: it lives under service-role/
+        ("arn:aws:iam::123456789012:policy/service-role/AWSLambdaRole", False),  # a customer's policy
+        ("arn:aws:iam::aws:policy/CloudWatchLogsFullAccess", False),
+    ],
+)
+def test_aws_managed_policies_known_to_allow_invoking_everything(arn: Any, known: bool) -> None:
+    index = _index({"Runner": role(ManagedPolicyArns=[arn])})
+    found, other = managed_policies_outside("Runner", index)
+    assert bool(found) == known
+    assert bool(other) != known

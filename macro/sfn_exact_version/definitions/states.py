@@ -42,6 +42,7 @@ class Call(NamedTuple):
     dynamic: str = ""  # non-empty: why the target is chosen at run time
     qualified: str = ""  # non-empty: the call already sets a Qualifier
     sure: bool = True  # False: a DefinitionS3Location substitution, a call only if it names a function
+    credentials: Any = None  # the state's Credentials (parsed), when it sets one: the role that calls
 
 
 def alternatives(value: Any, json_path: Path, label: str, branches: bool) -> Iterator[tuple[Any, Path, str]]:
@@ -169,6 +170,7 @@ def find_calls(
         kind = state.get("Type")
         if kind != "Task" and resolve(kind) != ("Task",):
             continue
+        first = len(calls)
         for written, resource_path, resource_label in alternatives(
             state["Resource"], (*json_path, "Resource"), "", branches
         ):
@@ -200,6 +202,8 @@ def find_calls(
                         break
                 continue
             calls.append(Call(state_path + resource_label, RESOURCE, written, resource_path, resource))
+        if "Credentials" in state:
+            calls[first:] = [call._replace(credentials=state["Credentials"]) for call in calls[first:]]
     return calls
 
 
@@ -236,7 +240,12 @@ def _collect_calls(
         if "Resource" in state:
             kind = state.get("Type")
             if kind == "Task" or resolve(kind) == ("Task",):
+                first = len(calls)
                 _state_call(state, state_path, json_path, resolve, calls, resources)
+                if "Credentials" in state:
+                    calls[first:] = [
+                        call._replace(credentials=state["Credentials"]) for call in calls[first:]
+                    ]
         if "Branches" in state:
             listed = state["Branches"]
             if isinstance(listed, list):
@@ -292,6 +301,7 @@ def _state_call(
                 "",
                 "the call sets Qualifier" if qualified else "",
                 True,
+                None,
             )
             calls.append(_new(Call, fields))
         else:
