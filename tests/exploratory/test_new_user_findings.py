@@ -466,7 +466,6 @@ def test_conditional_machine_and_name_built_statement(capsys: pytest.CaptureFixt
     assert report["StatementsDenyingVersions"] == []
 
 
-@pytest.mark.xfail(strict=True, reason="aws-sdk:lambda management calls reported as unpinned Lambda calls")
 def test_sdk_lambda_management_calls_are_not_calls(capsys: pytest.CaptureFixture[str]) -> None:
     """21: ``aws-sdk:lambda:putFunctionConcurrency`` and ``getFunctionConfiguration`` name the function
     but invoke nothing. check counts them as "2 Lambda call(s) would stay unpinned" and advises passing a
@@ -499,7 +498,6 @@ def test_literal_arn_with_other_region_says_why(capsys: pytest.CaptureFixture[st
     assert code == OK
 
 
-@pytest.mark.xfail(strict=True, reason="Qualifier.$ (chosen at run time) is reported 'qualified'")
 def test_qualifier_from_the_input_is_dynamic() -> None:
     """``Qualifier.$: $.version`` picks the version at run time (``$LATEST`` included): its true reason
     is ``dynamic``, not ``qualified`` ("the call sets Qualifier" reads as already pinned)."""

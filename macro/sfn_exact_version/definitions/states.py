@@ -16,7 +16,7 @@ from sfn_exact_version.intrinsics import (
     intrinsic,
     ref_target,
 )
-from sfn_exact_version.targets import FUNCTION_NAME, RESOURCE
+from sfn_exact_version.targets import FUNCTION_NAME, RESOURCE, lambda_management_action, qualifier_note
 
 Path = tuple[str | int, ...]
 
@@ -291,7 +291,6 @@ def _state_call(
         if arguments.__class__ is dict and "FunctionName" in arguments and "FunctionName.$" not in arguments:
             # the usual call, built here: one call of _integration_call per state cost as much
             value = arguments["FunctionName"]
-            qualified = "Qualifier" in arguments or "Qualifier.$" in arguments
             fields = (
                 state_path,
                 FUNCTION_NAME,
@@ -299,7 +298,7 @@ def _state_call(
                 (*json_path, key, "FunctionName"),
                 resolve(value),
                 "",
-                "the call sets Qualifier" if qualified else "",
+                qualifier_note(arguments),
                 True,
                 None,
             )
@@ -342,7 +341,7 @@ def _integration_call(
         ]
     if "FunctionName" not in arguments:
         return []
-    qualified = "the call sets Qualifier" if "Qualifier" in arguments or "Qualifier.$" in arguments else ""
+    qualified = qualifier_note(arguments)
     value = arguments["FunctionName"]
     if not branches:
         return [
@@ -368,10 +367,17 @@ def data_references(
     ``branches``: a ``Definition`` object, where an intrinsic-function object is a value, not data to
     walk into."""
     for state_path, json_path, state in iter_states(definition, branches=branches):
+        # A Lambda API action other than an invocation (putFunctionConcurrency, say) names the function
+        # it configures: neither a call nor data a call reads.
+        managed: set[Path] = set()
+        if isinstance(state, dict) and isinstance(state.get("Resource"), str | dict):
+            resource = resolve(state["Resource"])
+            if resource is not None and lambda_management_action(resource) is not None:
+                managed = {(*json_path, key, "FunctionName") for key in ("Parameters", "Arguments")}
         stack: list[tuple[Any, Path]] = [(state, json_path)]
         while stack:
             value, path = stack.pop()
-            if path in skip:
+            if path in skip or path in managed:
                 continue
             if isinstance(value, dict) and (not branches or intrinsic(value) is None):
                 # Nested states are visited on their own; a state's own Resource is a call's target
