@@ -24,7 +24,14 @@ from sfn_exact_version.index import (
     opted_out,
     option_problems,
 )
-from sfn_exact_version.intrinsics import SUB_PLACEHOLDER, NestingTooDeepError, references, render, symbolic
+from sfn_exact_version.intrinsics import (
+    SUB_PLACEHOLDER,
+    NestingTooDeepError,
+    intrinsic,
+    references,
+    render,
+    symbolic,
+)
 from sfn_exact_version.policies import (
     GRANT_ID_PREFIX,
     MAX_RESOURCES,
@@ -496,6 +503,20 @@ def _report_unfilled(work: _Work, definition: Definition, call: Call, unfilled: 
     Functions as written, where a Task's Resource or FunctionName then names nothing that exists."""
     names = ", ".join(unfilled)
     logical_id = definition.logical_id
+    substitutions = work.index.resources[logical_id].get("Properties", {}).get("DefinitionSubstitutions")
+    if isinstance(substitutions, dict) and intrinsic(substitutions) is not None:
+        # Fn::If with a side that is no map (AWS::NoValue, say): the macro cannot read the keys
+        detail = (
+            f"DefinitionSubstitutions is {next(iter(substitutions))}, which the macro cannot read key by "
+            f"key, so it cannot tell what fills {names}; write it as a map whose values choose "
+            "(Fn::If per key), and the macro pins each side"
+        )
+        work.report.left_alone.append(
+            LeftAlone(
+                logical_id, call.state, _call_text(call), reasons.UNSUPPORTED, detail, definition.location
+            )
+        )
+        return
     detail = (
         f"no DefinitionSubstitutions key fills {names}, so Step Functions receives it as written; check "
         "the key's spelling in DefinitionSubstitutions"

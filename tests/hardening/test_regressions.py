@@ -306,3 +306,26 @@ def test_a_split_target_before_a_nested_join_target_is_pinned_with_it() -> None:
         {"Ref": versions[1]},
         TAIL,
     ]
+
+
+def test_substitutions_under_fn_if_with_a_side_that_is_no_map_report_the_call_truthfully() -> None:
+    """``DefinitionSubstitutions: !If [C, {Fn: ...}, !Ref AWS::NoValue]`` cannot be read key by key: the
+    call its key feeds is reported unsupported with that reason, not as a key nothing fills."""
+    template = {
+        "Conditions": {"C": {"Fn::Equals": ["a", "a"]}},
+        "Resources": {
+            "Fn": function(),
+            "Sm": machine(
+                DefinitionString='{"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": '
+                '"arn:aws:states:::lambda:invoke", "Parameters": {"FunctionName": "${Fn}"}, "End": true}}}',
+                DefinitionSubstitutions={
+                    "Fn::If": ["C", {"Fn": {"Fn::GetAtt": ["Fn", "Arn"]}}, {"Ref": "AWS::NoValue"}]
+                },
+            ),
+        },
+    }
+    report = run(template)["Metadata"]["SfnExactVersion"]
+    assert report["Pinned"] == []
+    (left,) = report["LeftAlone"]
+    assert (left["State"], left["Reason"]) == ("States.A", "unsupported")
+    assert "DefinitionSubstitutions is Fn::If, which the macro cannot read key by key" in left["Detail"]
