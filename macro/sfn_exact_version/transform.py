@@ -494,7 +494,10 @@ def _unfilled(call: Call) -> list[str]:
     filled ones were resolved to their values while reading)."""
     if call.dynamic or call.target is None:
         return []
-    text = "".join(piece for piece in call.target if isinstance(piece, str))
+    strings = [piece for piece in call.target if isinstance(piece, str)]
+    if not any("$" in piece for piece in strings):  # the usual call: no placeholder to look for
+        return []
+    text = "".join(strings)
     return list(dict.fromkeys(match.group(0) for match in SUB_PLACEHOLDER.finditer(text)))
 
 
