@@ -677,6 +677,9 @@ class StatementPlan:
     denies: list[str] = field(default_factory=list)  # denies the function, unconditionally (input)
     allows_arn: list[str] = field(default_factory=list)  # allows the unqualified function (input)
     denies_versions: list[str] = field(default_factory=list)  # denies its versions, unconditionally (input)
+    # a Deny that names the function but leaves its versions out (NotResource), under some reading or
+    # condition only: an Allow of the versions would let through there a call that was denied
+    spares_versions: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     _texts: set[str] = field(default_factory=set)
     added_for: list[str] = field(default_factory=list)  # the function each addition is for
@@ -872,7 +875,7 @@ def plan_statement(
                 plan.added_for.append(function)
                 texts[len(plan.additions) - 1] = text
             readings[text].append(number)
-        for name in ("allowing", "denying", "allows", "allows_arn"):
+        for name in ("allowing", "denying", "allows", "allows_arn", "spares_versions"):
             target = getattr(plan, name)
             target.extend(f for f in getattr(reading, name) if f not in target)
         for function in reading.allows:
@@ -1009,7 +1012,7 @@ def _plan_plain(
         elif names_arn and names_version:
             plan.denying.append(function)
         elif names_arn:  # a NotResource Deny whose entries leave out the versions, not the function
-            pass
+            plan.spares_versions.append(function)
         elif names_version and not positive:  # leaves the function out of the Deny, not its versions
             exact = [entries[i] for i in hit_arn if rendered[i] == arn]
             if exact:

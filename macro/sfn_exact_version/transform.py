@@ -946,6 +946,8 @@ def _policies(work: _Work) -> None:
         denied: set[str] = set()
         allowed_arn: set[str] = set()  # functions some statement allows by their unqualified ARN
         versions_denied: set[str] = set()  # functions whose versions a Deny names outright (input)
+        # functions a Deny names under some condition while leaving their versions out (NotResource)
+        spared: set[str] = set()
         # function -> the statements that allow it (or a version of it) in the input, each with the
         # template conditions under which it does (None: under none a Condition can express)
         allows: dict[str, list[tuple[StatementRef, Mapping[str, Any], Branch | None]]] = {}
@@ -954,9 +956,23 @@ def _policies(work: _Work) -> None:
             plan = plan_statement(statement, functions, space, statement_ref.location, statement_ref.branch)
             plans.append((statement_ref, statement, plan))
             allowed_arn.update(plan.allows_arn)
+            spared.update(plan.spares_versions)
             if not statement_ref.branch:  # a Deny chosen by Fn::If does not deny outright
                 denied.update(plan.denies)
                 versions_denied.update(plan.denies_versions)
+        # Where such a Deny applies, the role denied the call and spares the pinned version: an Allow of
+        # the versions, or a grant, would let the pinned call through there. Neither is added, and a
+        # warning says so (where the Deny does not apply, the pinned call then needs the user's Allow).
+        spared = {f for f in spared if f not in denied and f in functions}
+        for function in sorted(spared):
+            work.report.warnings.append(
+                f"Resources/{role}: a Deny of this role names {function} under some conditions only and "
+                f"leaves out its versions there (NotResource), so SfnExactVersion does not extend the "
+                f"role's Allows to the versions of {function}: that would let pinned calls through where "
+                f"the Deny applies. Where it does not, allow <{function} ARN>:* under the same conditions, "
+                "or pinned calls are denied."
+            )
+        denied |= spared
         # A role that allows a function by its ARN allowed the call before pinning; one that allows only
         # its versions did so only where no Deny names them.
         versions_denied -= allowed_arn

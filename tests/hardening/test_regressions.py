@@ -329,3 +329,53 @@ def test_substitutions_under_fn_if_with_a_side_that_is_no_map_report_the_call_tr
     (left,) = report["LeftAlone"]
     assert (left["State"], left["Reason"]) == ("States.A", "unsupported")
     assert "DefinitionSubstitutions is Fn::If, which the macro cannot read key by key" in left["Detail"]
+
+
+def test_a_deny_that_names_the_function_under_one_condition_only_is_not_widened_there() -> None:
+    """The long fuzz run (6,000 examples) found it. With Stage=dev, IsProd is false: the Deny's
+    NotResource spares ``${Fn.Arn}:*`` but not ``Fn``, so the role denied the unpinned call. The pinned
+    call goes to ``Fn:1``, which the Deny spares: an Allow of ``:*`` (or a retained grant) that holds
+    when IsProd is false lets through a call that was denied."""
+    from hardening_support import chosen, function_names, role_documents
+    from sim.iam_policy import policy_allows
+
+    allow = {"Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": {"Fn::GetAtt": ["Fn", "Arn"]}}
+    deny = {
+        "Effect": "Deny",
+        "Action": "lambda:InvokeFunction",
+        "NotResource": [
+            {"Fn::Sub": "${Fn.Arn}:*"},
+            {"Fn::If": ["IsProd", {"Fn::GetAtt": ["Fn", "Arn"]}, {"Ref": "AWS::NoValue"}]},
+        ],
+    }
+    role = {
+        "Type": "AWS::IAM::Role",
+        "Properties": {
+            "AssumeRolePolicyDocument": {"Statement": []},
+            "Policies": [
+                {"PolicyName": "allow", "PolicyDocument": {"Statement": [allow]}},
+                {"PolicyName": "deny", "PolicyDocument": {"Statement": [deny]}},
+            ],
+        },
+    }
+    template = {
+        "Parameters": {"Stage": {"Type": "String", "Default": "dev"}},
+        "Conditions": {"IsProd": {"Fn::Equals": [{"Ref": "Stage"}, "prod"]}},
+        "Resources": {
+            "Fn": function(),
+            "Role": role,
+            "Sm": machine(
+                RoleArn={"Fn::GetAtt": ["Role", "Arn"]}, Definition=task({"Fn::GetAtt": ["Fn", "Arn"]})
+            ),
+        },
+    }
+    output = transformed(template, parameter_values={"Stage": "dev"}).template
+    parameters = {"Stage": "dev"}
+    names = function_names(template, parameters)
+    arn = "arn:aws:lambda:eu-west-1:123456789012:function:" + names["Fn"]
+    before = role_documents(chosen(template, {"IsProd": False}), "Role", parameters, names)
+    after = role_documents(chosen(output, {"IsProd": False}), "Role", parameters, names)
+    assert not policy_allows(before, "lambda:InvokeFunction", arn)
+    assert not policy_allows(after, "lambda:InvokeFunction", arn + ":1")
+    warnings = output["Metadata"]["SfnExactVersion"]["Warnings"]
+    assert any("a Deny of this role names Fn under some conditions only" in text for text in warnings)
