@@ -208,56 +208,20 @@ def find_calls(
 
 
 def _plain_calls(definition: Any, resolve: Callable[[Any], Symbolic | None]) -> list[Call]:
-    """:func:`find_calls` without ``Fn::If`` branches: the same calls in the same order, found by one
-    recursion over the states objects instead of generators."""
+    """:func:`find_calls` without ``Fn::If`` branches: the same calls in the same order, over
+    :func:`_plain_states`, each distinct ``Resource`` string resolved once."""
     calls: list[Call] = []
-    _collect_calls(definition, "", (), 0, resolve, calls, {})
-    return calls
-
-
-def _collect_calls(
-    definition: Any,
-    prefix: str,
-    json_prefix: Path,
-    depth: int,
-    resolve: Callable[[Any], Symbolic | None],
-    calls: list[Call],
-    resources: dict[str, tuple[Symbolic | None, bool]],
-) -> None:
-    if depth > MAX_STATE_DEPTH:
-        raise NestingTooDeepError(f"more than {MAX_STATE_DEPTH} nested Parallel/Map levels")
-    if not isinstance(definition, dict):
-        return
-    states = definition.get("States")
-    if not isinstance(states, dict):
-        return
-    states_path = (*json_prefix, "States")
-    for name, state in states.items():
-        if not isinstance(state, dict):
+    resources: dict[str, tuple[Symbolic | None, bool]] = {}
+    for state_path, json_path, state in _plain_states(definition, "", (), 0):
+        if "Resource" not in state:
             continue
-        state_path = f"{prefix}States.{name}"
-        json_path = (*states_path, name)
-        if "Resource" in state:
-            kind = state.get("Type")
-            if kind == "Task" or resolve(kind) == ("Task",):
-                first = len(calls)
-                _state_call(state, state_path, json_path, resolve, calls, resources)
-                if "Credentials" in state:
-                    calls[first:] = [
-                        call._replace(credentials=state["Credentials"]) for call in calls[first:]
-                    ]
-        if "Branches" in state:
-            listed = state["Branches"]
-            if isinstance(listed, list):
-                for position, branch in enumerate(listed):
-                    branch_path = (*json_path, "Branches", position)
-                    prefix_ = f"{state_path}.Branches[{position}]."
-                    _collect_calls(branch, prefix_, branch_path, depth + 1, resolve, calls, resources)
-        for key in _NESTED:
-            if state.get(key) is not None:
-                nested_path = (*json_path, key)
-                prefix_ = f"{state_path}.{key}."
-                _collect_calls(state[key], prefix_, nested_path, depth + 1, resolve, calls, resources)
+        kind = state.get("Type")
+        if kind == "Task" or resolve(kind) == ("Task",):
+            first = len(calls)
+            _state_call(state, state_path, json_path, resolve, calls, resources)
+            if "Credentials" in state:
+                calls[first:] = [call._replace(credentials=state["Credentials"]) for call in calls[first:]]
+    return calls
 
 
 def _state_call(
