@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 import re
 import shlex
+import sys
+import traceback
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -97,3 +99,29 @@ def template_and_overrides(args: argparse.Namespace) -> tuple[str, dict[str, str
     if template is None:
         raise UsageError("the following arguments are required: template")
     return template, parse_overrides(items)
+
+
+def preview_or_report(
+    args: argparse.Namespace, template: str, overrides: dict[str, str], **options: Any
+) -> Any:
+    """``offline.pipeline.preview`` of ``template`` (``options``: Region, account, macro name, defaults),
+    or None after saying on stderr why it could not be made (the caller exits with ``ERROR``). A
+    parameter the template does not declare is a :class:`UsageError`."""
+    from sfn_exact_version.errors import TransformError
+    from sfn_exact_version.offline.errors import InputError
+    from sfn_exact_version.offline.pipeline import ParameterError, preview
+
+    try:
+        return preview(template, overrides=overrides, macro_name=args.macro_name, **options)
+    except ParameterError as error:
+        raise UsageError(f"--parameter-overrides: {error.message}") from None
+    except (InputError, TransformError) as error:
+        print(f"sfn-exact-version: error: {error.message}", file=sys.stderr)
+    except Exception as error:  # a bug of ours: one line, the traceback only on request
+        if args.debug:
+            traceback.print_exc()
+        print(
+            f"sfn-exact-version: internal error: {type(error).__name__}: {error} (rerun with --debug)",
+            file=sys.stderr,
+        )
+    return None

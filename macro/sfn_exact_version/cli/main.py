@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import traceback
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -30,6 +29,7 @@ from sfn_exact_version.cli.arguments import (
     add_macro_name_option,
     add_template_options,
     parse_overrides,
+    preview_or_report,
     template_and_overrides,
 )
 from sfn_exact_version.cli.render import check_text, diff_text
@@ -38,7 +38,6 @@ from sfn_exact_version.offline.errors import InputError
 from sfn_exact_version.offline.pipeline import (
     DEFAULT_ACCOUNT,
     DEFAULT_REGION,
-    ParameterError,
     Preview,
     preview,
 )
@@ -104,26 +103,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _previewing(show: Callable[[argparse.Namespace, Preview], int]) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
         template, overrides = template_and_overrides(args)
-        try:
-            result = preview(
-                template,
-                overrides=overrides,
-                region=args.region,
-                account_id=args.account_id,
-                macro_name=args.macro_name,
-            )
-        except ParameterError as error:
-            raise UsageError(f"--parameter-overrides: {error.message}") from None
-        except (InputError, TransformError) as error:
-            print(f"sfn-exact-version: error: {error.message}", file=sys.stderr)
-            return ERROR
-        except Exception as error:  # a bug of ours: one line, the traceback only on request
-            if args.debug:
-                traceback.print_exc()
-            print(
-                f"sfn-exact-version: internal error: {type(error).__name__}: {error} (rerun with --debug)",
-                file=sys.stderr,
-            )
+        result = preview_or_report(args, template, overrides, region=args.region, account_id=args.account_id)
+        if result is None:
             return ERROR
         for note in result.notes:
             print(f"sfn-exact-version: note: {note}", file=sys.stderr)

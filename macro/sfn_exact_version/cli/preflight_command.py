@@ -12,14 +12,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import traceback
 from typing import Any
 
 from sfn_exact_version.cli.arguments import (
-    UsageError,
     add_command,
     add_macro_name_option,
     add_template_options,
+    preview_or_report,
     template_and_overrides,
 )
 from sfn_exact_version.cli.aws_session import NO_AWS, add_aws_options, session
@@ -45,11 +44,9 @@ def run(args: argparse.Namespace) -> int:
     if aws is None:
         return NO_AWS
     from sfn_exact_version.decisions.preflight import check
-    from sfn_exact_version.errors import TransformError
     from sfn_exact_version.live.errors import LiveReadError
     from sfn_exact_version.live.gather import read_stack
-    from sfn_exact_version.offline.errors import InputError
-    from sfn_exact_version.offline.pipeline import ParameterError, parameter_values, preview
+    from sfn_exact_version.offline.pipeline import parameter_values
     from sfn_exact_version.offline.sam import transform_names
 
     try:
@@ -59,24 +56,10 @@ def run(args: argparse.Namespace) -> int:
         return NO_AWS
     # A deploy keeps the stack's current value of a parameter it does not set (sam deploy does).
     current = {k: v for k, v in view.deployed_parameters.items() if v != "****"}
-    try:
-        result = preview(
-            template,
-            overrides=overrides,
-            defaults=current,
-            region=view.region,
-            account_id=view.account_id,
-            macro_name=args.macro_name,
-        )
-    except ParameterError as error:
-        raise UsageError(f"--parameter-overrides: {error.message}") from None
-    except (InputError, TransformError) as error:
-        print(f"sfn-exact-version: error: {error.message}", file=sys.stderr)
-        return TEMPLATE
-    except Exception as error:
-        if args.debug:
-            traceback.print_exc()
-        print(f"sfn-exact-version: internal error: {type(error).__name__}: {error}", file=sys.stderr)
+    result = preview_or_report(
+        args, template, overrides, defaults=current, region=view.region, account_id=view.account_id
+    )
+    if result is None:
         return TEMPLATE
     values = parameter_values(result.source, {**current, **overrides})
     # What CloudFormation will deploy: the macro's output when the template lists the macro, else SAM's.
