@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 import yaml
 
-from sfn_exact_version.cli import main as main_module
 from sfn_exact_version.cli.main import ERROR, FINDINGS, OK, USAGE, main
+from sfn_exact_version.offline import pipeline
 from sfn_exact_version.offline.template_io import parse_template
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -321,7 +321,7 @@ def _boom(*args: Any, **kwargs: Any) -> Any:
 def test_internal_error_is_one_line(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(main_module, "preview", _boom)
+    monkeypatch.setattr(pipeline, "preview", _boom)  # what every preview command calls
     code, out, err = run(capsys, "diff", APP / "template.yaml")
     assert (code, out) == (ERROR, "")
     assert err == "sfn-exact-version: internal error: RuntimeError: boom (rerun with --debug)\n"
@@ -330,7 +330,7 @@ def test_internal_error_is_one_line(
 def test_debug_shows_the_traceback(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(main_module, "preview", _boom)
+    monkeypatch.setattr(pipeline, "preview", _boom)  # what every preview command calls
     code, _, err = run(capsys, "diff", "--debug", APP / "template.yaml")
     assert code == ERROR
     assert err.startswith("Traceback (most recent call last):")
