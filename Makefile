@@ -67,6 +67,7 @@ demo: install
 
 bench: install
 	$(BIN)/python $(ROOT)/benchmarks/run.py
+	$(BIN)/python $(ROOT)/benchmarks/edges.py
 
 FUZZ_EXAMPLES ?= 10000
 fuzz: install

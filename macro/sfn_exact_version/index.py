@@ -144,6 +144,8 @@ class TemplateIndex:
     # targets.classify's answers, by (target, context): a pure function of those and this index, asked
     # once per call, and a call-dense template calls the same few targets from many states
     classified: dict[tuple[Any, str], Any] = field(default_factory=dict, compare=False, repr=False)
+    # policies' explicit RoleName -> role table, made on first use (every role ARN written as text asks)
+    role_names: dict[Symbolic, str] | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def build(

@@ -246,7 +246,10 @@ def _split(text: Symbolic, separator: str) -> list[Symbolic]:
 
 
 def _role_names(index: TemplateIndex) -> dict[Symbolic, str]:
-    """Explicit ``RoleName`` -> role, for the roles that set one (the first role of a name wins)."""
+    """Explicit ``RoleName`` -> role, for the roles that set one (the first role of a name wins); made
+    once per index: every role ARN written as text asks, and a template may hold hundreds."""
+    if index.role_names is not None:
+        return index.role_names
     names: dict[Symbolic, str] = {}
     for logical_id, resource in index.resources.items():
         properties = resource.get("Properties")
@@ -255,6 +258,7 @@ def _role_names(index: TemplateIndex) -> dict[Symbolic, str]:
         name = symbolic(properties["RoleName"])
         if name:
             names.setdefault(resolve_pseudo(name, index.pseudo), logical_id)
+    index.role_names = names
     return names
 
 

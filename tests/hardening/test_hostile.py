@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import copy
 import json
-import time
 from typing import Any
 
 import pytest
@@ -387,9 +386,7 @@ def test_deep_nesting_the_macro_never_reads_is_no_problem() -> None:
 # -------------------------------------------------------------------------------------- size
 def test_a_900_kb_string_in_an_unrelated_resource() -> None:
     topic = {"Type": "AWS::SNS::Topic", "Properties": {"DisplayName": "é" * 450_000}}
-    started = time.perf_counter()
     output = succeeds({"Resources": {"Fn": FUNCTION, "Topic": topic, "Sm": machine(Definition=DEFINITION)}})
-    assert time.perf_counter() - started < 2
     assert output["Resources"]["Topic"] is topic
     assert len(pinned(output)) == 1
 
@@ -416,9 +413,7 @@ def test_a_definition_near_1_mb(form: str) -> None:
         }
     assert len(text) > 760_000
     fragment = {"Resources": {"Fn": FUNCTION, "Sm": machine(**properties)}}
-    started = time.perf_counter()
     output = succeeds(fragment)
-    assert time.perf_counter() - started < 5
     assert len(pinned(output)) == 1
     version = pinned(output)[0]["Version"]
     after = output["Resources"]["Sm"]["Properties"]
@@ -477,9 +472,7 @@ def test_a_template_at_cloudformation_limits() -> None:
     """An output of exactly 500 resources and close to 1 MB: 400 resources in, 100 versions created."""
     fragment = limits_template(199)
     assert len(fragment["Resources"]) == 400 and len(json.dumps(fragment)) > 800_000
-    started = time.perf_counter()
     output = succeeds(fragment)
-    assert time.perf_counter() - started < 5
     assert len(pinned(output)) == 200
     assert len(output["Resources"]) == 500  # one version per function
     assert 900_000 < len(json.dumps(output, separators=(",", ":"))) <= 1_000_000
