@@ -253,6 +253,17 @@ def rename_hello(template: Mapping[str, Any]) -> Template:
     return with_function(template, FunctionName={"Fn::Sub": "${AWS::StackName}-hello-v2"})
 
 
+def call_hello_by_number(template: Mapping[str, Any]) -> Template:
+    """Day 1 written by hand the exact way: SAM publishes hello's version 1 (``AutoPublishAlias``) and
+    ``AskHello`` names it by number, ``${HelloFunction.Arn}:1``; the role allows that version."""
+    changed = with_function(template, AutoPublishAlias="live")
+    machine = changed["Resources"]["ApprovalStateMachine"]["Properties"]
+    by_number = {"Fn::Sub": "${HelloFunction.Arn}:1"}
+    machine["Definition"]["States"]["AskHello"]["Parameters"]["FunctionName"] = by_number
+    machine["Policies"][0]["Statement"][0]["Resource"] = by_number
+    return changed
+
+
 ADOPTION = {  # Day 0 template, and the Tags written the way its function type takes them
     "sam-autopublishalias": ("adoption_sam.yaml", {"team": "blue"}),
     "cdk-hand-written-version": ("adoption_cdk.yaml", [{"Key": "team", "Value": "blue"}]),
@@ -333,6 +344,7 @@ DAY2 = {  # case -> (Day 1 from approval.yaml, Day 2 from Day 1)
     "remove": (lambda t: t, remove_hello),
     "remove-shared-role": (with_shared_role, remove_hello),
     "rename": (lambda t: t, rename_hello),
+    "remove-called-by-number": (call_hello_by_number, remove_hello),
     "stop-calling": (lambda t: t, stop_calling_hello),
     "same-code-new-key": (at_build("build-1"), at_build("build-2")),  # nothing else changes
     "other-stage-mapping-entry": (with_stage_mapping, change_prod_entry),

@@ -155,7 +155,15 @@ def _check_allowed_changes(before: Mapping[str, Any], after: Mapping[str, Any]) 
             called |= _definition_references(resource)
     for logical_id in sorted(resources_after.keys() - resources_before.keys()):
         if resources_after[logical_id].get("Type") == GRANT_TYPE:
-            _check_new_grant(logical_id, resources_after[logical_id], resources_before, resources_after)
+            report = after.get("Metadata", {}).get(METADATA_KEY, {})
+            by_number = {
+                item["StateMachine"]
+                for item in report.get("LeftAlone", [])
+                if item.get("Reason") == "qualified"
+            }
+            _check_new_grant(
+                logical_id, resources_after[logical_id], resources_before, resources_after, by_number
+            )
             continue
         _check_new_version(logical_id, resources_after[logical_id], resources_before)
         assert logical_id in called, f"new version {logical_id} is called by no state machine"
@@ -309,10 +317,15 @@ def _check_new_version(logical_id: str, resource: Mapping[str, Any], before: Map
 
 
 def _check_new_grant(
-    logical_id: str, resource: Mapping[str, Any], before: Mapping[str, Any], after: Mapping[str, Any]
+    logical_id: str,
+    resource: Mapping[str, Any],
+    before: Mapping[str, Any],
+    after: Mapping[str, Any],
+    by_number: set[str],
 ) -> None:
     """A retained grant: Retain, on a role of the input, allowing only the versions of one function of
-    the input whose versions a state machine calls."""
+    the input whose versions a state machine calls (``by_number``: the state machines with a call that
+    names a version by number, left alone as ``qualified``)."""
     for policy in RETENTION:
         assert resource.get(policy) == "Retain", f"grant {logical_id}: {policy} is not Retain"
     assert set(resource) <= {"Type", "Properties", "Condition", *RETENTION}, f"{logical_id}: unexpected keys"
@@ -327,16 +340,19 @@ def _check_new_grant(
     assert text is not None and len(text) == 2 and text[1] == ":*", f"{logical_id}: {statement['Resource']}"
     function = text[0].name  # type: ignore[union-attr]
     assert before.get(function, {}).get("Type") == FUNCTION, f"{logical_id}: not a function of the input"
-    machines = [resource for resource in after.values() if resource.get("Type") == STATE_MACHINE]
-    callers = [
-        machine for machine in machines if role in references(machine.get("Properties", {}).get("RoleArn"))
-    ]
+    machines = {name: r for name, r in after.items() if r.get("Type") == STATE_MACHINE}
+    callers = {
+        name: machine
+        for name, machine in machines.items()
+        if role in references(machine.get("Properties", {}).get("RoleArn"))
+    }
     callers = callers or machines  # a RoleArn may name the role by its RoleName only
-    called = set().union(*(_definition_references(machine) for machine in callers)) if callers else set()
+    called = set().union(*(_definition_references(machine) for machine in callers.values()))
     versions = {name for name in called if after.get(name, {}).get("Type") == VERSION}
-    assert any(_is_version_of(after[name], function, before) for name in versions), (
-        f"{logical_id}: no state machine of {role} calls a version of {function}"
-    )
+    # A call naming a version by number (left alone as "qualified") still names the function itself.
+    assert any(_is_version_of(after[name], function, before) for name in versions) or any(
+        name in by_number and function in _definition_references(machine) for name, machine in callers.items()
+    ), f"{logical_id}: no state machine of {role} calls a version of {function}"
     if "Condition" in resource:
         assert resource["Condition"] in (
             before[function].get("Condition"),

@@ -396,7 +396,7 @@ def _state_machine(work: _Work, logical_id: str, resource: Mapping[str, Any]) ->
             )
             return
         raise
-    needs: list[str] = []
+    needs: list[tuple[str, str]] = []  # (state, function) of each call the role must allow
     calls = definition.calls()
     for call in calls:
         _call_site(work, definition, call, skip, needs)
@@ -414,9 +414,11 @@ def _state_machine(work: _Work, logical_id: str, resource: Mapping[str, Any]) ->
 _NAMES_A_FUNCTION = (PIN, PINNED, AMBIGUOUS, reasons.ALIAS, reasons.LATEST, reasons.OPTED_OUT)
 
 
-def _call_site(work: _Work, definition: Definition, call: Call, skip: bool, needs: list[str]) -> None:
+def _call_site(
+    work: _Work, definition: Definition, call: Call, skip: bool, needs: list[tuple[str, str]]
+) -> None:
     """Decide one call site: pin it, adopt the version it already names, or report why it is left
-    alone; ``needs`` gains the functions the state machine's role must allow."""
+    alone; ``needs`` gains ``(state, function)`` for each call the state machine's role must allow."""
     logical_id = definition.logical_id
     location = definition.location
     unfilled = _unfilled(call) if call.sure and not skip else []
@@ -465,22 +467,27 @@ def _call_site(work: _Work, definition: Definition, call: Call, skip: bool, need
             )
             return
         work.report.pinned.append(PinnedCall(logical_id, call.state, target.function, version, location))
-        needs.append(target.function)
+        needs.append((call.state, target.function))
     elif target.kind == PINNED:
         assert target.function is not None and target.version is not None
         _adopt(work, target.function, target.version)
         work.report.pinned.append(
             PinnedCall(logical_id, call.state, target.function, target.version, location, already=True)
         )
-        needs.append(target.function)
+        needs.append((call.state, target.function))
     else:
         work.report.left_alone.append(
             LeftAlone(logical_id, call.state, target.text, target.kind, target.detail, location)
         )
         if target.version is not None:
             work.retain(target.version)
-        elif target.kind == reasons.QUALIFIED and target.function and target.function not in work.qualified:
-            work.qualified.append(target.function)
+        elif target.kind == reasons.QUALIFIED and target.function:
+            # A version named by number is as exact as a pinned call: the function is retained, and the
+            # role must keep allowing its versions (a later deploy may drop the statement that did).
+            if target.function not in work.qualified:
+                work.qualified.append(target.function)
+            if call.sure:
+                needs.append((call.state, target.function))
         if target.kind == reasons.ALIAS:
             verb = "calls" if call.sure else "is"
             work.report.warnings.append(
@@ -863,17 +870,18 @@ def _remember_role(
     work: _Work,
     state_machine: str,
     properties: Mapping[str, Any],
-    needs: list[str],
+    needs: list[tuple[str, str]],
     definition: Definition | None = None,
     calls: list[Call] | tuple[Call, ...] = (),
 ) -> None:
-    """Record which role must allow the versions of which pinned functions: the state machine's role,
-    or for a Task with ``Credentials`` the role it names (Step Functions calls Lambda as that role)."""
-    pinned = {item.state: item.function for item in work.report.pinned if item.state_machine == state_machine}
+    """Record which role must allow the versions of which functions (``needs``: the state and function
+    of each exact call): the state machine's role, or for a Task with ``Credentials`` the role it names
+    (Step Functions calls Lambda as that role)."""
+    called = dict(needs)
     plain: set[str] = set()
     by_credentials: set[str] = set()
     for call in calls:
-        function = pinned.get(call.state)
+        function = called.get(call.state)
         if function is None:
             continue
         if call.credentials is None:
@@ -881,7 +889,7 @@ def _remember_role(
             continue
         by_credentials.add(function)
         _remember_credentials(work, state_machine, call, function, definition)
-    machine_needs = [f for f in needs if f in plain or f not in by_credentials]
+    machine_needs = [f for _, f in needs if f in plain or f not in by_credentials]
     if not machine_needs:
         return
     found = role_of(properties, work.index)

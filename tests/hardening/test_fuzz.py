@@ -232,13 +232,20 @@ GRANT = "AWS::IAM::RolePolicy"
 
 
 def _pinned_by_role(case: Case, report: dict[str, Any]) -> dict[str, set[str]]:
-    """role -> functions pinned by a state machine whose RoleArn names that role (the drawn model's
-    word for it, not the macro's)."""
+    """role -> functions a state machine whose RoleArn names that role calls at an exact version: pinned
+    (the report's word), or named by number in its definition (the drawn model's word; a definition in
+    S3 is not read, so a number written in a substitution there is no known call)."""
     out: dict[str, set[str]] = {}
     for item in report["Pinned"]:
         role = case.state_machines[item["StateMachine"]].role
         if role is not None:
             out.setdefault(role, set()).add(item["Function"])
+    for machine in case.state_machines.values():
+        if machine.role is None or machine.form == "s3":
+            continue
+        for call in machine.calls:
+            if call.expect.outcome == "qualified" and call.expect.function is not None:
+                out.setdefault(machine.role, set()).add(call.expect.function)
     return out
 
 

@@ -221,6 +221,46 @@ def test_day2_without_retained_grants_execution1_is_denied(case: str) -> None:
     assert e1.error == "Lambda.AccessDeniedException", (e1.error, e1.cause)
 
 
+# --- 2b. a call that names the version by number -------------------------------------------------
+
+
+def test_day2_remove_a_function_called_by_number_keeps_execution1_running() -> None:
+    """Day 1 calls ``${HelloFunction.Arn}:1`` (SAM published version 1) and the role allows exactly
+    that; Day 2 removes hello, the call and the statement. The call was never pinned by the macro, yet
+    the function is retained and a retained grant keeps the role allowing hello's versions."""
+    result = run_day2("remove-called-by-number")
+    assert result.failed_deploy is None and result.execution1_waited_across
+    name = result.functions_by_day["day1"]["HelloFunction"]
+    day2 = result.deploys["day2"]
+    assert "HelloFunction" in day2.retained
+    assert [g for g in day2.retained if g.startswith("SfnExactVersionGrant")], day2.retained
+    assert result.versions.get(name) == ["1"]
+    e1 = result.execution1
+    assert e1 is not None
+    assert (e1.status, e1.error) == ("SUCCEEDED", None)
+    assert e1.invoked == (f"arn:aws:lambda:us-east-1:123456789012:function:{name}:1",)
+
+
+@pytest.mark.parametrize(
+    ("hook", "error"),
+    [
+        (without_function_retain, "Lambda.ResourceNotFoundException"),
+        (without_retained_grants, "Lambda.AccessDeniedException"),
+    ],
+)
+def test_day2_remove_a_function_called_by_number_without_each_protection_fails(hook: Any, error: str) -> None:
+    """Negative controls: without Retain on hello, removing it deletes version 1 with it; without the
+    retained grant, the role's only statement for hello:1 goes with the call."""
+    result = run_day2("remove-called-by-number", hook=hook)
+    assert result.failed_deploy is None
+    e1 = result.execution1
+    assert e1 is not None and e1.status == "FAILED"
+    assert e1.invoked == (
+        f"arn:aws:lambda:us-east-1:123456789012:function:{result.functions_by_day['day1']['HelloFunction']}:1",
+    )
+    assert e1.error == error, (e1.error, e1.cause)
+
+
 # --- 1b. the same code under another S3 key (a per-build prefix) ---------------------------------
 
 
