@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+import pytest
 from tests.live.views import (
     EX,
     FN,
@@ -327,3 +328,69 @@ def test_calls_through_a_lambda_alias_the_deploy_deletes() -> None:
     line = only_line(check(state, without(template, "HelloAlias"), {}))
     assert line.startswith("live-caller (RUNNING) at States.S0 calls hello:2: HelloAlias leaves the template")
     assert check(state, template, {}).risks == []
+
+
+# ------------------------------------------------------------------ statements chosen by Conditions
+IS_PROD = {"IsProd": {"Fn::Equals": [{"Ref": "Stage"}, "prod"]}}
+DENY_VERSIONS = {
+    "Effect": "Deny",
+    "Action": "lambda:InvokeFunction",
+    "Resource": {"Fn::Sub": "${HelloFunction.Arn}:*"},
+}
+LOST = "calls hello:1: role sm-role will no longer allow lambda:InvokeFunction on it"
+
+
+def conditional(shape: str) -> dict[str, Any]:
+    """Day 2 where the role's only statement allowing hello's versions holds only when IsProd does."""
+    new = deployed(**RETAIN)
+    new["Conditions"] = copy.deepcopy(IS_PROD)
+    policy = new["Resources"]["SmRole"]["Properties"]["Policies"][0]
+    statement = policy["PolicyDocument"]["Statement"][0]
+    if shape == "statement":  # - !If [IsProd, {statement}, !Ref AWS::NoValue]
+        policy["PolicyDocument"]["Statement"] = [{"Fn::If": ["IsProd", statement, {"Ref": "AWS::NoValue"}]}]
+    elif shape == "resource":  # Resource: !If [IsProd, [arn, arn:*], [arn]]
+        statement["Resource"] = {"Fn::If": ["IsProd", statement["Resource"], statement["Resource"][:1]]}
+    else:  # an AWS::IAM::Policy of the role, with Condition: IsProd
+        new["Resources"]["SmRole"]["Properties"]["Policies"] = []
+        new["Resources"]["ProdInvoke"] = {
+            "Type": "AWS::IAM::Policy",
+            "Condition": "IsProd",
+            "Properties": {
+                "PolicyName": "prod-invoke",
+                "Roles": [{"Ref": "SmRole"}],
+                "PolicyDocument": copy.deepcopy(policy["PolicyDocument"]),
+            },
+        }
+    return new
+
+
+@pytest.mark.parametrize("shape", ["statement", "resource", "policy resource"])
+def test_a_statement_chosen_by_a_condition_counts_only_where_it_holds(shape: str) -> None:
+    """The deploy's parameter values choose the statement: under dev the role loses hello's versions."""
+    template = deployed(**RETAIN)
+    new = conditional(shape)
+    assert check(account(template), new, {"Stage": "prod"}).risks == []
+    assert LOST in only_line(check(account(template), new, {"Stage": "dev"}))
+
+
+def test_a_condition_preflight_cannot_evaluate_reads_an_allow_as_absent_and_says_so() -> None:
+    template = deployed(**RETAIN)
+    result = check(account(template), conditional("statement"), {})  # no value for Stage
+    assert LOST in only_line(result)
+    (warning,) = result.warnings
+    assert warning.startswith(
+        "Resources/SmRole/Properties/Policies/0/PolicyDocument/Statement/0/Fn::If/1: chosen by the "
+        "template Condition IsProd, which reads a value not known before the deploy"
+    )
+    assert "--parameter-overrides" in warning
+
+
+def test_a_deny_chosen_by_a_condition_preflight_cannot_evaluate_is_read_as_present() -> None:
+    template = deployed(**RETAIN)
+    new = deployed(**RETAIN)
+    new["Conditions"] = copy.deepcopy(IS_PROD)
+    statements = new["Resources"]["SmRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    statements.append({"Fn::If": ["IsProd", DENY_VERSIONS, {"Ref": "AWS::NoValue"}]})
+    assert check(account(template), new, {"Stage": "dev"}).risks == []
+    assert LOST in only_line(check(account(template), new, {"Stage": "prod"}))
+    assert LOST in only_line(check(account(template), new, {}))

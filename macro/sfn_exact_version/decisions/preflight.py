@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sfn_exact_version.decisions.calls import LATEST, Reach
+from sfn_exact_version.decisions.conditions import Conditions
 from sfn_exact_version.decisions.iam import INVOKE, allows
 from sfn_exact_version.decisions.sources import Reader, Source, sources
 from sfn_exact_version.index import (
@@ -190,6 +191,13 @@ class _Deploy:
         resources = _resources(new)
         typed = {k: v for k, v in resources.items() if isinstance(v, dict) and isinstance(v.get("Type"), str)}
         self.index = TemplateIndex.build(typed, new.get("Parameters") or {}, view.region, view.account_id)
+        self.conditions = Conditions(new.get("Conditions"), self._known)
+        self.warnings: list[str] = []
+
+    def _known(self, value: Any) -> str | None:
+        """The concrete text of a value of the new template, or None when the deploy decides it."""
+        text = self.new_resolver.text(value)
+        return None if text is None or "\u27e8" in text else text
 
     def _new_type(self, logical_id: str) -> str | None:
         resource = _resource(self.new, logical_id)
@@ -287,9 +295,7 @@ class _Deploy:
             return live, ""  # retained: stays as it is
         if self.replaced(logical_id, "RoleName", role.name):
             return None, f"{logical_id} gets a new RoleName, which replaces the role"
-        after: list[Statement] = []
-        for _where, raw in statements_of(logical_id, self.index):
-            after.append(_statement(raw, self.new_resolver))
+        after = self._statements_after(logical_id)
         owned = self._owned_inline(logical_id)
         for name, statements in role.inline.items():
             if name.startswith(GRANT_PREFIX) or (self.deployed and name not in owned):
@@ -309,6 +315,44 @@ class _Deploy:
             if arn in managed_now or (self.deployed and arn not in managed_before):
                 after.extend(statements)
         return after, ""
+
+    def _statements_after(self, role: str) -> list[Statement]:
+        """The statements the new template gives ``role``, read under the deploy's condition values. A
+        statement whose conditions read a value not known before the deploy is taken the way that is
+        safe for running executions: absent where it allows, present (every reading) where it denies."""
+        after: list[Statement] = []
+        unsure: list[str] = []  # statement locations read as allowing nothing
+        unknown: dict[str, None] = {}  # the conditions that made them so
+        for where, raw in statements_of(role, self.index):
+            holder = _resource(self.new, where.resource) if where.resource != role else None
+            condition = holder.get("Condition") if holder else None
+            applies = self.conditions.branch(where.branch, condition)
+            if applies is False:
+                continue
+            readings = self.conditions.choose(raw)
+            if readings is None:
+                readings, applies = [raw], None
+            elif len(readings) != 1:
+                applies = None
+            for reading in readings:
+                if not isinstance(reading, dict):
+                    continue
+                if applies is None and reading.get("Effect") != "Deny":
+                    if where.location not in unsure:
+                        unsure.append(where.location)
+                        named = [*(n for n, _ in where.branch), *([condition] if condition else [])]
+                        for name in [*named, *self.conditions.unknown(raw)]:
+                            if isinstance(name, str) and self.conditions.holds(name) is None:
+                                unknown[name] = None
+                    continue
+                after.append(_statement(reading, self.new_resolver))
+        if unsure:
+            self.warnings.append(
+                f"{', '.join(unsure)}: chosen by the template Condition {', '.join(unknown)}, which reads a "
+                "value not known before the deploy; read as allowing nothing (give the parameters it reads "
+                "with --parameter-overrides)"
+            )
+        return after
 
     def _owned_inline(self, role: str) -> set[str]:
         """Inline policy names of the role that the deployed template declares (and the deploy will
@@ -423,6 +467,7 @@ def check(view: AccountView, new_template: Mapping[str, Any], parameters: Mappin
         for note in reached.notes:
             warn(note, source.label)
     result.risks = list(found.values())
+    result.warnings.extend(deploy.warnings)
     for text, labels in warnings.items():
         first, *others = labels
         more = f" and {len(others)} more" if others else ""
