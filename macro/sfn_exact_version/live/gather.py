@@ -323,7 +323,6 @@ def _read_functions(
                     str(item["Version"]),
                     str(item.get("FunctionArn", f"{arn}:{item['Version']}")),
                     _time(item.get("LastModified")),
-                    int(item.get("CodeSize", 0) or 0),
                     str(item.get("Description", "")),
                 )
             )

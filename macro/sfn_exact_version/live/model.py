@@ -45,7 +45,6 @@ class LambdaVersion:
     version: str
     arn: str  # qualified
     last_modified: datetime | None = None
-    code_size: int = 0
     description: str = ""
 
 
