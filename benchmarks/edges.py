@@ -32,94 +32,35 @@ for entry in (str(ROOT / "macro"), str(HERE), str(ROOT)):
 
 import generate  # noqa: E402  (benchmarks/generate.py)
 from run import median_times, round_trip_json, silence_handler_log, table, verdict  # noqa: E402
+from tests.support import big_states, function, limits_template, machine  # noqa: E402
 
-# A ratio above these is a slip in complexity, not noise: the sized inputs of run.py sit at 1.5-3x.
+# A ratio above these is a slip in complexity, not noise: the sized inputs of run.py sit at 2.5-4.5x.
 GUARD_ROUND_TRIP = 10.0
 GUARD_GROWTH = 16.0  # 8x the executions; linear is about 8
 
-FUNCTION = {
-    "Type": "AWS::Lambda::Function",
-    "Properties": {
-        "Runtime": "python3.13",
-        "Handler": "index.handler",
-        "Role": "arn:aws:iam::123456789012:role/fn",
-        "Code": {"ZipFile": "def handler(event, context):\n    return event\n"},
-    },
-}
-ROLE_ARN = "arn:aws:iam::123456789012:role/sm"
-
-
-def _machine(**properties: Any) -> dict[str, Any]:
-    return {"Type": "AWS::StepFunctions::StateMachine", "Properties": {"RoleArn": ROLE_ARN, **properties}}
-
-
-def _states(passes: int, call: str) -> dict[str, Any]:
-    """``passes`` Pass states of 200 non-ASCII characters each, then one Task calling ``call``."""
-    states: dict[str, Any] = {
-        f"Step{i}": {"Type": "Pass", "Comment": "ü" * 200, "Next": f"Step{i + 1}"} for i in range(passes)
-    }
-    states[f"Step{passes}"] = {"Type": "Task", "Resource": call, "End": True}
-    return {"StartAt": "Step0", "States": states}
+GETATT = {"Fn::GetAtt": ["Fn", "Arn"]}
 
 
 def wide_string() -> dict[str, Any]:
     """A 900 kB string (450,000 two-byte characters) in a topic beside one call."""
     topic = {"Type": "AWS::SNS::Topic", "Properties": {"DisplayName": "é" * 450_000}}
-    call = {
-        "StartAt": "A",
-        "States": {"A": {"Type": "Task", "Resource": {"Fn::GetAtt": ["Fn", "Arn"]}, "End": True}},
-    }
-    return {"Resources": {"Fn": FUNCTION, "Topic": topic, "Sm": _machine(Definition=call)}}
+    call = {"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": GETATT, "End": True}}}
+    return {"Resources": {"Fn": function(), "Topic": topic, "Sm": machine(call)}}
 
 
 def big_definition(form: str) -> dict[str, Any]:
     """One definition of about 780 kB calling the function once, as ``Fn::Sub`` or SAM's form."""
     if form == "sub":
-        properties: dict[str, Any] = {"DefinitionString": {"Fn::Sub": json.dumps(_states(650, "${Fn.Arn}"))}}
+        properties: dict[str, Any] = {
+            "DefinitionString": {"Fn::Sub": json.dumps(big_states(650, "${Fn.Arn}"))}
+        }
     else:
-        text = json.dumps(_states(650, "${definition_substitution_1}"), indent=2)
+        text = json.dumps(big_states(650, "${definition_substitution_1}"), indent=2)
         properties = {
             "DefinitionString": {"Fn::Join": ["\n", text.split("\n")]},
-            "DefinitionSubstitutions": {"definition_substitution_1": {"Fn::GetAtt": ["Fn", "Arn"]}},
+            "DefinitionSubstitutions": {"definition_substitution_1": GETATT},
         }
-    return {"Resources": {"Fn": FUNCTION, "Sm": _machine(**properties)}}
-
-
-def at_limits() -> dict[str, Any]:
-    """100 functions, 100 state machines calling two each, one role allowing all of them, 199 topics:
-    400 resources in, 500 out (a version per function), close to 1 MB."""
-    resources: dict[str, Any] = {}
-    for i in range(100):
-        resources[f"Fn{i}"] = {
-            **FUNCTION,
-            "Properties": {**FUNCTION["Properties"], "Environment": {"Variables": {"PAD": "d" * 3000}}},
-        }
-        states = {
-            "A": {"Type": "Task", "Resource": {"Fn::GetAtt": [f"Fn{i}", "Arn"]}, "Next": "B"},
-            "B": {
-                "Type": "Task",
-                "Resource": "arn:aws:states:::lambda:invoke",
-                "Parameters": {"FunctionName": {"Ref": f"Fn{(i + 1) % 100}"}},
-                "End": True,
-            },
-        }
-        definition = {"StartAt": "A", "Comment": "c" * 3000, "States": states}
-        resources[f"Sm{i}"] = _machine(Definition=definition, RoleArn={"Fn::GetAtt": ["Role", "Arn"]})
-    for i in range(199):
-        resources[f"Topic{i}"] = {"Type": "AWS::SNS::Topic", "Properties": {"DisplayName": "t" * 1000}}
-    allow = {
-        "Effect": "Allow",
-        "Action": "lambda:InvokeFunction",
-        "Resource": [{"Fn::GetAtt": [f"Fn{i}", "Arn"]} for i in range(100)],
-    }
-    resources["Role"] = {
-        "Type": "AWS::IAM::Role",
-        "Properties": {
-            "AssumeRolePolicyDocument": {},
-            "Policies": [{"PolicyName": "invoke", "PolicyDocument": {"Statement": [allow]}}],
-        },
-    }
-    return {"Resources": resources}
+    return {"Resources": {"Fn": function(), "Sm": machine(**properties)}}
 
 
 def measure_templates(repeat: int) -> list[dict[str, Any]]:
@@ -130,7 +71,7 @@ def measure_templates(repeat: int) -> list[dict[str, Any]]:
         ("900 kB string beside one call", wide_string()),
         ("definition near 1 MB, Fn::Sub", big_definition("sub")),
         ("definition near 1 MB, SAM's Fn::Join", big_definition("sam")),
-        ("at CloudFormation's limits (400 -> 500 resources)", at_limits()),
+        ("at CloudFormation's limits (400 -> 500 resources)", limits_template(199)),
     ):
         event = generate.macro_event(template)
         response = handler(event, None)

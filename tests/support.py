@@ -157,6 +157,60 @@ def role(*statements: Mapping[str, Any], **properties: Any) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------------------ the macro's input
+def big_states(count: int, call: str) -> dict[str, Any]:
+    """A definition of ``count`` Pass states of 200 non-ASCII characters each, then one Task calling
+    ``call``: about 1.2 kB of JSON per state."""
+    states: dict[str, Any] = {
+        f"Step{i}": {"Type": "Pass", "Comment": "ü" * 200, "Next": f"Step{i + 1}"} for i in range(count)
+    }
+    states[f"Step{count}"] = {"Type": "Task", "Resource": call, "End": True}
+    return {"StartAt": "Step0", "States": states}
+
+
+def limits_template(topics: int, padding: int = 0) -> dict[str, Any]:
+    """100 functions, 100 state machines calling two each, one role allowing all of them, ``topics``
+    other resources (the last one carrying ``padding`` more characters)."""
+    resources: dict[str, Any] = {}
+    for i in range(100):
+        resources[f"Fn{i}"] = function()
+        resources[f"Fn{i}"]["Properties"]["Environment"] = {"Variables": {"PAD": "d" * 3000}}
+    role_arn = {"Fn::GetAtt": ["Role", "Arn"]}
+    for i in range(100):
+        definition = {
+            "StartAt": "A",
+            "Comment": "c" * 3000,
+            "States": {
+                "A": {"Type": "Task", "Resource": {"Fn::GetAtt": [f"Fn{i}", "Arn"]}, "Next": "B"},
+                "B": {
+                    "Type": "Task",
+                    "Resource": "arn:aws:states:::lambda:invoke",
+                    "Parameters": {"FunctionName": {"Ref": f"Fn{(i + 1) % 100}"}},
+                    "End": True,
+                },
+            },
+        }
+        resources[f"Sm{i}"] = {
+            "Type": "AWS::StepFunctions::StateMachine",
+            "Properties": {"RoleArn": role_arn, "Definition": definition},
+        }
+    for i in range(topics):
+        name = "t" * (1000 + (padding if i == topics - 1 else 0))
+        resources[f"Topic{i}"] = {"Type": "AWS::SNS::Topic", "Properties": {"DisplayName": name}}
+    allow = {
+        "Effect": "Allow",
+        "Action": "lambda:InvokeFunction",
+        "Resource": [{"Fn::GetAtt": [f"Fn{i}", "Arn"]} for i in range(100)],
+    }
+    resources["Role"] = {
+        "Type": "AWS::IAM::Role",
+        "Properties": {
+            "AssumeRolePolicyDocument": {},
+            "Policies": [{"PolicyName": "p", "PolicyDocument": {"Statement": [allow]}}],
+        },
+    }
+    return {"Resources": resources}
+
+
 def macro_event(
     fragment: Any,
     parameter_values: Mapping[str, Any] | None = None,

@@ -19,7 +19,7 @@ from hardening_support import (
 
 from sfn_exact_version.handler import handler
 from sfn_exact_version.transform import transform
-from support import function, machine
+from support import big_states, function, limits_template, machine
 
 FUNCTION = function()
 GETATT = {"Fn::GetAtt": ["Fn", "Arn"]}
@@ -391,14 +391,6 @@ def test_a_900_kb_string_in_an_unrelated_resource() -> None:
     assert len(pinned(output)) == 1
 
 
-def big_states(count: int, call: str) -> dict[str, Any]:
-    states: dict[str, Any] = {
-        f"Step{i}": {"Type": "Pass", "Comment": "ü" * 200, "Next": f"Step{i + 1}"} for i in range(count)
-    }
-    states[f"Step{count}"] = {"Type": "Task", "Resource": call, "End": True}
-    return {"StartAt": "Step0", "States": states}
-
-
 @pytest.mark.parametrize("form", ["sub", "sam"])
 def test_a_definition_near_1_mb(form: str) -> None:
     """As large as CloudFormation takes a processed template (1 MB); larger fails on that limit."""
@@ -422,50 +414,6 @@ def test_a_definition_near_1_mb(form: str) -> None:
     else:
         assert after["DefinitionString"] == properties["DefinitionString"]
         assert after["DefinitionSubstitutions"] == {"definition_substitution_1": {"Ref": version}}
-
-
-def limits_template(topics: int, padding: int = 0) -> dict[str, Any]:
-    """100 functions, 100 state machines calling two each, one role allowing all of them, ``topics``
-    other resources (the last one carrying ``padding`` more characters)."""
-    resources: dict[str, Any] = {}
-    for i in range(100):
-        resources[f"Fn{i}"] = copy.deepcopy(FUNCTION)
-        resources[f"Fn{i}"]["Properties"]["Environment"] = {"Variables": {"PAD": "d" * 3000}}
-    role_arn = {"Fn::GetAtt": ["Role", "Arn"]}
-    for i in range(100):
-        definition = {
-            "StartAt": "A",
-            "Comment": "c" * 3000,
-            "States": {
-                "A": {"Type": "Task", "Resource": {"Fn::GetAtt": [f"Fn{i}", "Arn"]}, "Next": "B"},
-                "B": {
-                    "Type": "Task",
-                    "Resource": "arn:aws:states:::lambda:invoke",
-                    "Parameters": {"FunctionName": {"Ref": f"Fn{(i + 1) % 100}"}},
-                    "End": True,
-                },
-            },
-        }
-        resources[f"Sm{i}"] = {
-            "Type": "AWS::StepFunctions::StateMachine",
-            "Properties": {"RoleArn": role_arn, "Definition": definition},
-        }
-    for i in range(topics):
-        name = "t" * (1000 + (padding if i == topics - 1 else 0))
-        resources[f"Topic{i}"] = {"Type": "AWS::SNS::Topic", "Properties": {"DisplayName": name}}
-    statement = {
-        "Effect": "Allow",
-        "Action": "lambda:InvokeFunction",
-        "Resource": [{"Fn::GetAtt": [f"Fn{i}", "Arn"]} for i in range(100)],
-    }
-    resources["Role"] = {
-        "Type": "AWS::IAM::Role",
-        "Properties": {
-            "AssumeRolePolicyDocument": {},
-            "Policies": [{"PolicyName": "p", "PolicyDocument": {"Statement": [statement]}}],
-        },
-    }
-    return {"Resources": resources}
 
 
 def test_a_template_at_cloudformation_limits() -> None:
