@@ -58,10 +58,15 @@ NOTES = """What is left alone, and why (`sfn-exact-version check` lists each wit
   stack's output as a legacy `Resource` (aws-deployment-framework).
 - `dynamic`: `FunctionName.$` taken from the execution input.
 
-"No role statement to extend": the role grants Lambda only through an AWS managed policy the macro
-cannot see (`AWSLambdaRole`, `AWSLambda_FullAccess`), through a policy attached by a literal role name,
-or (CDK `currentVersion`) on the current version's ARN alone, which executions still running on an older
-version lose at the next change. The warning names the ARN to allow.
+"No role statement to extend": the role grants Lambda only through a managed policy the macro cannot read
+(SAM's connector tests attach one by a computed ARN); AWS managed invoke policies (`AWSLambdaRole`,
+`AWSLambda_FullAccess`, ...) and policies attached by a role's name are read and give no warning. The
+warning names the ARN to allow.
+
+"Definition in S3, not read": a `DefinitionUri` file that `sam package` uploads to S3 and whose
+substitutions name no function. The macro cannot read S3 at deploy time, so calls written in the file
+stay unpinned and the warning says how to name each function through a substitution; `check` reads the
+local file and counts those calls (the table above includes them).
 """
 
 WARNING_KINDS = (
@@ -69,6 +74,8 @@ WARNING_KINDS = (
     ("no statement of this role allows", "no role statement to extend"),
     ("calls alias", "alias"),
     ("NoEcho", "NoEcho parameter"),
+    ("the definition is in S3, which the macro does not read", "definition in S3, not read"),
+    ("known only by a timestamped location", "code at a timestamped key"),
 )
 
 
@@ -98,8 +105,11 @@ NOTES2 = """What is left alone, and why:
 - `unsupported`: CDK's `CallAwsServiceCrossRegion` passes the target function's ARN as data to a helper
   function that invokes it (the helper's own call is pinned; the target's is not a Step Functions call).
 
-"No role statement to extend": CDK's `LambdaInvoke(fn.currentVersion)` grants the current version's ARN
-alone; the warning names the ARN to allow.
+"Code at a timestamped key": the Serverless Framework uploads code under a key named after the time of
+packaging, so the code's location changes on every package; the macro says that every deploy then
+publishes a new version, changed or not, and how to let the template state the code's content. (CDK's
+`LambdaInvoke(fn.currentVersion)`, whose role allows the current version's ARN and `:*`, no longer gives a
+warning: that role keeps a retained grant.)
 """
 
 
