@@ -227,8 +227,10 @@ class Outcome:
     after: list[Found] = field(default_factory=list)  # its output
 
 
+@functools.cache
 def outcome(row: Row, *, skip_preceding_transforms: bool = False) -> Outcome:
-    """Run one template and walk its definitions before and after the macro.
+    """Run one template and walk its definitions before and after the macro (once per process: the
+    tests and the check that docs/corpus.md is current read the same outcomes; nothing mutates them).
 
     ``skip_preceding_transforms``: run SAM as if the transforms listed before it (``AWS::LanguageExtensions``)
     were not declared, which the CLI refuses to do (see ``sam.sam_translate``).
