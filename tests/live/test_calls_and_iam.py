@@ -116,3 +116,43 @@ def test_iam_evaluation() -> None:
         "lambda:InvokeFunction",
         FN + "hello:1",
     )
+
+
+def test_a_task_with_credentials_names_the_role_it_calls_lambda_with() -> None:
+    from sfn_exact_version.decisions.calls import ROLE_AT_RUN_TIME
+
+    other = f"arn:aws:iam::{ACCOUNT}:role/caller"
+    states = {
+        "Plain": {**invoke("hello:1"), "Next": "Assumed"},
+        "Assumed": {**invoke("hello:2"), "Credentials": {"RoleArn": other}, "Next": "FromData"},
+        "FromData": {**invoke("hello:3"), "Credentials": {"RoleArn.$": "$.role"}, "End": True},
+    }
+    text = json.dumps({"StartAt": "Plain", "States": states})
+    found = call_sites(text, region=REGION, account_id=ACCOUNT, partition="aws")
+    assert [(site.qualifier, site.role_arn) for site in found] == [
+        ("1", ""),
+        ("2", other),
+        ("3", ROLE_AT_RUN_TIME),
+    ]
+    functions = {"hello": function("hello", 3)}
+    (reached,), _ = reach(found[1], functions, None)
+    assert (reached.qualifier, reached.role_arn) == ("2", other)
+
+
+def test_gather_reads_the_roles_credentials_name() -> None:
+    from tests.live.views import definition, view
+
+    from sfn_exact_version.live.gather import _credentials_roles
+    from sfn_exact_version.live.model import Definition
+
+    caller = f"arn:aws:iam::{ACCOUNT}:role/caller"
+    assumed = {**invoke("hello:2"), "Credentials": {"RoleArn": caller}}
+    from_data = {**invoke("hello:3"), "Credentials": {"RoleArn.$": "$.role"}}
+    state = view(
+        definitions={
+            "rev1": Definition("rev1", definition(invoke("hello:1")), "r"),
+            "rev2": Definition("rev2", definition(assumed, from_data), "r"),
+            "broken": Definition("broken", "{not json, Credentials", "r"),
+        }
+    )
+    assert _credentials_roles(state) == {caller}

@@ -394,3 +394,49 @@ def test_a_deny_chosen_by_a_condition_preflight_cannot_evaluate_is_read_as_prese
     assert check(account(template), new, {"Stage": "dev"}).risks == []
     assert LOST in only_line(check(account(template), new, {"Stage": "prod"}))
     assert LOST in only_line(check(account(template), new, {}))
+
+
+# ------------------------------------------------------------------ Tasks that call with Credentials
+def credentials_case(new_policies: dict[str, list[Any]]) -> Result:
+    """execution day1 calls hello:1 with Credentials naming caller-role (CallerRole of the stack); the
+    state machine's role also allows hello. ``new_policies``: each role's Policies in the new template."""
+    template = deployed(**RETAIN)
+    caller_policy = copy.deepcopy(template["Resources"]["SmRole"]["Properties"]["Policies"])
+    template["Resources"]["CallerRole"] = {
+        "Type": "AWS::IAM::Role",
+        "Properties": {"AssumeRolePolicyDocument": {}, "Policies": caller_policy},
+    }
+    new = copy.deepcopy(template)
+    for logical_id, policies in new_policies.items():
+        new["Resources"][logical_id]["Properties"]["Policies"] = policies
+    roles = live_role()
+    caller = invoke_role("caller-role")
+    caller.inline["invoke"] = [Statement("Allow", ("lambda:InvokeFunction",), (FN + "hello", FN + "hello:*"))]
+    roles[caller.arn] = caller
+    assumed = {**invoke(FN + "hello:1"), "Credentials": {"RoleArn": caller.arn}}
+    state = account(
+        template, execution("day1", "creds"), roles=roles, extra_definitions=[("creds", definition(assumed))]
+    )
+    state.stack_resources.append(StackResource("CallerRole", "caller-role", "AWS::IAM::Role"))
+    return check(state, new, {})
+
+
+def test_a_call_with_credentials_is_checked_against_the_role_it_names() -> None:
+    line = only_line(credentials_case({"CallerRole": []}))
+    assert "calls hello:1: role caller-role will no longer allow lambda:InvokeFunction on it" in line
+    # the state machine's own role does not make that call: dropping its statement risks nothing here
+    assert credentials_case({"SmRole": []}).risks == []
+
+
+def test_a_role_credentials_choose_at_run_time_is_a_warning() -> None:
+    template = deployed(**RETAIN)
+    from_data = {**invoke(FN + "hello:1"), "Credentials": {"RoleArn.$": "$.role"}}
+    state = account(template, execution("day1", "data"), extra_definitions=[("data", definition(from_data))])
+    result = check(state, template, {})
+    assert result.risks == []
+    (warning,) = result.warnings
+    assert warning == (
+        "execution day1 (RUNNING): calls hello at States.S0 with a role its Credentials choose at run time: "
+        "whether "
+        "that role still allows the call is not checked"
+    )

@@ -346,3 +346,37 @@ def test_plan_as_json_names_kind_arn_and_reasons() -> None:
         "keep": [],
         "notes": [],
     }
+
+
+def test_a_grant_of_the_role_credentials_name_stays_while_a_call_makes_it() -> None:
+    """A Task with Credentials calls Lambda as the role they name: that role's grant is needed, not the
+    execution's; a role chosen from the state's data keeps every role's grant of the function."""
+    grant = [Statement("Allow", ("lambda:InvokeFunction",), (FN + "hello:*",))]
+    sm_role = invoke_role("sm-role", **{"SfnExactVersion-aaaa": grant})
+    caller = invoke_role("caller-role", **{"SfnExactVersion-bbbb": grant})
+    other = invoke_role("other-role", **{"SfnExactVersion-cccc": grant})
+    assumed = {**invoke(FN + "hello:1"), "Credentials": {"RoleArn": caller.arn}}
+
+    def planned(*states: dict[str, object]) -> Plan:
+        account = view(
+            functions=[function("hello", 1)],
+            executions=[execution("e1", "rev1")],
+            definitions=defs(("rev1", definition(*states))),
+            roles={role.arn: role for role in (sm_role, caller, other)},
+        )
+        return plan(account, **NO_GRACE)
+
+    result = planned(assumed)
+    assert kept(result, ROLE_POLICY) == {
+        caller.arn + "#SfnExactVersion-bbbb": ["execution e1 (RUNNING) may call hello with this role"]
+    }
+    assert deleted(result, ROLE_POLICY) == {
+        sm_role.arn + "#SfnExactVersion-aaaa",
+        other.arn + "#SfnExactVersion-cccc",
+    }
+    from_data = {**invoke(FN + "hello:1"), "Credentials": {"RoleArn.$": "$.role"}}
+    result = planned(from_data)
+    assert deleted(result, ROLE_POLICY) == set()
+    assert kept(result, ROLE_POLICY)[other.arn + "#SfnExactVersion-cccc"] == [
+        "execution e1 (RUNNING) may call hello with a role its Credentials choose at run time"
+    ]

@@ -4,7 +4,8 @@ The calls are found by the core's ``definitions.find_calls`` (Task ``Resource`` 
 with ``Parameters``/``Arguments`` ``FunctionName`` and ``Qualifier``, at any depth of Parallel and Map),
 then each is resolved against the functions in scope: a version, an alias (every version it routes to),
 ``$LATEST``, or dynamic (``FunctionName.$``, a JSONata expression): then every version of every function
-in scope that the execution's role may invoke, and the caller says so.
+in scope that the calling role may invoke, and the caller says so. The calling role is the execution's,
+or the one a Task's ``Credentials.RoleArn`` names (Step Functions then calls Lambda as that role).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ class CallSite:
     qualifier: str = ""  # a version number, an alias name, $LATEST, or "" (unqualified)
     dynamic: str = ""  # why the function is chosen at run time
     foreign: bool = False  # another account or Region
+    role_arn: str = ""  # Credentials.RoleArn: the role the call is made with ("" the execution's)
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,7 @@ class Reach:
     qualifier: str
     state: str
     via: str = ""  # "alias live", "dynamic: ...", "unqualified": how the call gets there
+    role_arn: str = ""  # the role the call is made with, when not the execution's (Credentials)
 
 
 class UnreadableDefinitionError(ValueError):
@@ -66,6 +69,19 @@ def _get(document: Any, path: tuple[Any, ...]) -> Any:
     return document
 
 
+# The role of a Task whose Credentials choose it from the state's data (RoleArn.$): unknown before it runs.
+ROLE_AT_RUN_TIME = "(chosen at run time)"
+
+
+def _calling_role(credentials: Any) -> str:
+    """The role a Task's ``Credentials`` names ("" without Credentials, :data:`ROLE_AT_RUN_TIME` when
+    chosen from the state's data or not written as one ARN)."""
+    if credentials is None:
+        return ""
+    role = credentials.get("RoleArn") if isinstance(credentials, dict) else None
+    return role if isinstance(role, str) and not _is_jsonata(role) else ROLE_AT_RUN_TIME
+
+
 def call_sites(text: str, *, region: str, account_id: str, partition: str) -> list[CallSite]:
     """Every Lambda call of a definition, in document order."""
     try:
@@ -76,9 +92,10 @@ def call_sites(text: str, *, region: str, account_id: str, partition: str) -> li
     sites = []
     for call in find_calls(document, symbolic):
         written = _text(call.value)
+        role = _calling_role(call.credentials)
         if call.dynamic or _is_jsonata(call.value):
             reason = call.dynamic or "a JSONata expression chooses the function"
-            sites.append(CallSite(call.state, written, dynamic=reason))
+            sites.append(CallSite(call.state, written, dynamic=reason, role_arn=role))
             continue
         if call.target is None:
             continue
@@ -90,10 +107,11 @@ def call_sites(text: str, *, region: str, account_id: str, partition: str) -> li
         if call.qualified:
             arguments = _get(document, call.json_path[:-1])
             if "Qualifier.$" in arguments or _is_jsonata(arguments.get("Qualifier")):
-                sites.append(CallSite(call.state, written, name, dynamic="Qualifier is chosen at run time"))
+                dynamic = "Qualifier is chosen at run time"
+                sites.append(CallSite(call.state, written, name, dynamic=dynamic, role_arn=role))
                 continue
             qualifier = str(arguments.get("Qualifier", qualifier))
-        sites.append(CallSite(call.state, written, name, qualifier, foreign=reference.foreign))
+        sites.append(CallSite(call.state, written, name, qualifier, foreign=reference.foreign, role_arn=role))
     return sites
 
 
@@ -103,10 +121,12 @@ def reach(
     role: Role | None,
 ) -> tuple[list[Reach], str]:
     """The function versions in scope ``site`` may invoke, and a note when the answer is an assumption
-    (an unknown alias, a dynamic call). ``functions``: the functions in scope by name; ``role``: the
-    execution's role as it is now (a dynamic call may reach only what it allows; unknown: everything)."""
+    (an unknown alias, a dynamic call). ``functions``: the functions in scope by name; ``role``: the role
+    the call is made with, as it is now (a dynamic call may reach only what it allows; unknown:
+    everything)."""
     if site.foreign:
         return [], ""
+    role_arn = site.role_arn
     if site.dynamic:
         found = []
         for function in functions.values():
@@ -114,7 +134,7 @@ def reach(
                 arn = function.arn if qualifier == LATEST else f"{function.arn}:{qualifier}"
                 if role is None or allows(role.statements(), INVOKE, arn):
                     via = f"dynamic: {site.dynamic}"
-                    found.append(Reach(function.name, qualifier, site.state, via))
+                    found.append(Reach(function.name, qualifier, site.state, via, role_arn))
         limit = "the functions its role may invoke" if role is not None else "every function in scope"
         return found, f"{site.state}: {site.dynamic}; every version of {limit} is counted"
     named = functions.get(site.function)
@@ -123,11 +143,12 @@ def reach(
     function = named
     if not site.qualifier or site.qualifier == LATEST:
         via = "unqualified" if not site.qualifier else LATEST
-        return [Reach(function.name, LATEST, site.state, via)], ""
+        return [Reach(function.name, LATEST, site.state, via, role_arn)], ""
     if site.qualifier.isdigit():
-        return [Reach(function.name, site.qualifier, site.state)], ""
+        return [Reach(function.name, site.qualifier, site.state, "", role_arn)], ""
     for alias in function.aliases:
         if alias.name == site.qualifier:
-            return [Reach(function.name, v, site.state, f"alias {alias.name}") for v in alias.versions], ""
+            via = f"alias {alias.name}"
+            return [Reach(function.name, v, site.state, via, role_arn) for v in alias.versions], ""
     # An alias that does not exist (yet): the call fails today; nothing in scope to keep for it.
     return [], f"{site.state}: alias {site.function}:{site.qualifier} does not exist"

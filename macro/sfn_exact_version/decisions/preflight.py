@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sfn_exact_version.decisions.calls import LATEST, Reach
+from sfn_exact_version.decisions.calls import LATEST, ROLE_AT_RUN_TIME, Reach
 from sfn_exact_version.decisions.conditions import Conditions
 from sfn_exact_version.decisions.iam import INVOKE, allows
 from sfn_exact_version.decisions.sources import Reader, Source, sources
@@ -432,14 +432,23 @@ def check(view: AccountView, new_template: Mapping[str, Any], parameters: Mappin
         if reached.unreadable:
             warn(f"{reached.unreadable}; not checked", source.label)
             continue
-        role = view.roles.get(execution.role_arn)
-        if role is None:
-            warn(f"its role {execution.role_arn} could not be read", source.label)
-        elif role.arn not in roles_after:
-            roles_after[role.arn] = deploy.role_after(role)
-        after, role_note = roles_after[role.arn] if role is not None else (None, "")
         for reach in reached.reaches:
-            problem_key = (execution.role_arn, reach.function, reach.qualifier, reach.via)
+            # The role Step Functions calls Lambda with: the execution's, or the one a Task's
+            # Credentials name.
+            calling = reach.role_arn or execution.role_arn
+            role = view.roles.get(calling)
+            if calling == ROLE_AT_RUN_TIME:
+                warn(
+                    f"calls {reach.function} at {reach.state} with a role its Credentials choose at run "
+                    "time: whether that role still allows the call is not checked",
+                    source.label,
+                )
+            elif role is None:
+                warn(f"its role {calling} could not be read", source.label)
+            elif role.arn not in roles_after:
+                roles_after[role.arn] = deploy.role_after(role)
+            after, role_note = roles_after[role.arn] if role is not None else (None, "")
+            problem_key = (calling, reach.function, reach.qualifier, reach.via)
             if problem_key not in problems:
                 problems[problem_key] = _problem(
                     deploy, functions[reach.function], reach, role, after, role_note

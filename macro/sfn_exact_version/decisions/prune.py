@@ -24,7 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sfn_exact_version.decisions.calls import LATEST
+from sfn_exact_version.decisions.calls import LATEST, ROLE_AT_RUN_TIME
 from sfn_exact_version.decisions.sources import Reader, sources
 from sfn_exact_version.live.model import AccountView, LambdaFunction, Statement
 
@@ -106,7 +106,10 @@ def plan(view: AccountView, *, keep: int = DEFAULT_KEEP, min_age: timedelta = DE
         for found in reached.reaches:
             reason = f"{source.label} may call it ({found.state}{', ' + found.via if found.via else ''})"
             needed.setdefault((found.function, found.qualifier), {})[reason] = None
-            grants_needed.setdefault((source.role_arn, found.function), {})[source.label] = None
+            # The role that makes the call: the source's, or the one a Task's Credentials name (when
+            # they choose it at run time, every role's grant of the function is needed).
+            calling = found.role_arn or source.role_arn
+            grants_needed.setdefault((calling, found.function), {})[source.label] = None
     for note, labels in noted.items():
         first, *others = labels
         more = f" and {len(others)} more" if others else ""
@@ -268,6 +271,10 @@ def _plan_grants(
                 function = by_arn.get(function_arn, function_arn.rsplit(":", 1)[-1])
                 for label in grants_needed.get((role.arn, function), {}):
                     reasons.append(f"{label} may call {function} with this role")
+                for label in grants_needed.get((ROLE_AT_RUN_TIME, function), {}):
+                    reasons.append(
+                        f"{label} may call {function} with a role its Credentials choose at run time"
+                    )
             if everything:
                 reasons.append("a definition could not be read, so every grant is kept")
             if reasons:

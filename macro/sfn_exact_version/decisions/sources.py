@@ -119,8 +119,10 @@ class Reader:
                 cached.unreadable = sites
             else:
                 cached.sites = sites
-                role = self.view.roles.get(source.role_arn)
                 for site in sites:
+                    # A Task with Credentials calls Lambda as the role they name (unknown when chosen
+                    # at run time: then every function in scope counts for a dynamic call).
+                    role = self.view.roles.get(site.role_arn or source.role_arn)
                     found, note = reach(site, self.functions, role)
                     cached.reaches.extend(found)
                     if note:

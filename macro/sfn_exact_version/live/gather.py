@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sfn_exact_version.decisions.calls import ROLE_AT_RUN_TIME, UnreadableDefinitionError, call_sites
 from sfn_exact_version.live.errors import LiveReadError, MissingPermissionError
 from sfn_exact_version.live.model import (
     PENDING_REDRIVE,
@@ -459,7 +460,9 @@ def _read_state_machines(
             _read_executions(reader, view, machine, definitions)
         view.state_machines.append(machine)
     for role_arn in sorted(
-        {d.role_arn for d in view.definitions.values()} | {e.role_arn for e in view.executions}
+        {d.role_arn for d in view.definitions.values()}
+        | {e.role_arn for e in view.executions}
+        | _credentials_roles(view)
     ):
         if role_arn and role_arn not in view.roles:
             if role_arn.split(":")[4:5] != [view.account_id]:
@@ -470,6 +473,23 @@ def _read_state_machines(
                 view.notes.append(f"role {role_arn} does not exist (executions running with it fail)")
             else:
                 view.roles[role_arn] = found
+
+
+def _credentials_roles(view: AccountView) -> set[str]:
+    """The roles Tasks of the definitions call Lambda with through ``Credentials.RoleArn``: their
+    policies decide those calls, not the execution's role."""
+    roles: set[str] = set()
+    for definition in view.definitions.values():
+        if "Credentials" not in definition.text:
+            continue
+        try:
+            sites = call_sites(
+                definition.text, region=view.region, account_id=view.account_id, partition=view.partition
+            )
+        except UnreadableDefinitionError:
+            continue  # reported where the definition is read for its calls
+        roles.update(site.role_arn for site in sites if site.role_arn not in ("", ROLE_AT_RUN_TIME))
+    return roles
 
 
 def _read_versions_and_aliases(
