@@ -77,6 +77,13 @@ def getatt(resource: str, attribute: str = "Arn") -> dict[str, Any]:
     return {"Fn::GetAtt": [resource, attribute]}
 
 
+def joined_arn(function: str) -> dict[str, Any]:
+    """The ARN of the template's ``function`` as CDK writes it: ``Fn::Join`` on ``:`` of the partition,
+    Region and account pseudo parameters and ``Ref`` of the function."""
+    pieces = ["arn", {"Ref": "AWS::Partition"}, "lambda", {"Ref": "AWS::Region"}, {"Ref": "AWS::AccountId"}]
+    return {"Fn::Join": [":", [*pieces, "function", {"Ref": function}]]}
+
+
 def function(**properties: Any) -> dict[str, Any]:
     """An ``AWS::Lambda::Function`` with inline code and a role outside the template; ``properties``
     are added (or replace the defaults)."""

@@ -26,6 +26,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from support import joined_arn
 from support import role as role_resource
 
 REGION = "eu-west-1"
@@ -745,20 +746,7 @@ class _Builder:
                 + "}"
             },
             {"Fn::Join": ["", [f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:", {"Ref": function}]]},
-            {
-                "Fn::Join": [
-                    ":",
-                    [
-                        "arn",
-                        {"Ref": "AWS::Partition"},
-                        "lambda",
-                        {"Ref": "AWS::Region"},
-                        {"Ref": "AWS::AccountId"},
-                        "function",
-                        {"Ref": function},
-                    ],
-                ]
-            },
+            joined_arn(function),
             {"Fn::Sub": "${" + function + ".Arn}:*"},
             "*",
             {"Fn::Sub": "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:*"},

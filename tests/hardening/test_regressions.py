@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from support import function, machine, transformed
+from support import function, joined_arn, machine, transformed
 
 
 def task(resource: Any) -> dict[str, Any]:
@@ -64,20 +64,7 @@ def test_a_call_written_as_one_nested_join_element_is_pinned(delimiter: str) -> 
     """An ARN joined from pseudo parameters and ``Ref Fn`` as one element of a ``Fn::Join`` definition
     was reported 'unsupported: assembled from several pieces'; the element is the whole call target."""
     if delimiter:
-        arn: Any = {
-            "Fn::Join": [
-                ":",
-                [
-                    "arn",
-                    {"Ref": "AWS::Partition"},
-                    "lambda",
-                    {"Ref": "AWS::Region"},
-                    {"Ref": "AWS::AccountId"},
-                    "function",
-                    {"Ref": "Fn"},
-                ],
-            ]
-        }
+        arn: Any = joined_arn("Fn")
     else:
         arn = {
             "Fn::Join": [

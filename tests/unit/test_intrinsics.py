@@ -31,6 +31,7 @@ from sfn_exact_version.intrinsics import (
     sub_parts,
     symbolic,
 )
+from support import joined_arn
 
 FN_ARN = Atom(GET_ATT, "Fn", "Arn")
 PARTITION = Atom(REF, "AWS::Partition")
@@ -168,20 +169,7 @@ def test_every_spelling_of_a_functions_arn_is_one_atom(value: Any) -> None:
 
 def test_an_arn_built_by_sub_and_by_join_compares_equal() -> None:
     by_sub = {"Fn::Sub": "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:${Fn}"}
-    by_join = {
-        "Fn::Join": [
-            ":",
-            [
-                "arn",
-                {"Ref": "AWS::Partition"},
-                "lambda",
-                {"Ref": "AWS::Region"},
-                {"Ref": "AWS::AccountId"},
-                "function",
-                {"Ref": "Fn"},
-            ],
-        ]
-    }
+    by_join = joined_arn("Fn")
     expected = ("arn:", PARTITION, ":lambda:", REGION, ":", ACCOUNT, ":function:", Atom(REF, "Fn"))
     assert symbolic(by_sub) == expected
     assert symbolic(by_join) == expected

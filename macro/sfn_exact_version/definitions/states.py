@@ -174,18 +174,7 @@ def find_calls(
         for written, resource_path, resource_label in alternatives(
             state["Resource"], (*json_path, "Resource"), "", branches
         ):
-            if isinstance(written, str):
-                known = resources.get(written)
-                if known is None:
-                    resolved = resolve(written)
-                    known = resources[written] = (
-                        resolved,
-                        resolved is not None and _is_integration(resolved),
-                    )
-                resource, integration = known
-            else:
-                resource = resolve(written)
-                integration = resource is not None and _is_integration(resource)
+            resource, integration = _resource(written, resolve, resources)
             if resource is None:
                 continue
             if integration:
@@ -224,6 +213,23 @@ def _plain_calls(definition: Any, resolve: Callable[[Any], Symbolic | None]) -> 
     return calls
 
 
+def _resource(
+    written: Any,
+    resolve: Callable[[Any], Symbolic | None],
+    resources: dict[str, tuple[Symbolic | None, bool]],
+) -> tuple[Symbolic | None, bool]:
+    """A Task's ``Resource`` resolved, and whether it is a service integration (``lambda:invoke``)
+    rather than a function's ARN; each distinct string once per definition (``resources``)."""
+    if not isinstance(written, str):
+        resource = resolve(written)
+        return resource, resource is not None and _is_integration(resource)
+    known = resources.get(written)
+    if known is None:
+        resolved = resolve(written)
+        known = resources[written] = (resolved, resolved is not None and _is_integration(resolved))
+    return known
+
+
 def _state_call(
     state: dict[str, Any],
     state_path: str,
@@ -234,15 +240,7 @@ def _state_call(
 ) -> None:
     """The call a Task state makes, if any (see :func:`find_calls`)."""
     written = state["Resource"]
-    if isinstance(written, str):
-        known = resources.get(written)
-        if known is None:
-            resolved = resolve(written)
-            known = resources[written] = (resolved, resolved is not None and _is_integration(resolved))
-        resource, integration = known
-    else:
-        resource = resolve(written)
-        integration = resource is not None and _is_integration(resource)
+    resource, integration = _resource(written, resolve, resources)
     if resource is None:
         return
     if not integration:
